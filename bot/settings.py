@@ -1,0 +1,72 @@
+"""Settings from the environment and `.env`, checked at start-up.
+
+Every variable is documented in `.env.example` and the README. The token is a `SecretStr`: its repr and
+str are masked, so it cannot leak into logs or tracebacks by accident.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IdList = Annotated[list[int], NoDecode]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    discord_token: SecretStr | None = Field(default=None, description="the bot token from the Developer Portal")
+    discord_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only (instant)")
+    answer_channel_ids: IdList = Field(default_factory=list, description="channels where every message is a question")
+    admin_role_ids: IdList = Field(default_factory=list, description="roles allowed to run admin commands")
+    index_dir: Path = Field(default=Path("data/index"), description="where the built index lives")
+    content_dir: Path = Field(default=Path("content"), description="the story files")
+    model: str = Field(default="all-MiniLM-L6-v2", description="embedding model name or local path")
+    top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
+    cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
+    cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
+    reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("answer_channel_ids", "admin_role_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """Accept '123,456' (or spaces) as well as a list."""
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _blank_token_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def has_token(self) -> bool:
+        return self.discord_token is not None
+
+
+class SettingsError(RuntimeError):
+    """Start-up stops here: the message names each bad variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            lines.append(
+                f"{name}: {error['msg']} (got {error.get('input')!r})"
+                if name != "DISCORD_TOKEN"
+                else f"{name}: {error['msg']}"
+            )
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

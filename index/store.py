@@ -1,0 +1,254 @@
+"""The index on disk: FAISS vectors, BM25, parsed stories and a manifest, swapped in atomically.
+
+Layout of an index folder::
+
+    current -> builds/20261125T190102-1a2b3c   (a symlink, replaced in one rename)
+    builds/<id>/manifest.json                   model, dimension, per-story hashes, file checksums, build time
+    builds/<id>/stories.json                    the parsed stories (quotes are cut from these)
+    builds/<id>/paragraphs.faiss, sentences.faiss
+    builds/<id>/bm25-paragraphs.{npz,json}, bm25-sentences.{npz,json}
+
+A reader that opens `current` always sees a complete build: a new build is written in its own folder and
+only then does `current` point at it. Every file is checked against the manifest's checksums on load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from .lexical import BM25
+from .models import Story
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+BUILDS = "builds"
+KEEP_BUILDS = 2
+REBUILD_HINT = "rebuild it with: newsroom-bot build"
+
+
+class IndexProblem(RuntimeError):
+    """The index cannot be used; the message says why and how to rebuild."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    pass
+
+
+class StoryEntry(BaseModel):
+    slug: str
+    file: str
+    content_hash: str
+    title: str
+    paragraphs: int
+    sentences: int
+    indexed_at: dt.datetime
+
+
+class Manifest(BaseModel):
+    format_version: int
+    model: str
+    backend: str
+    dimension: int
+    built_at: dt.datetime
+    content_dir: str
+    stories: list[StoryEntry]
+    files: dict[str, str]
+
+    @property
+    def paragraph_count(self) -> int:
+        return sum(s.paragraphs for s in self.stories)
+
+    @property
+    def sentence_count(self) -> int:
+        return sum(s.sentences for s in self.stories)
+
+
+@dataclass
+class IndexData:
+    """A loaded, checked build: everything retrieval needs, in memory."""
+
+    path: Path
+    manifest: Manifest
+    stories: list[Story]
+    paragraph_vectors: faiss.Index
+    sentence_vectors: faiss.Index
+    paragraph_bm25: BM25
+    sentence_bm25: BM25
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def flat_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
+    index = faiss.IndexFlatIP(dimension)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def all_vectors(index: faiss.Index) -> np.ndarray:
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
+
+
+def resolve_build(index_dir: Path) -> Path:
+    """The build folder that `index_dir` stands for: its `current` build, or the folder itself."""
+    current = index_dir / CURRENT
+    if current.exists():
+        return current.resolve()
+    if (index_dir / "manifest.json").exists():
+        return index_dir
+    raise IndexMissing(f"no index at {index_dir}: build it with: newsroom-bot build --index {index_dir}")
+
+
+def write_build(
+    index_dir: Path,
+    *,
+    stories: list[Story],
+    paragraph_vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
+    model: str,
+    backend: str,
+    content_dir: Path,
+    indexed_at: dict[str, dt.datetime],
+) -> Path:
+    """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
+    now = dt.datetime.now(dt.UTC)
+    dimension = int(paragraph_vectors.shape[1])
+    build_id = f"{now:%Y%m%dT%H%M%S%f}-{os.getpid()}"
+    builds = index_dir / BUILDS
+    folder = builds / build_id
+    staging = builds / f".{build_id}.partial"
+    staging.mkdir(parents=True)
+    try:
+        faiss.write_index(flat_index(paragraph_vectors, dimension), str(staging / "paragraphs.faiss"))
+        faiss.write_index(flat_index(sentence_vectors, dimension), str(staging / "sentences.faiss"))
+        BM25.fit([p.text for s in stories for p in s.paragraphs]).save(staging / "bm25-paragraphs")
+        BM25.fit([p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]).save(
+            staging / "bm25-sentences"
+        )
+        (staging / "stories.json").write_text(
+            json.dumps([s.model_dump(mode="json") for s in stories], ensure_ascii=False), encoding="utf-8"
+        )
+        entries = [
+            StoryEntry(
+                slug=s.slug,
+                file=s.file,
+                content_hash=s.content_hash,
+                title=s.title,
+                paragraphs=len(s.paragraphs),
+                sentences=sum(len(p.sentences) for p in s.paragraphs),
+                indexed_at=indexed_at.get(s.slug, now),
+            )
+            for s in stories
+        ]
+        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=model,
+            backend=backend,
+            dimension=dimension,
+            built_at=now,
+            content_dir=str(content_dir),
+            stories=entries,
+            files=files,
+        )
+        (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        for path in staging.iterdir():
+            _fsync(path)
+        staging.rename(folder)
+        link = index_dir / f".{CURRENT}.{build_id}"
+        link.symlink_to(Path(BUILDS) / build_id)
+        os.replace(link, index_dir / CURRENT)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _prune(builds, keep=folder)
+    return folder
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _prune(builds: Path, keep: Path) -> None:
+    """Drop old builds, keeping the newest few so a process still reading one is not surprised."""
+    finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
+    for old in finished[:-KEEP_BUILDS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(build: Path) -> Manifest:
+    path = build / "manifest.json"
+    if not path.exists():
+        raise IndexMissing(f"no manifest in {build}; {REBUILD_HINT}")
+    try:
+        manifest = Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError, OSError) as exc:
+        raise IndexCorrupt(f"manifest {path} is unreadable ({type(exc).__name__}); {REBUILD_HINT}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"index {build} has format {manifest.format_version}, this version reads {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimension: int | None = None) -> IndexData:
+    """Load and check a build; raises an IndexProblem that says how to rebuild."""
+    build = resolve_build(index_dir)
+    manifest = read_manifest(build)
+    if expect_model is not None and manifest.model != expect_model:
+        raise IndexMismatch(
+            f"index {build} was built with model {manifest.model!r} but the settings ask for {expect_model!r}; "
+            f"{REBUILD_HINT} (or set MODEL={manifest.model})"
+        )
+    if expect_dimension is not None and manifest.dimension != expect_dimension:
+        raise IndexMismatch(
+            f"index {build} holds {manifest.dimension}-d vectors but the model makes {expect_dimension}-d; {REBUILD_HINT}"
+        )
+    for name, digest in manifest.files.items():
+        path = build / name
+        if not path.exists() or _sha256(path) != digest:
+            raise IndexCorrupt(f"index file {path} is missing or damaged; {REBUILD_HINT}")
+    try:
+        stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
+        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"))
+        sentences = faiss.read_index(str(build / "sentences.faiss"))
+        paragraph_bm25 = BM25.load(build / "bm25-paragraphs")
+        sentence_bm25 = BM25.load(build / "bm25-sentences")
+    except Exception as exc:
+        raise IndexCorrupt(f"index {build} cannot be read ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
+    n_par = sum(len(s.paragraphs) for s in stories)
+    n_sent = sum(len(p.sentences) for s in stories for p in s.paragraphs)
+    counts = (paragraphs.ntotal, sentences.ntotal, paragraph_bm25.num_docs, sentence_bm25.num_docs)
+    if (
+        counts != (n_par, n_sent, n_par, n_sent)
+        or paragraphs.d != manifest.dimension
+        or sentences.d != manifest.dimension
+    ):
+        raise IndexCorrupt(f"index {build} does not match its stories (rows {counts}); {REBUILD_HINT}")
+    return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25)

@@ -1,0 +1,262 @@
+"""Reading story files: Markdown with YAML front matter, or the newsroom's plain-text shape.
+
+Paragraph text is kept exactly as written (only line endings are normalised and the paragraph's outer
+white space trimmed), because every quote must be a verbatim slice of it. A file that cannot be read
+raises `StoryError` naming the file and the line, so an editor can fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .models import Paragraph, Sentence, Story
+
+STORY_SUFFIXES = (".md", ".markdown", ".txt")
+PARSER_VERSION = "1"
+_SOURCES_LINE = re.compile(r"^\s*(?:original\s+)?sources?(?:\(s\))?\s*:\s*(.*?)\s*$", re.IGNORECASE)
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+_SMALL_WORDS = frozenset(
+    ["a", "an", "and", "as", "at", "but", "by", "for", "in", "nor", "of", "on", "or", "the", "to", "up", "via", "vs"]
+)
+_BLANK = re.compile(r"\n[ \t\u00a0]*\n")
+
+
+class StoryError(ValueError):
+    """A story file that cannot be used, with the file and line an editor should look at."""
+
+    def __init__(self, file: Path | str, message: str, line: int | None = None) -> None:
+        self.file = str(file)
+        self.line = line
+        self.reason = message
+        where = f"{self.file}:{line}" if line else self.file
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    stories: list[Story]
+    errors: list[StoryError]
+
+
+@lru_cache(maxsize=1)
+def _segmenter():  # type: ignore[no-untyped-def]
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def split_sentences(text: str) -> tuple[Sentence, ...]:
+    """Sentence spans of `text`; abbreviations, figures like 115,000 and quotations stay whole.
+
+    Spans exclude surrounding white space, so `text[s.start:s.end]` is a clean verbatim sentence.
+    """
+    spans: list[Sentence] = []
+    try:
+        pieces = [(p.start, p.end) for p in _segmenter().segment(text)]
+    except Exception:  # pysbd can trip on odd input; one sentence is a safe, verbatim fallback
+        pieces = [(0, len(text))]
+    covered = 0
+    for start, end in pieces:
+        start = max(start, covered)
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append(Sentence(start=start, end=end))
+            covered = end
+    if not spans and text.strip():
+        stripped_start = len(text) - len(text.lstrip())
+        spans.append(Sentence(start=stripped_start, end=len(text.rstrip())))
+    return tuple(spans)
+
+
+def title_from_filename(stem: str) -> str:
+    words = re.split(r"[-_\s]+", stem.strip())
+    titled = [
+        w if (i and w.lower() in _SMALL_WORDS) else w[:1].upper() + w[1:]
+        for i, w in enumerate(w.lower() for w in words if w)
+    ]
+    return " ".join(titled) or stem
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:100].strip("-")
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise StoryError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8", line) from exc
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise StoryError(path, "contains a NUL byte: this looks like a binary file, not a story", line)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _paragraphs(body: str, first_line: int) -> list[tuple[str, int]]:
+    """Blank-line separated blocks of `body`, each with the file line it starts on."""
+    out: list[tuple[str, int]] = []
+    pos = 0
+    for match in [*_BLANK.finditer(body), None]:
+        end = match.start() if match else len(body)
+        block = body[pos:end]
+        if block.strip():
+            lead = len(block) - len(block.lstrip())
+            line = first_line + body[: pos + lead].count("\n")
+            out.append((block.strip(), line))
+        pos = match.end() if match else len(body)
+    return out
+
+
+def _split_sources(value: str) -> tuple[str, ...]:
+    parts = value.split(";") if ";" in value else value.split(",")
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str, int]:
+    """(metadata, body, line where the body starts) for a file opening with `---`."""
+    lines = text.split("\n")
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
+    except StopIteration:
+        raise StoryError(path, "front matter opened with '---' is never closed by another '---'", 1) from None
+    try:
+        meta = yaml.safe_load("\n".join(lines[1:close])) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise StoryError(path, f"front matter is not valid YAML: {problem}", line) from exc
+    if not isinstance(meta, dict):
+        raise StoryError(path, "front matter must be 'key: value' lines", 2)
+    return meta, "\n".join(lines[close + 1 :]), close + 2
+
+
+def _meta_line(meta: dict[str, object], key: str, text: str) -> int:
+    """Best guess of the line a front-matter key sits on, for error messages."""
+    for i, line in enumerate(text.split("\n")[:200]):
+        if line.lstrip().lower().startswith(f"{key}:"):
+            return i + 1
+    return 1
+
+
+def _published(value: object, path: Path, line: int) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise StoryError(path, f"published date {value!r} is not a date like 2018-07-24", line) from None
+
+
+def parse_story(path: Path, raw: bytes | None = None) -> Story:
+    """Parse one story file; raises StoryError naming the file and line when it is malformed."""
+    raw = path.read_bytes() if raw is None else raw
+    text = _decode(raw, path)
+    meta: dict[str, object] = {}
+    body, body_line = text, 1
+    if text.lstrip("\n").startswith("---"):
+        skipped = len(text) - len(text.lstrip("\n"))
+        meta, body, body_line = _front_matter(text[skipped:], path)
+        body_line += skipped
+
+    blocks = _paragraphs(body, body_line)
+    title = meta.get("title")
+    if blocks and not title:
+        heading = _HEADING.match(blocks[0][0])
+        if heading and "\n" not in blocks[0][0]:
+            title = heading.group(1)
+            blocks = blocks[1:]
+    sources: tuple[str, ...] = ()
+    if blocks:
+        *rest, (last, last_line) = blocks
+        last_lines = last.split("\n")
+        found = _SOURCES_LINE.match(last_lines[-1])
+        if found and not meta.get("sources"):
+            sources = _split_sources(found.group(1))
+            kept = "\n".join(last_lines[:-1]).strip()
+            blocks = [*rest, (kept, last_line)] if kept else rest
+    if meta.get("sources"):
+        raw_sources = meta["sources"]
+        if isinstance(raw_sources, str):
+            sources = _split_sources(raw_sources)
+        elif isinstance(raw_sources, list) and all(isinstance(s, (str, int, float)) for s in raw_sources):
+            sources = tuple(str(s).strip() for s in raw_sources if str(s).strip())
+        else:
+            raise StoryError(path, "sources must be a list of names or 'NPR; CNN'", _meta_line(meta, "sources", text))
+    if not blocks:
+        raise StoryError(path, "no paragraphs: a story needs text separated by blank lines", text.count("\n") + 1)
+
+    slug = str(meta.get("slug") or slugify(path.stem))
+    if not _SLUG_OK.match(slug):
+        raise StoryError(
+            path, f"slug {slug!r} must be lower-case letters, digits and '-'", _meta_line(meta, "slug", text)
+        )
+    for key in ("title", "byline", "url"):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], (str, int, float)):
+            raise StoryError(path, f"{key} must be plain text", _meta_line(meta, key, text))
+    paragraphs = tuple(
+        Paragraph(number=i, text=block, sentences=split_sentences(block), line=line)
+        for i, (block, line) in enumerate(blocks, start=1)
+    )
+    digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + raw).hexdigest()
+    return Story(
+        slug=slug,
+        title=str(title).strip() if title else title_from_filename(path.stem),
+        byline=str(meta["byline"]) if meta.get("byline") else None,
+        published=_published(meta.get("published", meta.get("date")), path, _meta_line(meta, "published", text)),
+        url=str(meta["url"]) if meta.get("url") else None,
+        sources=sources,
+        paragraphs=paragraphs,
+        file=path.name,
+        content_hash=digest,
+    )
+
+
+def story_files(content_dir: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in content_dir.iterdir()
+        if p.is_file() and p.suffix.lower() in STORY_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def load_stories(content_dir: Path, files: Iterable[Path] | None = None) -> LoadResult:
+    """Every readable story in `content_dir`; each unreadable one becomes an error, the rest still load."""
+    if not content_dir.is_dir():
+        raise FileNotFoundError(f"content folder {content_dir} does not exist")
+    stories: list[Story] = []
+    errors: list[StoryError] = []
+    seen: dict[str, Story] = {}
+    for path in files if files is not None else story_files(content_dir):
+        try:
+            story = parse_story(path)
+        except StoryError as exc:
+            errors.append(exc)
+            continue
+        except OSError as exc:
+            errors.append(StoryError(path, f"cannot be read: {exc.strerror or exc}"))
+            continue
+        if story.slug in seen:
+            errors.append(StoryError(path, f"duplicate slug {story.slug!r}: {seen[story.slug].file} already uses it"))
+            continue
+        seen[story.slug] = story
+        stories.append(story)
+    return LoadResult(stories=stories, errors=errors)

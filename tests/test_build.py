@@ -1,0 +1,109 @@
+"""Building the index: incremental, atomic, locked, and tolerant of bad story files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import BuildLocked, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
+from index.build import build_lock
+from index.embedder import Encoder
+from index.store import read_build, resolve_build
+
+
+class CountingEncoder:
+    """The real encoder, counting what it is asked to embed."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.name, self.dimension, self.texts = inner, inner.name, inner.dimension, 0
+
+    def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.texts += len(texts)
+        return self.inner.encode(texts, batch_size=batch_size)
+
+
+class FailingEncoder(CountingEncoder):
+    def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
+        raise RuntimeError("out of memory (simulated)")
+
+
+def _add_story(content: Path, name: str = "second.md", body: str = "A bridge collapsed on Tuesday.") -> None:
+    (content / name).write_text(f"---\ntitle: Second\nsources: [AP]\n---\n\n{body}\n", encoding="utf-8")
+
+
+def test_incremental_build_embeds_only_what_changed(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
+    counting = CountingEncoder(encoder)
+    index_dir = tmp_path / "index"
+    first = build_index(content_copy, index_dir, encoder=counting)
+    assert first.changed and first.embedded == ["white-helmets-trapped-in-syria"]
+    seeded = counting.texts
+    assert seeded == first.paragraphs + first.sentences
+
+    again = build_index(content_copy, index_dir, encoder=counting)
+    assert not again.changed and counting.texts == seeded
+
+    _add_story(content_copy)
+    third = build_index(content_copy, index_dir, encoder=counting)
+    assert third.embedded == ["second"] and third.reused == ["white-helmets-trapped-in-syria"]
+    assert counting.texts == seeded + 2  # one paragraph, one sentence
+    library = Library.load(index_dir, encoder=encoder)
+    assert {s.slug for s in library.stories()} == {"white-helmets-trapped-in-syria", "second"}
+    assert library.ask("What collapsed on Tuesday?").quotes[0].story == "second"
+
+
+def test_reused_vectors_equal_fresh_ones(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
+    build_index(content_copy, tmp_path / "a", encoder=encoder)
+    _add_story(content_copy)
+    build_index(content_copy, tmp_path / "a", encoder=encoder)
+    build_index(content_copy, tmp_path / "b", encoder=encoder)
+    a, b = read_build(tmp_path / "a"), read_build(tmp_path / "b")
+    assert np.allclose(
+        a.sentence_vectors.reconstruct_n(0, a.sentence_vectors.ntotal),
+        b.sentence_vectors.reconstruct_n(0, b.sentence_vectors.ntotal),
+        atol=1e-5,
+    )
+
+
+def test_failed_build_leaves_the_old_index_serving(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir, encoder=encoder)
+    before = resolve_build(index_dir)
+    _add_story(content_copy)
+    with pytest.raises(RuntimeError, match="simulated"):
+        build_index(content_copy, index_dir, encoder=FailingEncoder(encoder))
+    assert resolve_build(index_dir) == before
+    assert [s.slug for s in Library.load(index_dir, encoder=encoder).stories()] == ["white-helmets-trapped-in-syria"]
+    assert not [p for p in (index_dir / "builds").iterdir() if p.name.endswith(".partial")]
+
+
+def test_bad_story_files_are_reported_and_good_ones_indexed(
+    tmp_path: Path, content_copy: Path, encoder: Encoder
+) -> None:
+    (content_copy / "broken.md").write_bytes(b"---\ntitle: [unclosed\n---\n\nText.\n")
+    (content_copy / "empty.txt").write_bytes(b"")
+    report = build_index(content_copy, tmp_path / "index", encoder=encoder)
+    assert report.stories == ["white-helmets-trapped-in-syria"]
+    assert len(report.errors) == 2 and not report.ok
+    assert any("broken.md:2" in e for e in report.errors) and any("empty.txt" in e for e in report.errors)
+
+
+def test_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
+    with build_lock(tmp_path / "index"), pytest.raises(BuildLocked, match="pid"):
+        build_index(content_copy, tmp_path / "index", encoder=encoder)
+
+
+def test_missing_corrupt_and_mismatched_indexes_say_how_to_rebuild(
+    tmp_path: Path, content_copy: Path, encoder: Encoder
+) -> None:
+    with pytest.raises(IndexMissing, match="newsroom-bot build"):
+        Library.load(tmp_path / "nowhere", encoder=encoder)
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir, encoder=encoder)
+    with pytest.raises(IndexMismatch, match="newsroom-bot build"):
+        Library.load(index_dir, model="some-other-model")
+    faiss_file = resolve_build(index_dir) / "sentences.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexCorrupt, match="newsroom-bot build"):
+        Library.load(index_dir, encoder=encoder)
