@@ -7,6 +7,7 @@ imported by `run`, so the terminal commands start fast.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -31,16 +32,26 @@ DEMO_QUESTION = "How many White Helmets are still trapped in Syria?"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def format_quote_lines(text: str, title: str, paragraph: int, sources: Sequence[str], url: str | None) -> str:
+def format_quote_lines(
+    text: str,
+    title: str,
+    paragraph: int,
+    sources: Sequence[str],
+    url: str | None,
+    updated: dt.date | None = None,
+) -> str:
     body = textwrap.fill(f"“{text}”", width=100, initial_indent="  ", subsequent_indent="   ")
-    cite = f"   — {title}, ¶{paragraph} · Sources: {'; '.join(sources) or 'not listed'}"
+    note = f" (updated {updated:%Y-%m-%d})" if updated else ""
+    cite = f"   — {title}{note}, ¶{paragraph} · Sources: {'; '.join(sources) or 'not listed'}"
     return body + "\n" + cite + (f"\n     {url}" if url else "")
 
 
 def format_answer(answer: Answer) -> str:
     if not answer.answered:
         return answer.message
-    return "\n\n".join(format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url) for q in answer.quotes)
+    return "\n\n".join(
+        format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url, q.updated) for q in answer.quotes
+    )
 
 
 def format_summary(summary: Summary) -> str:

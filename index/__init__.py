@@ -3,7 +3,8 @@
 from .build import BuildLocked, BuildReport, build_index
 from .embedder import DEFAULT_MODEL, ModelNotFound, load_encoder
 from .library import Library, UnknownStory
-from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
+from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
+from .refs import RefState, RefStatus
 from .store import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
 from .stories import StoryError, load_stories, parse_story
 
@@ -20,6 +21,8 @@ __all__ = [
     "Library",
     "ModelNotFound",
     "Quote",
+    "RefState",
+    "RefStatus",
     "Story",
     "StoryError",
     "StoryInfo",
@@ -28,5 +31,6 @@ __all__ = [
     "build_index",
     "load_encoder",
     "load_stories",
+    "paragraph_hash",
     "parse_story",
 ]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from .embedder import DEFAULT_MODEL, Encoder, load_encoder
 from .models import Story
-from .store import IndexProblem, all_vectors, read_build, write_build
+from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import StoryError, load_stories
 
 ProgressFactory = Callable[[int, str], "Progress"]
@@ -109,6 +109,26 @@ def _previous_vectors(index_dir: Path, model: str) -> dict[str, tuple[str, np.nd
     return out
 
 
+def _text_changes(index_dir: Path, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
+    """When each story's text last changed, carried from build to build (whatever the model).
+
+    A story seen for the first time has no entry: publishing is not an update. Front-matter-only edits
+    keep the old date because `Story.text_hash` covers only the title and paragraphs.
+    """
+    try:
+        entries = {e.slug: e for e in read_manifest(resolve_build(index_dir)).stories}
+    except IndexProblem:
+        return {}
+    out: dict[str, dt.datetime] = {}
+    for story in stories:
+        old = entries.get(story.slug)
+        if old is not None and old.text_hash is not None and old.text_hash != story.text_hash:
+            out[story.slug] = now
+        elif old is not None and old.changed_at is not None:
+            out[story.slug] = old.changed_at
+    return out
+
+
 def build_index(
     content_dir: Path,
     index_dir: Path,
@@ -184,6 +204,7 @@ def build_index(
             backend="sentence-transformers",
             content_dir=content_dir,
             indexed_at=indexed_at,
+            changed_at=_text_changes(index_dir, stories, now),
         )
         return BuildReport(
             index=str(index_dir),

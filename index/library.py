@@ -18,6 +18,7 @@ import numpy as np
 from .embedder import CachedEncoder, Encoder, load_encoder
 from .lexical import BM25
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
+from .refs import RefStatus, resolve_ref
 from .retrieve import (
     MAX_QUOTE_CHARS,
     Candidates,
@@ -63,6 +64,11 @@ class Library:
         self.weights = weights or load_weights()
         self._lock = threading.Lock()  # the question cache is shared across executor threads
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
+        changed = {e.slug: e.changed_at for e in data.manifest.stories}
+        # The date an edit last touched each story: the editor's `updated:`, else when a build saw the text change.
+        self._updated = {
+            s.slug: s.updated or (changed[s.slug].date() if changed.get(s.slug) else None) for s in data.stories
+        }
         # Row bookkeeping: paragraph row -> (story, paragraph index); sentence row -> (paragraph row, index).
         self._para_story: list[int] = []
         self._para_index: list[int] = []
@@ -149,6 +155,7 @@ class Library:
                 title=s.title,
                 byline=s.byline,
                 published=s.published,
+                updated=self._updated[s.slug],
                 url=s.url,
                 sources=list(s.sources),
                 paragraphs=len(s.paragraphs),
@@ -161,6 +168,17 @@ class Library:
         if slug not in self._by_slug:
             raise UnknownStory(slug, list(self._by_slug))
         return self.data.stories[self._by_slug[slug]]
+
+    def update_note(self, slug: str) -> dt.date | None:
+        """The date to show as "updated <date>": set only when the story changed after it was published."""
+        updated = self._updated.get(slug)
+        published = self.data.stories[self._by_slug[slug]].published if slug in self._by_slug else None
+        return updated if updated is not None and (published is None or updated > published) else None
+
+    def resolve_ref(self, slug: str, paragraph: int, digest: str | None) -> RefStatus:
+        """Is a logged quote ref (story, paragraph number, paragraph hash) still the same text in this index?"""
+        story = self.data.stories[self._by_slug[slug]] if slug in self._by_slug else None
+        return resolve_ref(story, slug, paragraph, digest)
 
     # ----------------------------------------------------------------- asking
     def encode_question(self, question: str) -> np.ndarray:
@@ -307,9 +325,11 @@ class Library:
             story=story.slug,
             title=story.title,
             paragraph=paragraph.number,
+            paragraph_hash=paragraph.content_hash,
             sources=list(story.sources),
             url=story.url,
             score=round(min(max(score, 0.0), 1.0), 4),
+            updated=self.update_note(story.slug),
         )
 
     # ----------------------------------------------------------------- summaries
@@ -333,9 +353,11 @@ class Library:
                     story=chosen.slug,
                     title=chosen.title,
                     paragraph=paragraph.number,
+                    paragraph_hash=paragraph.content_hash,
                     sources=list(chosen.sources),
                     url=chosen.url,
                     score=1.0,
+                    updated=self.update_note(chosen.slug),
                 )
             )
         return Summary(

@@ -7,9 +7,15 @@ a quote: the exact text, the story, the paragraph number, the link and the sourc
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def paragraph_hash(text: str) -> str:
+    """A short fingerprint of a paragraph's text, so a logged quote ref stays checkable after the story is edited."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 class Sentence(BaseModel):
@@ -29,6 +35,10 @@ class Paragraph(BaseModel):
     sentences: tuple[Sentence, ...]
     line: int = Field(default=1, description="line of the story file where the paragraph starts")
 
+    @property
+    def content_hash(self) -> str:
+        return paragraph_hash(self.text)
+
     def sentence_text(self, index: int) -> str:
         s = self.sentences[index]
         return self.text[s.start : s.end]
@@ -45,11 +55,17 @@ class Story(BaseModel):
     title: str
     byline: str | None = None
     published: dt.date | None = None
+    updated: dt.date | None = Field(default=None, description="front matter `updated:`, when the editor gives one")
     url: str | None = None
     sources: tuple[str, ...] = ()
     paragraphs: tuple[Paragraph, ...]
     file: str = Field(description="file name inside the content folder")
     content_hash: str
+
+    @property
+    def text_hash(self) -> str:
+        """A fingerprint of what readers see (title and paragraphs), blind to front-matter-only edits."""
+        return paragraph_hash("\0".join([self.title, *(p.text for p in self.paragraphs)]))
 
 
 class StoryInfo(BaseModel):
@@ -59,6 +75,9 @@ class StoryInfo(BaseModel):
     title: str
     byline: str | None = None
     published: dt.date | None = None
+    updated: dt.date | None = Field(
+        default=None, description="when the text last changed: front matter `updated:`, else as seen by the build"
+    )
     url: str | None = None
     sources: list[str]
     paragraphs: int
@@ -72,9 +91,11 @@ class Quote(BaseModel):
     story: str = Field(description="story slug")
     title: str
     paragraph: int
+    paragraph_hash: str | None = Field(default=None, description="`paragraph_hash` of the quoted paragraph's text")
     sources: list[str]
     url: str | None = None
     score: float = Field(description="how sure the engine is that this passage answers (0..1)")
+    updated: dt.date | None = Field(default=None, description="set when the story changed after its publication date")
 
 
 class AnswerStatus(str, Enum):

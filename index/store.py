@@ -24,7 +24,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from .lexical import BM25
 from .models import Story
@@ -60,6 +60,8 @@ class StoryEntry(BaseModel):
     paragraphs: int
     sentences: int
     indexed_at: dt.datetime
+    text_hash: str | None = None
+    changed_at: dt.datetime | None = Field(default=None, description="when a build last saw the story's text change")
 
 
 class Manifest(BaseModel):
@@ -133,6 +135,7 @@ def write_build(
     backend: str,
     content_dir: Path,
     indexed_at: dict[str, dt.datetime],
+    changed_at: dict[str, dt.datetime] | None = None,
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -161,6 +164,8 @@ def write_build(
                 paragraphs=len(s.paragraphs),
                 sentences=sum(len(p.sentences) for p in s.paragraphs),
                 indexed_at=indexed_at.get(s.slug, now),
+                text_hash=s.text_hash,
+                changed_at=(changed_at or {}).get(s.slug),
             )
             for s in stories
         ]

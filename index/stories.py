@@ -153,7 +153,7 @@ def _meta_line(meta: dict[str, object], key: str, text: str) -> int:
     return 1
 
 
-def _published(value: object, path: Path, line: int) -> dt.date | None:
+def _date(value: object, path: Path, line: int, key: str = "published") -> dt.date | None:
     if value is None or value == "":
         return None
     if isinstance(value, dt.datetime):
@@ -163,7 +163,7 @@ def _published(value: object, path: Path, line: int) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip()[:10])
     except ValueError:
-        raise StoryError(path, f"published date {value!r} is not a date like 2018-07-24", line) from None
+        raise StoryError(path, f"{key} date {value!r} is not a date like 2018-07-24", line) from None
 
 
 def parse_story(path: Path, raw: bytes | None = None) -> Story:
@@ -221,7 +221,8 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
         slug=slug,
         title=str(title).strip() if title else title_from_filename(path.stem),
         byline=str(meta["byline"]) if meta.get("byline") else None,
-        published=_published(meta.get("published", meta.get("date")), path, _meta_line(meta, "published", text)),
+        published=_date(meta.get("published", meta.get("date")), path, _meta_line(meta, "published", text)),
+        updated=_date(meta.get("updated"), path, _meta_line(meta, "updated", text), "updated"),
         url=str(meta["url"]) if meta.get("url") else None,
         sources=sources,
         paragraphs=paragraphs,

@@ -30,7 +30,9 @@ def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("ask", "How many White Helmets are still trapped in Syria?", "--json")
     data = json.loads(out)
     assert code == 0 and data["status"] == "answered"
-    assert set(data["quotes"][0]) == {"text", "story", "title", "paragraph", "sources", "url", "score"}
+    assert set(data["quotes"][0]) == {
+        *("text", "story", "title", "paragraph", "paragraph_hash", "sources", "url", "score", "updated")
+    }
     assert data["quotes"][0]["paragraph"] == 1
 
 
