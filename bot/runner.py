@@ -1,12 +1,108 @@
-"""Starting the Discord bot from the command line (filled in by the Discord issue)."""
+"""Starting the bot from the command line: `newsroom-bot run`, `python -m bot`, and `make run` with a token.
+
+Logging goes through one handler whose filter masks the token, so not even a third-party log line can print it.
+The Library loads in the bot's executor while the gateway connects (see `NewsroomBot.setup_hook`).
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
+
+import discord
+
+from index import IndexProblem
+from index.store import resolve_build
 
 from .settings import Settings
 
+EXIT_OK, EXIT_ERROR, EXIT_NO_TOKEN = 0, 1, 2
+
+# What the bot needs in a channel: answer, show embeds, reply to a message (a reply reads the message it answers).
+PERMISSIONS = discord.Permissions(send_messages=True, embed_links=True, read_message_history=True)
+SCOPES = ("bot", "applications.commands")
+
+
+def invite_url(application_id: int | str) -> str:
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+def how_to_get_a_token(settings: Settings) -> str:
+    intent = (
+        "ANSWER_CHANNEL_IDS is set, so turn ON 'Message Content Intent' (Bot -> Privileged Gateway Intents)."
+        if settings.answer_channel_ids
+        else "Leave 'Message Content Intent' off: without ANSWER_CHANNEL_IDS the bot answers only @mentions and "
+        "slash commands, which don't need it."
+    )
+    return f"""No DISCORD_TOKEN is set, so the bot cannot connect to Discord.
+
+1. https://discord.com/developers/applications -> New Application -> name it.
+2. Bot -> Reset Token -> copy it into .env as DISCORD_TOKEN=... (never commit .env).
+3. {intent}
+4. Invite it: OAuth2 -> URL Generator -> scopes 'bot' and 'applications.commands'; permissions Send Messages,
+   Embed Links, Read Message History. Or open this URL with your Application ID (General Information):
+   {invite_url("YOUR_APPLICATION_ID")}
+5. Optional: DISCORD_GUILD_ID=<your server id> makes slash commands appear at once (global sync can take an hour).
+6. make run   (or: newsroom-bot run, python -m bot)
+
+Meanwhile `newsroom-bot chat` answers in the terminal."""
+
+
+class RedactToken(logging.Filter):
+    """Replace the token wherever it appears in a log record (message, arguments or traceback text)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token:
+            message = record.getMessage()
+            if self.token in message:
+                record.msg, record.args = message.replace(self.token, "[token]"), None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+            if record.exc_text and self.token in record.exc_text:
+                record.exc_text = record.exc_text.replace(self.token, "[token]")
+        return True
+
+
+def configure_logging(settings: Settings) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    if settings.discord_token is not None:
+        handler.addFilter(RedactToken(settings.discord_token.get_secret_value()))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("discord.gateway").setLevel(max(logging.INFO, root.level))
+    return handler
+
 
 def run_bot(settings: Settings) -> int:
-    print("The Discord bot is not built yet; use `newsroom-bot chat` meanwhile.", file=sys.stderr)
-    return 1
+    """Run until Ctrl-C or a fatal error; the exit status says which."""
+    if settings.discord_token is None:
+        print(how_to_get_a_token(settings), file=sys.stderr)
+        return EXIT_NO_TOKEN
+    try:
+        resolve_build(settings.index_dir)  # fail before connecting, not after
+    except IndexProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    configure_logging(settings)
+    from .client import create_bot
+
+    bot = create_bot(settings)
+    try:
+        bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    except discord.LoginFailure:
+        print("error: Discord rejected DISCORD_TOKEN; reset it in the Developer Portal (Bot -> Reset Token).")
+        return EXIT_ERROR
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "error: ANSWER_CHANNEL_IDS needs the Message Content intent: enable it in the Developer Portal "
+            "(Bot -> Privileged Gateway Intents), or leave ANSWER_CHANNEL_IDS empty to answer @mentions only.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return EXIT_ERROR if bot.load_error is not None else EXIT_OK

@@ -1,0 +1,176 @@
+"""The Discord client: a `commands.Bot` holding a `Library`, an executor for the engine, and hot swapping.
+
+The engine is synchronous and CPU-bound, so every call into it goes through `run_blocking` (a small thread pool
+owned by the bot) and the event loop keeps answering heartbeats and other readers meanwhile. Rebuilds run on a
+separate one-thread pool so a long `/reindex` never takes the threads questions need; the new `Library` is swapped
+in with one attribute assignment, so questions in flight finish on the old one and the next ones use the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import discord
+from discord.ext import commands
+
+from index import BuildReport, Library, build_index
+
+from .settings import Settings
+
+log = logging.getLogger("newsroom.bot")
+T = TypeVar("T")
+COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin")
+
+
+class NewsroomBot(commands.Bot):
+    """Answers questions about the stories in `library`; see the module docstring for the threading model."""
+
+    def __init__(self, settings: Settings, library: Library | None = None, *, workers: int = 2) -> None:
+        intents = discord.Intents.default()
+        # Content of messages that @mention the bot arrives without the privileged intent; it is only needed
+        # to read every message in the answer channels.
+        intents.message_content = bool(settings.answer_channel_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            help_command=None,
+        )
+        self.settings = settings
+        self.answer_channel_ids: set[int] = set(settings.answer_channel_ids)
+        self._library = library
+        self._library_ready = asyncio.Event()
+        self.load_error: BaseException | None = None
+        if library is not None:
+            self._library_ready.set()
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
+        self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
+        self.reindex_lock = asyncio.Lock()
+        self.cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
+            commands.Cooldown(settings.cooldown_questions, settings.cooldown_seconds), lambda user_id: user_id
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+    async def setup_hook(self) -> None:
+        if self._library is None:
+            # Load while the gateway connects; commands wait for it (deferred) instead of failing.
+            self.loop.create_task(self._load_library(), name="newsroom-load-library")
+        for cog in COGS:
+            await self.load_extension(cog)
+        if self.settings.discord_guild_id:
+            guild = discord.Object(id=self.settings.discord_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d application commands to guild %s", len(synced), guild.id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d application commands globally (may take a while to appear)", len(synced))
+
+    async def _load_library(self) -> None:
+        started = time.perf_counter()
+        try:
+            library = await self.run_blocking(Library.load, self.settings.index_dir, model=self.settings.model)
+        except Exception as exc:
+            self.load_error = exc
+            log.error("could not load the index at %s: %s; stopping", self.settings.index_dir, exc)
+        else:
+            self._library = library
+            log.info("loaded %d stories in %.1f s", len(library.stories()), time.perf_counter() - started)
+        finally:
+            self._library_ready.set()
+        if self.load_error is not None:
+            await self.close()  # a bot that cannot read its stories should not sit in the member list
+
+    async def close(self) -> None:
+        await super().close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.build_executor.shutdown(wait=False, cancel_futures=True)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: the ask cog handles messages (prefix parsing would misread questions)."""
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info("connected as %s (id %s) to %d servers", self.user, self.user.id, len(self.guilds))
+        if not self.guilds and self.application_id:
+            from .runner import invite_url
+
+            log.warning("the bot is in no server yet; invite it: %s", invite_url(self.application_id))
+
+    # ----------------------------------------------------------------- the library
+    @property
+    def library(self) -> Library | None:
+        """The current Library, or None while it is still loading."""
+        return self._library
+
+    async def get_library(self) -> Library:
+        """The current Library, waiting for the start-up load if it is still running."""
+        await self._library_ready.wait()
+        if self._library is None:
+            raise LibraryUnavailable(f"the index could not be loaded: {self.load_error}")
+        return self._library
+
+    async def swap_library(self, new: Library) -> None:
+        """Serve `new` from now on; calls already running on the old Library finish there."""
+        self._library = new
+        self._library_ready.set()
+        log.info("library swapped in: %d stories", len(new.stories()))
+
+    async def rebuild(self, *, force: bool = False) -> BuildReport:
+        """Rebuild the index from the content folder off the loop, then swap the new Library in."""
+        async with self.reindex_lock:
+            current = self._library
+            encoder = current.encoder.inner if current and current.encoder.name == self.settings.model else None  # type: ignore[attr-defined]
+            report = await self.run_blocking(
+                build_index,
+                self.settings.content_dir,
+                self.settings.index_dir,
+                model=self.settings.model,
+                encoder=encoder,
+                force=force,
+                executor=self.build_executor,
+            )
+            if report.changed or current is None:
+                new = await self.run_blocking(
+                    Library.load, self.settings.index_dir, encoder=encoder, executor=self.build_executor
+                )
+                await self.swap_library(new)
+            return report
+
+    async def run_blocking(
+        self, fn: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None, **kwargs: Any
+    ) -> T:
+        """Run `fn(*args, **kwargs)` in the bot's thread pool and await it without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor or self.executor, functools.partial(fn, *args, **kwargs))
+
+    # ----------------------------------------------------------------- cooldown
+    def retry_after(self, user_id: int) -> float | None:
+        """Seconds this user must wait, or None and one question counted. Monotonic clock: immune to clock jumps."""
+        now = time.monotonic() + 1.0  # Cooldown reads 0.0 as "no time given"; a simulated clock starts at 0
+        bucket = self.cooldowns.get_bucket(user_id, now)
+        return bucket.update_rate_limit(now) if bucket is not None else None
+
+    def is_admin(self, member: discord.abc.User) -> bool:
+        """ADMIN_ROLE_IDS or the Manage Server permission."""
+        if not isinstance(member, discord.Member):
+            return False
+        if member.guild_permissions.manage_guild:
+            return True
+        admin_roles = set(self.settings.admin_role_ids)
+        return any(role.id in admin_roles for role in member.roles)
+
+
+class LibraryUnavailable(RuntimeError):
+    """The index could not be loaded at start-up; `/reindex` (after fixing the cause) brings it back."""
+
+
+def create_bot(settings: Settings, library: Library | None = None) -> NewsroomBot:
+    """The bot `make run` and the tests start. Without a `library`, it is loaded from INDEX_DIR in setup_hook."""
+    return NewsroomBot(settings, library)

@@ -1,0 +1,1 @@
+"""One cog per concern: ask (questions), summary (reading the stories), admin (/reindex)."""

@@ -1,0 +1,107 @@
+"""Asking: messages in answer channels, @mentions anywhere, `/ask`, and the "Ask the story" message menu.
+
+Every path ends in the same place: the question (mention stripped) goes to `Library.ask` in the bot's executor,
+and the rendered answer is sent as a reply. Each path checks the per-user cooldown first and answers politely.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index import Answer
+
+from ..render import Reply, render_answer
+from .common import cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
+
+if TYPE_CHECKING:
+    from ..client import NewsroomBot
+
+
+def strip_mention(content: str, user_id: int) -> str:
+    """The question without the bot's own @mention(s) (`<@id>` or the older `<@!id>`)."""
+    return " ".join(re.sub(rf"<@!?{user_id}>", " ", content).split())
+
+
+class Ask(commands.Cog):
+    def __init__(self, bot: NewsroomBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name="Ask the story", callback=self.ask_about_message)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    async def answer(self, question: str, story: str | None = None, *, show_question: bool) -> list[Reply]:
+        library = await self.bot.get_library()
+        answer: Answer = await self.bot.run_blocking(library.ask, question, story, top_k=self.bot.settings.top_k)
+        return render_answer(
+            answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(library.stories())
+        )
+
+    # ----------------------------------------------------------------- messages
+    def is_question(self, message: discord.Message) -> bool:
+        """In an answer channel (or a thread under one), or mentioning the bot itself (not a role, not @everyone)."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.author.id == me.id or message.guild is None:
+            return False  # direct messages: see the DM policy (a later issue)
+        channel = message.channel
+        parent_id = getattr(channel, "parent_id", None)
+        if channel.id in self.bot.answer_channel_ids or parent_id in self.bot.answer_channel_ids:
+            return True
+        return any(user.id == me.id for user in message.mentions)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if not self.is_question(message):
+            return
+        assert self.bot.user is not None
+        retry = self.bot.retry_after(message.author.id)
+        if retry:
+            await reply_to_message(message, [Reply(content=cooldown_text(retry))])
+            return
+        question = strip_mention(message.content, self.bot.user.id)
+        async with message.channel.typing():
+            replies = await self.answer(question, show_question=False)
+        await reply_to_message(message, replies)
+
+    # ----------------------------------------------------------------- interactions
+    async def _answer_interaction(self, interaction: discord.Interaction, question: str, story: str | None) -> None:
+        retry = self.bot.retry_after(interaction.user.id)
+        if retry:
+            await interaction.response.send_message(cooldown_text(retry), ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        try:
+            slug = find_story(await self.bot.get_library(), story)
+        except LookupError as exc:
+            await interaction.followup.send(str(exc))
+            return
+        await send_followups(interaction, await self.answer(question, slug, show_question=True))
+
+    @app_commands.command(name="ask", description="Ask about the story: answered with quotes, word for word")
+    @app_commands.describe(question="Your question", story="Only this story (optional)")
+    @app_commands.autocomplete(story=story_autocomplete)
+    async def ask(self, interaction: discord.Interaction, question: str, story: str | None = None) -> None:
+        await self._answer_interaction(interaction, question, story)
+
+    async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        """The selected message is the question: readers check a claim someone made against the story."""
+        if not message.content.strip():
+            await interaction.response.send_message(
+                "That message has no text for me to check against the story.", ephemeral=True
+            )
+            return
+        me = newsroom(interaction).user
+        question = strip_mention(message.content, me.id) if me else message.content
+        await self._answer_interaction(interaction, question, None)
+
+
+async def setup(bot: NewsroomBot) -> None:
+    await bot.add_cog(Ask(bot))

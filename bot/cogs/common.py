@@ -1,0 +1,80 @@
+"""What the cogs share: the story option (autocomplete and lookup), sending rendered replies, polite refusals."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
+
+import discord
+from discord import app_commands
+
+from index import Library, StoryInfo
+
+from ..render import Reply, escape
+
+if TYPE_CHECKING:
+    from ..client import NewsroomBot
+
+AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
+CHOICE_NAME_LIMIT = 100
+
+
+def newsroom(interaction: discord.Interaction) -> NewsroomBot:
+    return cast("NewsroomBot", interaction.client)
+
+
+def story_choices(stories: Sequence[StoryInfo], typed: str) -> list[app_commands.Choice[str]]:
+    """Stories whose title or slug contains what the reader typed, titles first; the value is the slug."""
+    needle = typed.casefold().strip()
+    matches = [s for s in stories if needle in s.title.casefold() or needle in s.slug]
+    matches.sort(key=lambda s: (not s.title.casefold().startswith(needle), s.title.casefold()))
+    return [app_commands.Choice(name=s.title[:CHOICE_NAME_LIMIT], value=s.slug) for s in matches[:AUTOCOMPLETE_LIMIT]]
+
+
+async def story_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for every `story` option; empty while the library is still loading."""
+    library = newsroom(interaction).library
+    return story_choices(library.stories(), current) if library is not None else []
+
+
+def find_story(library: Library, typed: str | None) -> str | None:
+    """The slug for what the reader picked or typed (a slug, or a title or unique part of one).
+
+    Raises LookupError with a reader-facing message when nothing, or more than one story, matches.
+    """
+    if typed is None or not typed.strip():
+        return None
+    stories = library.stories()
+    needle = typed.casefold().strip()
+    for s in stories:
+        if needle in (s.slug, s.title.casefold()):
+            return s.slug
+    partial = [s for s in stories if needle in s.title.casefold() or needle in s.slug]
+    if len(partial) == 1:
+        return partial[0].slug
+    if partial:
+        names = ", ".join(f"*{escape(s.title)}*" for s in partial[:5])
+        raise LookupError(f"Several stories match “{escape(typed)}”: {names}. Pick one from the list.")
+    raise LookupError(f"I don't have a story called “{escape(typed)}”. `/stories` lists the ones I know.")
+
+
+async def send_followups(interaction: discord.Interaction, replies: Sequence[Reply], *, ephemeral: bool = False):
+    """Send rendered replies after `defer()`: the first one fills the "thinking…" message."""
+    for reply in replies:
+        await interaction.followup.send(**reply.kwargs(), ephemeral=ephemeral)
+
+
+async def reply_to_message(message: discord.Message, replies: Sequence[Reply]) -> None:
+    """Reply to a reader's message (even if it was deleted meanwhile), then send any overflow below it."""
+    reference = message.to_reference(fail_if_not_exists=False)
+    for i, reply in enumerate(replies):
+        await message.channel.send(**reply.kwargs(), reference=reference if i == 0 else None)  # type: ignore[arg-type]
+
+
+def cooldown_text(retry_after: float) -> str:
+    seconds = max(1, math.ceil(retry_after))
+    return f"You're asking faster than I can keep up. Please wait {seconds} s and ask again."
+
+
+REFUSE_ADMIN = "Sorry, only the newsroom's admins can do that (an admin role or the Manage Server permission)."
