@@ -32,7 +32,7 @@ from .retrieve import (
     type_cue,
 )
 from .store import IndexData, Manifest, StoryEntry, all_vectors, flat_index, read_build
-from .summarise import choose_sentences
+from .summarise import choose_sentences, prose_words
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PARAGRAPHS = 40
@@ -334,7 +334,13 @@ class Library:
 
     # ----------------------------------------------------------------- summaries
     def summary(self, story: str | None = None, *, sentences: int = 3) -> Summary:
-        """An extractive summary: the story's most central, least redundant sentences, verbatim, in story order."""
+        """An extractive summary: up to `sentences` of the story's sentences, verbatim, in story order.
+
+        Chosen by `choose_sentences` (directed centrality, a lead prior, no near-duplicates) over every
+        sentence of every paragraph; a story shorter than `sentences` is quoted whole.
+        """
+        if sentences < 1:
+            raise ValueError(f"a summary needs at least one sentence, not {sentences}")
         if story is None:
             if len(self.data.stories) != 1:
                 raise ValueError(f"{len(self.data.stories)} stories are indexed: name one ({', '.join(self._by_slug)})")
@@ -342,14 +348,15 @@ class Library:
         chosen = self.story(story)
         index = self._by_slug[story]
         rows = np.concatenate([np.asarray(self._para_sentences[r], dtype=np.int64) for r in self._story_rows[index]])
-        picks = choose_sentences(self._sentence_vectors[rows], count=sentences)
+        texts = [self._sentence_text(int(row)) for row in rows]
+        picks = choose_sentences(self._sentence_vectors[rows], count=sentences, words=[prose_words(t) for t in texts])
         quotes = []
         for pick in sorted(picks):
             row = int(rows[pick])
             paragraph = self._paragraph(int(self._sent_para[row]))
             quotes.append(
                 Quote(
-                    text=paragraph.sentence_text(int(self._sent_index[row])),
+                    text=texts[pick],
                     story=chosen.slug,
                     title=chosen.title,
                     paragraph=paragraph.number,
