@@ -24,6 +24,7 @@ from index import (
     Summary,
     UnknownStory,
     build_index,
+    load_encoder,
 )
 
 from .settings import Settings, SettingsError, load_settings
@@ -169,6 +170,29 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         print(format_answer(library.ask(question, args.story, top_k=settings.top_k)))
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Markdown and a PNG of what readers asked, from the question log (see README, "For editors")."""
+    from .questionlog import open_reader
+    from .report import gather
+    from .report_render import write_report
+
+    log_path = args.log or settings.question_log_file
+    try:
+        library: Library | None = _library(args, settings)
+        encoder = library.encoder
+    except IndexProblem as exc:
+        print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
+        library, encoder = None, load_encoder(settings.model)
+    conn = open_reader(log_path)
+    try:
+        data = gather(conn, encoder, days=args.since, story=args.story, library=library)
+    finally:
+        conn.close()
+    md, png = write_report(data, args.out)
+    print(f"{data.total} questions in the last {args.since:g} days. Wrote {md} and {png}")
+    return EXIT_OK
+
+
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     """What `make run` does: build if needed, then the bot with a token or the terminal without."""
     status = cmd_build(argparse.Namespace(content=None, index=None, force=False), settings)
@@ -241,6 +265,19 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--story", help="only this story")
     c.add_argument("--index", type=Path, help="index folder")
     c.set_defaults(func=cmd_chat)
+
+    r = sub.add_parser(
+        "report",
+        help="what readers asked: Markdown and a PNG chart for editors",
+        description="Unanswered questions grouped by meaning, the most asked, the helpful rate (👍/👍+👎), "
+        "counts per story and per day, from the question log.",
+    )
+    r.add_argument("--since", type=float, default=7.0, metavar="DAYS", help="the last DAYS days (default 7)")
+    r.add_argument("--story", help="only questions about this story (slug)")
+    r.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default reports/)")
+    r.add_argument("--log", type=Path, help="question log file (default: QUESTION_LOG_PATH)")
+    r.add_argument("--index", type=Path, help="index folder, for story titles and paragraph checks")
+    r.set_defaults(func=cmd_report)
 
     sub.add_parser("start", help="build if needed, then run on Discord (token set) or chat").set_defaults(
         func=cmd_start

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
     reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # For editors: the question log (see README, "For editors").
+    question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")
+    question_log_path: Path | None = Field(default=None, description="SQLite file; default: beside the index")
+    question_log_retention_days: int = Field(default=90, ge=0, description="delete older questions; 0 keeps all")
+    question_log_salt: SecretStr | None = Field(default=None, description="key for hashing user ids")
 
     @field_validator("answer_channel_ids", "admin_role_ids", mode="before")
     @classmethod
@@ -41,9 +46,9 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "question_log_salt", "question_log_path", mode="before")
     @classmethod
-    def _blank_token_is_none(cls, value: object) -> object:
+    def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
@@ -51,6 +56,11 @@ class Settings(BaseSettings):
     @property
     def has_token(self) -> bool:
         return self.discord_token is not None
+
+    @property
+    def question_log_file(self) -> Path:
+        """QUESTION_LOG_PATH, or `questions.sqlite3` in the folder that holds the index (data/ by default)."""
+        return self.question_log_path or self.index_dir.parent / "questions.sqlite3"
 
 
 class SettingsError(RuntimeError):
@@ -66,7 +76,7 @@ def load_settings(**overrides: object) -> Settings:
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
             lines.append(
                 f"{name}: {error['msg']} (got {error.get('input')!r})"
-                if name != "DISCORD_TOKEN"
+                if name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"}
                 else f"{name}: {error['msg']}"
             )
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,214 @@
+"""What readers asked: figures and question groups from the question log, for an editor's newsletter.
+
+Questions are grouped by meaning: embedded with the project's encoder, then agglomerative clustering
+(average linkage on cosine distance, cut at a threshold). Before clustering each question vector has
+its story's mean paragraph vector taken out, because otherwise the story's subject ("White Helmets")
+dominates and "how many are trapped?" lands beside "where will they live?".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+from index import Library
+from index.embedder import Encoder
+from index.store import all_vectors
+
+from .questionlog import iso, utc_now
+
+CLUSTER_DISTANCE = 0.4  # cosine distance between topic-centred questions; lower = tighter groups
+MAX_DISTINCT = 2000  # linkage is O(n²) in memory: cluster at most this many distinct phrasings
+SHOWN_GROUPS = 12
+ANSWERED, NOT_COVERED = "answered", "not_covered"
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass
+class Group:
+    """Questions that ask the same thing in different words."""
+
+    phrasings: list[tuple[str, int]]  # (question as first asked, times), most asked first
+    stories: list[str]
+    answered: int = 0
+
+    @property
+    def count(self) -> int:
+        return sum(n for _, n in self.phrasings)
+
+    @property
+    def label(self) -> str:
+        return self.phrasings[0][0]
+
+
+@dataclass
+class RefUse:
+    story: str
+    paragraph: int
+    paragraph_hash: str | None
+    quoted: int
+    up: int
+    down: int
+    status: str = ""  # filled from the current index: "paragraph 3 (unchanged)" ...
+
+
+@dataclass
+class ReportData:
+    since: dt.datetime
+    until: dt.datetime
+    story: str | None
+    total: int = 0
+    readers: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    up: int = 0
+    down: int = 0
+    per_story: dict[str, Counter[str]] = field(default_factory=dict)  # story -> status/up/down counts
+    per_day: dict[str, Counter[str]] = field(default_factory=dict)  # YYYY-MM-DD -> status counts
+    median_latency_ms: float | None = None
+    most_asked: list[Group] = field(default_factory=list)
+    unanswered: list[Group] = field(default_factory=list)
+    quoted: list[RefUse] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def helpful_rate(self) -> float | None:
+        votes = self.up + self.down
+        return self.up / votes if votes else None
+
+    @property
+    def answered_rate(self) -> float | None:
+        asked = self.statuses[ANSWERED] + self.statuses[NOT_COVERED]
+        return self.statuses[ANSWERED] / asked if asked else None
+
+    def title(self, slug: str) -> str:
+        return self.titles.get(slug, slug)
+
+
+def normalise(question: str) -> str:
+    return _NON_WORD.sub(" ", question.casefold()).strip()
+
+
+def topic_vectors(library: Library) -> dict[str, np.ndarray]:
+    """Each story's mean paragraph vector, and the library's under "" (for questions not tied to a story)."""
+    vectors = all_vectors(library.data.paragraph_vectors)
+    out: dict[str, np.ndarray] = {"": vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])}
+    row = 0
+    for story in library.data.stories:
+        out[story.slug] = vectors[row : row + len(story.paragraphs)].mean(axis=0)
+        row += len(story.paragraphs)
+    return out
+
+
+def cluster(
+    questions: list[tuple[str, str, bool]],
+    encoder: Encoder,
+    topics: dict[str, np.ndarray] | None = None,
+    threshold: float = CLUSTER_DISTANCE,
+) -> list[Group]:
+    """Group (question, story, answered) rows by meaning; biggest group first."""
+    distinct: dict[str, list[tuple[str, str, bool]]] = {}
+    for row in questions:
+        distinct.setdefault(normalise(row[0]), []).append(row)
+    keys = sorted(distinct, key=lambda k: -len(distinct[k]))[:MAX_DISTINCT]
+    if not keys:
+        return []
+    firsts = [distinct[k][0] for k in keys]
+    vectors = encoder.encode([q for q, _, _ in firsts]).astype(np.float64)
+    if topics:
+        vectors -= np.stack([topics.get(story, topics[""]) for _, story, _ in firsts])
+    elif len(keys) >= 10:  # no index at hand: what all questions share stands in for the subject
+        vectors -= vectors.mean(axis=0)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    if len(keys) == 1:
+        labels = np.ones(1, dtype=int)
+    else:
+        labels = fcluster(linkage(vectors, method="average", metric="cosine"), t=threshold, criterion="distance")
+    groups: dict[int, Group] = {}
+    for key, label in zip(keys, labels):
+        rows = distinct[key]
+        group = groups.setdefault(int(label), Group(phrasings=[], stories=[]))
+        group.phrasings.append((rows[0][0], len(rows)))
+        group.answered += sum(1 for _, _, ok in rows if ok)
+        for _, story, _ in rows:
+            if story and story not in group.stories:
+                group.stories.append(story)
+    for group in groups.values():
+        group.phrasings.sort(key=lambda p: -p[1])
+    return sorted(groups.values(), key=lambda g: (-g.count, g.label))
+
+
+def gather(
+    conn: sqlite3.Connection,
+    encoder: Encoder,
+    *,
+    days: float = 7.0,
+    story: str | None = None,
+    library: Library | None = None,
+    now: dt.datetime | None = None,
+) -> ReportData:
+    """Read the log for the last `days` (optionally one story) and compute everything the report shows."""
+    until = now or utc_now()
+    since = until - dt.timedelta(days=days)
+    conn.row_factory = sqlite3.Row
+    conn.execute("DROP TABLE IF EXISTS temp.picked")
+    conn.execute(
+        "CREATE TEMP TABLE picked AS SELECT q.id, q.asked_at, q.user_hash, q.question, q.status, q.latency_ms,"
+        " COALESCE(q.story, (SELECT r.story FROM quote_refs r WHERE r.question_id = q.id AND r.position = 0), '')"
+        " AS story FROM questions q WHERE q.asked_at >= ? AND q.asked_at <= ?",
+        (iso(since), iso(until)),
+    )
+    if story is not None:
+        conn.execute("DELETE FROM temp.picked WHERE story != ?", (story,))
+    data = ReportData(since=since, until=until, story=story)
+    if library is not None:
+        data.titles = {s.slug: s.title for s in library.stories()}
+    rows = conn.execute("SELECT * FROM temp.picked ORDER BY asked_at").fetchall()
+    data.total = len(rows)
+    data.readers = len({r["user_hash"] for r in rows})
+    latencies = sorted(r["latency_ms"] for r in rows)
+    data.median_latency_ms = float(np.median(latencies)) if latencies else None
+    for r in rows:
+        data.statuses[r["status"]] += 1
+        data.per_story.setdefault(r["story"], Counter())[r["status"]] += 1
+        data.per_day.setdefault(r["asked_at"][:10], Counter())[r["status"]] += 1
+    for r in conn.execute(
+        "SELECT p.story, SUM(f.vote = 1) AS up, SUM(f.vote = -1) AS down FROM feedback f"
+        " JOIN temp.picked p ON p.id = f.question_id GROUP BY p.story"
+    ):
+        data.up, data.down = data.up + r["up"], data.down + r["down"]
+        data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
+
+    asked = [
+        (r["question"], r["story"], r["status"] == ANSWERED) for r in rows if r["status"] in (ANSWERED, NOT_COVERED)
+    ]
+    topics = topic_vectors(library) if library is not None else None
+    groups = cluster(asked, encoder, topics)
+    data.most_asked = [g for g in groups if g.count > 1][:SHOWN_GROUPS] or groups[:SHOWN_GROUPS]
+    data.unanswered = cluster([q for q in asked if not q[2]], encoder, topics)[:SHOWN_GROUPS]
+    data.quoted = _quoted(conn, library)
+    return data
+
+
+def _quoted(conn: sqlite3.Connection, library: Library | None, limit: int = 10) -> list[RefUse]:
+    """The paragraphs quoted most, with their votes, and whether each is still the same text in the index."""
+    uses = [
+        RefUse(r["story"], r["paragraph"], r["paragraph_hash"], r["quoted"], r["up"] or 0, r["down"] or 0)
+        for r in conn.execute(
+            "SELECT r.story, r.paragraph, r.paragraph_hash, COUNT(DISTINCT r.question_id) AS quoted,"
+            " SUM(f.vote = 1) AS up, SUM(f.vote = -1) AS down"
+            " FROM quote_refs r JOIN temp.picked p ON p.id = r.question_id"
+            " LEFT JOIN feedback f ON f.question_id = r.question_id AND r.position = 0"
+            " GROUP BY r.story, r.paragraph, r.paragraph_hash ORDER BY quoted DESC, r.story, r.paragraph LIMIT ?",
+            (limit,),
+        )
+    ]
+    for use in uses:
+        ref = library.resolve_ref(use.story, use.paragraph, use.paragraph_hash) if library else None
+        use.status = ref.describe() if ref else f"paragraph {use.paragraph}"
+    return uses

@@ -1,0 +1,168 @@
+"""The report as an editor pastes it: Markdown, a PNG chart (matplotlib's Agg canvas), and a short Discord summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .report import ANSWERED, NOT_COVERED, Group, ReportData
+
+GREEN, GREY, RED = "#2e7d32", "#9e9e9e", "#c62828"
+
+
+def _pct(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
+
+
+def _span(data: ReportData) -> str:
+    return f"{data.since:%Y-%m-%d} to {data.until:%Y-%m-%d}"
+
+
+def _md_escape(text: str) -> str:
+    """Questions are reader input: keep them from turning into Markdown (links, tables, headings)."""
+    for ch in "\\`*_[]<>|#":
+        text = text.replace(ch, "\\" + ch)
+    return " ".join(text.split())
+
+
+def _group_line(group: Group, data: ReportData) -> str:
+    where = ", ".join(data.title(s) for s in group.stories) or "asked of all stories"
+    line = f"**“{_md_escape(group.label)}”** — asked {group.count}× ({_md_escape(where)})"
+    others = [p for p, _ in group.phrasings[1:4]]
+    if others:
+        line += "  \n   also: " + "; ".join(f"“{_md_escape(p)}”" for p in others)
+    return line
+
+
+def headline(data: ReportData) -> str:
+    scope = f"“{data.title(data.story)}”" if data.story else "all stories"
+    helpful = f"helpful {_pct(data.helpful_rate)} ({data.up} 👍, {data.down} 👎)"
+    return (
+        f"{data.total} questions from {data.readers} readers on {scope}, {_span(data)} · "
+        f"answered {_pct(data.answered_rate)} · {helpful}"
+    )
+
+
+def markdown(data: ReportData, chart_name: str | None = None) -> str:
+    out = [f"# What readers asked, {_span(data)}", "", f"*{headline(data)}*", ""]
+    if chart_name:
+        out += [f"![Questions per day and per story]({chart_name})", ""]
+    out += ["## What readers wanted to know that the story didn't say", ""]
+    out += [f"{i}. {_group_line(g, data)}" for i, g in enumerate(data.unanswered, 1)] or [
+        "Nothing: every question was answered."
+    ]
+    out += ["", "## Most asked", "", "| # | Question | Times | Answered |", "|---|---|---|---|"]
+    for i, g in enumerate(data.most_asked, 1):
+        out.append(f"| {i} | {_md_escape(g.label)} | {g.count} | {_pct(g.answered / g.count)} |")
+    out += [
+        "",
+        "## Per story",
+        "",
+        "| Story | Questions | Answered | Not covered | 👍 | 👎 | Helpful |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for slug, c in sorted(data.per_story.items(), key=lambda kv: -sum(kv[1][s] for s in (ANSWERED, NOT_COVERED))):
+        asked = sum(v for k, v in c.items() if k not in ("up", "down"))
+        votes = c["up"] + c["down"]
+        name = _md_escape(data.title(slug)) if slug else "(no story: not answered anywhere)"
+        out.append(
+            f"| {name} | {asked} | {c[ANSWERED]} | {c[NOT_COVERED]} | {c['up']} | {c['down']} | "
+            f"{_pct(c['up'] / votes if votes else None)} |"
+        )
+    out += ["", "## Per day", "", "| Day (UTC) | Questions | Answered | Not covered |", "|---|---|---|---|"]
+    for day, c in sorted(data.per_day.items()):
+        out.append(f"| {day} | {sum(c.values())} | {c[ANSWERED]} | {c[NOT_COVERED]} |")
+    if data.quoted:
+        out += [
+            "",
+            "## Most quoted paragraphs",
+            "",
+            "| Story | Paragraph now | Quoted | 👍 | 👎 |",
+            "|---|---|---|---|---|",
+        ]
+        for q in data.quoted:
+            out.append(f"| {_md_escape(data.title(q.story))} | {q.status} | {q.quoted} | {q.up} | {q.down} |")
+    other = data.total - data.statuses[ANSWERED] - data.statuses[NOT_COVERED]
+    notes = [f"{other} empty or over-long messages are counted in the totals only."] if other else []
+    if data.median_latency_ms is not None:
+        notes.append(f"Median time to answer: {data.median_latency_ms:.0f} ms.")
+    return "\n".join([*out, "", *(f"*{n}*" for n in notes), ""])
+
+
+def chart(data: ReportData, path: Path) -> Path:
+    """Three panels: questions per day (answered / not covered), per story, and the top unanswered groups."""
+    # A bare Figure on the Agg canvas, not pyplot: no global state, safe in the bot's executor threads.
+    fig = Figure(figsize=(15, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1.3]})
+    days = sorted(data.per_day)
+    answered = [data.per_day[d][ANSWERED] for d in days]
+    missed = [data.per_day[d][NOT_COVERED] for d in days]
+    labels = [dt.date.fromisoformat(d).strftime("%b %d") for d in days]
+    ax = axes[0]
+    ax.bar(labels, answered, color=GREEN, label="answered")
+    ax.bar(labels, missed, bottom=answered, color=GREY, label="story doesn't say")
+    ax.set_title("Questions per day (UTC)")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.tick_params(axis="x", rotation=45, labelsize=8)
+
+    stories = sorted(data.per_story, key=lambda s: data.per_story[s][ANSWERED] + data.per_story[s][NOT_COVERED])[-8:]
+    names = [textwrap.shorten(data.title(s) or "(no story)", 28, placeholder="…") for s in stories]
+    ax = axes[1]
+    ax.barh(names, [data.per_story[s][ANSWERED] for s in stories], color=GREEN)
+    ax.barh(
+        names,
+        [data.per_story[s][NOT_COVERED] for s in stories],
+        left=[data.per_story[s][ANSWERED] for s in stories],
+        color=GREY,
+    )
+    ax.set_title(f"Per story · helpful {_pct(data.helpful_rate)} ({data.up} up, {data.down} down)")
+    ax.tick_params(axis="y", labelsize=8)
+
+    top = data.unanswered[:8][::-1]
+    ax = axes[2]
+    ax.barh([textwrap.shorten(g.label, 45, placeholder="…") for g in top], [g.count for g in top], color=RED)
+    ax.set_title("Not in the story: most asked")
+    ax.tick_params(axis="y", labelsize=8)
+    if not top:
+        ax.text(0.5, 0.5, "every question was answered", ha="center", va="center", transform=ax.transAxes)
+    for a in axes:
+        a.spines[["top", "right"]].set_visible(False)
+    axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
+    for a in axes[1:]:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.suptitle(f"Reader questions, {_span(data)}: {data.total} asked, answered {_pct(data.answered_rate)}")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
+
+
+def discord_summary(data: ReportData, limit: int = 1900) -> str:
+    """A short post for /report: the headline and the top unanswered groups, within Discord's 2,000 characters."""
+    lines = [f"**Reader questions** — {headline(data)}"]
+    if data.unanswered:
+        lines.append("**The story didn't say:**")
+        for g in data.unanswered[:8]:
+            lines.append(f"• “{_md_escape(textwrap.shorten(g.label, 120, placeholder='…'))}” ×{g.count}")
+    if data.most_asked:
+        top = (
+            f"“{_md_escape(textwrap.shorten(g.label, 60, placeholder='…'))}” ×{g.count}" for g in data.most_asked[:3]
+        )
+        lines.append("**Most asked:** " + "; ".join(top))
+    text = "\n".join(lines)
+    return text if len(text) <= limit else text[: text.rfind("\n", 0, limit)]
+
+
+def write_report(data: ReportData, out_dir: Path, stem: str | None = None) -> tuple[Path, Path]:
+    """Write `<stem>.md` and `<stem>.png` into `out_dir`; the Markdown links the chart by its file name."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = stem or f"questions-{data.until:%Y-%m-%d}" + (f"-{data.story}" if data.story else "")
+    png = chart(data, out_dir / f"{stem}.png")
+    md = out_dir / f"{stem}.md"
+    md.write_text(markdown(data, png.name), encoding="utf-8")
+    return md, png
