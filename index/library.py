@@ -32,7 +32,7 @@ from .retrieve import (
     type_cue,
 )
 from .store import IndexData, Manifest, StoryEntry, all_vectors, flat_index, read_build
-from .summarise import choose_sentences, prose_words
+from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PARAGRAPHS = 40
@@ -62,6 +62,7 @@ class Library:
         self.data = data
         self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.weights = weights or load_weights()
+        self.summary_weights: SummaryWeights = DEFAULT_WEIGHTS  # benchmarks may try others
         self._lock = threading.Lock()  # the question cache is shared across executor threads
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
         changed = {e.slug: e.changed_at for e in data.manifest.stories}
@@ -349,7 +350,12 @@ class Library:
         index = self._by_slug[story]
         rows = np.concatenate([np.asarray(self._para_sentences[r], dtype=np.int64) for r in self._story_rows[index]])
         texts = [self._sentence_text(int(row)) for row in rows]
-        picks = choose_sentences(self._sentence_vectors[rows], count=sentences, words=[prose_words(t) for t in texts])
+        picks = choose_sentences(
+            self._sentence_vectors[rows],
+            count=sentences,
+            words=[prose_words(t) for t in texts],
+            weights=self.summary_weights,
+        )
         quotes = []
         for pick in sorted(picks):
             row = int(rows[pick])

@@ -151,11 +151,14 @@ def test_rouge_is_100_for_the_reference_and_0_with_nothing_shared() -> None:
 def test_benchmark_scores_every_summary_on_the_same_articles(encoder: Encoder) -> None:
     articles = bench.load_articles(DATA)
     results = bench.evaluate(articles, encoder)
-    assert list(results) == ["project (3 sentences)", "Lead-3", "centroid + MMR, no position"]
+    assert list(results.rouge) == ["project (3 sentences)", "Lead-3", "centroid + MMR, no position"]
     lead_by_hand = bench.rouge([(" ".join(a.sentences[:3]), a.reference) for a in articles])
-    assert results["Lead-3"] == pytest.approx(lead_by_hand)
-    for scores in results.values():
+    assert results.rouge["Lead-3"] == pytest.approx(lead_by_hand)
+    for scores in results.rouge.values():
         assert all(0 < scores[k] < 100 for k in bench.ROUGE_TYPES)
+    # With the lead prior alone the project quotes Lead-3, except on the article that opens with a byline.
+    prior_only = bench.evaluate(articles, encoder, weights=bench.parse_weights(["centrality=0", "position=10"]))
+    assert (prior_only.articles, prior_only.same_as_lead) == (6, 5)
 
 
 def test_benchmark_command_prints_the_table(
@@ -167,6 +170,10 @@ def test_benchmark_command_prints_the_table(
     assert bench.main(["--data", str(two)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("2 articles") and "| Lead-3 |" in out and "| project (3 sentences) |" in out
+    assert "identical to the lead sentences: " in out
+
+    assert bench.main(["--data", str(two), "--set", "positon=1"]) == 2
+    assert "no weight 'positon'" in capsys.readouterr().err
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"id": "x", "article_sentences": ["One."]}) + "\n", encoding="utf-8")
