@@ -1,7 +1,9 @@
 """Rebuilding the index from the content folder: incremental, locked, atomic.
 
-Unchanged stories (same content hash, same model) reuse their vectors from the current build, so an
-editor's fix to one story re-embeds that story only. The lock stops two builds racing on one index.
+Unchanged stories (same content hash, same model files, same quantisation) reuse their vectors from the
+current build, so an editor's fix to one story re-embeds that story only. The lock stops two builds racing
+on one index. The model is exported to ONNX once per index (`models/<fingerprint>/`) and, unless an encoder
+is passed in, the stories are embedded with that export, so the index and the questions share one encoder.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .embedder import DEFAULT_MODEL, Encoder, load_encoder
+from .embedder import DEFAULT_MODEL, Encoder, ModelNotFound, fingerprint
 from .models import Story
 from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import StoryError, load_stories
 
 ProgressFactory = Callable[[int, str], "Progress"]
+DEFAULT_QUANTIZATION = "int8"
+MODELS = "models"
 
 
 class Progress:
@@ -86,11 +90,15 @@ def _sentence_texts(story: Story) -> list[str]:
     return [p.sentence_text(i) for p in story.paragraphs for i in range(len(p.sentences))]
 
 
-def _previous_vectors(index_dir: Path, model: str) -> dict[str, tuple[str, np.ndarray, np.ndarray, dt.datetime]]:
-    """Vectors per story from the current build, when it exists and used the same model."""
+def _previous_vectors(
+    index_dir: Path, model_id: str, quantization: str
+) -> dict[str, tuple[str, np.ndarray, np.ndarray, dt.datetime]]:
+    """Vectors per story from the current build, when it exists and used the same model and quantisation."""
     try:
-        old = read_build(index_dir, expect_model=model)
+        old = read_build(index_dir)
     except IndexProblem:
+        return {}
+    if old.manifest.model_fingerprint != model_id or old.manifest.quantization != quantization:
         return {}
     paragraphs, sentences = all_vectors(old.paragraph_vectors), all_vectors(old.sentence_vectors)
     out = {}
@@ -137,18 +145,25 @@ def build_index(
     encoder: Encoder | None = None,
     progress: Callable[[int], Progress] | None = None,
     force: bool = False,
+    quantization: str | None = None,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
     Bad story files are reported in `BuildReport.errors` and left out; the good ones are still indexed.
-    If nothing changed (same stories, same hashes, same model) no new build is written.
+    If nothing changed (same stories, same hashes, same model) no new build is written. `quantization`
+    ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own.
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
+    if encoder is not None:
+        model, quantization = encoder.name, getattr(encoder, "quantization", "fp32")
+    quantization = quantization or DEFAULT_QUANTIZATION
     with build_lock(index_dir):
         loaded = load_stories(content_dir)
         errors = [str(e) for e in loaded.errors]
         stories = loaded.stories
-        previous = {} if force else _previous_vectors(index_dir, model)
+        model_id = getattr(encoder, "fingerprint", None) or fingerprint(model)
+        export = _export(model, model_id, index_dir, quantization, required=encoder is None and bool(stories))
+        previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = not to_embed and set(previous) == {s.slug for s in stories}
         if unchanged and stories:
@@ -177,7 +192,10 @@ def build_index(
 
         fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if to_embed:
-            encoder = encoder or load_encoder(model)
+            if encoder is None:
+                from .onnx_encoder import OnnxEncoder
+
+                encoder = OnnxEncoder(export, quantization, threads=0)  # type: ignore[arg-type]
             texts = [p.text for s in to_embed for p in s.paragraphs] + [t for s in to_embed for t in _sentence_texts(s)]
             bar = progress(len(texts)) if progress else None
             vectors = _encode_with_progress(encoder, texts, bar)
@@ -201,10 +219,13 @@ def build_index(
             paragraph_vectors=np.vstack(paragraph_parts).reshape(-1, dimension),
             sentence_vectors=np.vstack(sentence_parts).reshape(-1, dimension),
             model=model,
-            backend="sentence-transformers",
+            backend=getattr(encoder, "backend", "custom") if encoder is not None else "onnx",
             content_dir=content_dir,
             indexed_at=indexed_at,
             changed_at=_text_changes(index_dir, stories, now),
+            quantization=quantization,
+            model_fingerprint=model_id,
+            encoder_dir=export,
         )
         return BuildReport(
             index=str(index_dir),
@@ -216,6 +237,18 @@ def build_index(
             sentences=sum(len(_sentence_texts(s)) for s in stories),
             changed=True,
         )
+
+
+def _export(model: str, model_id: str, index_dir: Path, quantization: str, *, required: bool) -> Path | None:
+    """The index's ONNX export of `model`, made if missing; None for a custom encoder that is no model on disk."""
+    from .onnx_export import ensure_export
+
+    try:
+        return ensure_export(model, index_dir / MODELS / model_id, quantization, model_id=model_id)
+    except ModelNotFound:
+        if required:
+            raise
+        return None
 
 
 def _encode_with_progress(encoder: Encoder, texts: list[str], bar: Progress | None, chunk: int = 256) -> np.ndarray:

@@ -8,6 +8,7 @@ in the Hugging Face cache).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _PACKAGED_NAMES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+_SKIP_DIRS = {"onnx", "openvino", ".git", ".cache"}
+_SMALL_FILE = 8 << 20
 
 
 class ModelNotFound(RuntimeError):
@@ -29,7 +32,11 @@ class ModelNotFound(RuntimeError):
 
 
 class Encoder(Protocol):
-    """Turns texts into L2-normalised float32 rows. `name` is what the manifest records."""
+    """Turns texts into L2-normalised float32 rows. `name` is what the manifest records.
+
+    Encoders may also carry `fingerprint` (which model files), `backend` and `quantization` ("fp32" or
+    "int8"); the index checks them when present (see `store.check_encoder`).
+    """
 
     name: str
     dimension: int
@@ -50,11 +57,55 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def model_folder(model: str) -> Path | None:
+    """The folder holding `model`'s files: the packaged model, a local path, or the Hugging Face cache."""
+    location = Path(resolve_model(model))
+    if location.is_dir():
+        return location
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, local_files_only=True))
+    except Exception:
+        return None
+
+
+def fingerprint(model: str) -> str:
+    """A stable id of the model's files, cheap enough to check on every build.
+
+    Small files are hashed whole; big weight files by size plus their first and last megabyte, which any
+    retraining changes. A model that cannot be found offline is identified by its name alone.
+    """
+    folder = model_folder(model)
+    digest = hashlib.sha256()
+    if folder is None:
+        digest.update(f"name:{model}".encode())
+        return digest.hexdigest()[:24]
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if not path.is_file() or rel.parts[0] in _SKIP_DIRS or path.suffix.lower() == ".md":
+            continue
+        size = path.stat().st_size
+        digest.update(f"{rel.as_posix()}\0{size}\0".encode())
+        with path.open("rb") as fh:
+            if size <= _SMALL_FILE:
+                digest.update(fh.read())
+            else:
+                digest.update(fh.read(1 << 20))
+                fh.seek(-(1 << 20), os.SEEK_END)
+                digest.update(fh.read())
+    return digest.hexdigest()[:24]
+
+
 class SentenceTransformerEncoder:
-    """sentence-transformers on torch: the reference encoder, used to build the index."""
+    """sentence-transformers on torch: the reference encoder (and the source of the ONNX export)."""
+
+    backend = "sentence-transformers"
+    quantization = "fp32"
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
         self.name = model
+        self._fingerprint: str | None = None
         location = resolve_model(model)
         try:
             from sentence_transformers import SentenceTransformer
@@ -70,6 +121,12 @@ class SentenceTransformerEncoder:
             ) from exc
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
         self.dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.name)
+        return self._fingerprint
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -91,6 +148,9 @@ class CachedEncoder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
+        for attribute in ("fingerprint", "backend", "quantization"):
+            if hasattr(inner, attribute):
+                setattr(self, attribute, getattr(inner, attribute))
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
 
@@ -109,4 +169,5 @@ class CachedEncoder:
 
 
 def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
+    """The reference encoder (torch). Serving uses the index's ONNX export instead: see `onnx_encoder`."""
     return SentenceTransformerEncoder(model)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedder import CachedEncoder, Encoder, load_encoder
+from .embedder import CachedEncoder, Encoder
 from .lexical import BM25
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
+from .onnx_encoder import query_encoder
 from .refs import RefStatus, resolve_ref
 from .retrieve import (
     MAX_QUOTE_CHARS,
@@ -31,7 +32,7 @@ from .retrieve import (
     rank,
     type_cue,
 )
-from .store import IndexData, Manifest, StoryEntry, all_vectors, flat_index, read_build
+from .store import IndexData, Manifest, StoryEntry, all_vectors, check_encoder, flat_index, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
 
 MAX_QUESTION_CHARS = 1000
@@ -95,13 +96,13 @@ class Library:
     # ----------------------------------------------------------------- construction
     @classmethod
     def load(cls, path: str | Path, *, encoder: Encoder | None = None, model: str | None = None) -> Library:
-        """Load the index at `path`; the question encoder is the model the index was built with."""
+        """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
+
+        Either way the encoder must match the index (model, quantisation, dimension): IndexMismatch if not.
+        """
         data = read_build(Path(path), expect_model=model, expect_dimension=encoder.dimension if encoder else None)
-        encoder = encoder or load_encoder(data.manifest.model)
-        if encoder.dimension != data.manifest.dimension:
-            raise ValueError(
-                f"model {encoder.name} makes {encoder.dimension}-d vectors, index holds {data.manifest.dimension}-d"
-            )
+        encoder = encoder or query_encoder(data)
+        check_encoder(data.manifest, encoder, data.path)
         return cls(data, encoder)
 
     @classmethod
@@ -115,6 +116,8 @@ class Library:
             format_version=0,
             model=encoder.name,
             backend="memory",
+            quantization=getattr(encoder, "quantization", "fp32"),
+            model_fingerprint=getattr(encoder, "fingerprint", ""),
             dimension=encoder.dimension,
             built_at=now,
             content_dir="",

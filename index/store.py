@@ -7,6 +7,7 @@ Layout of an index folder::
     builds/<id>/stories.json                    the parsed stories (quotes are cut from these)
     builds/<id>/paragraphs.faiss, sentences.faiss
     builds/<id>/bm25-paragraphs.{npz,json}, bm25-sentences.{npz,json}
+    models/<fingerprint>/                       the ONNX export questions are encoded with (see onnx_export)
 
 A reader that opens `current` always sees a complete build: a new build is written in its own folder and
 only then does `current` point at it. Every file is checked against the manifest's checksums on load.
@@ -29,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .lexical import BM25
 from .models import Story
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest records the model fingerprint, quantisation and ONNX export
 CURRENT = "current"
 BUILDS = "builds"
 KEEP_BUILDS = 2
@@ -67,7 +68,10 @@ class StoryEntry(BaseModel):
 class Manifest(BaseModel):
     format_version: int
     model: str
-    backend: str
+    backend: str = Field(description="what embedded the stories: onnx, sentence-transformers, ...")
+    quantization: str = Field(default="fp32", description="fp32 or int8: questions must be encoded alike")
+    model_fingerprint: str = Field(default="", description="id of the model files (embedder.fingerprint)")
+    encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
     dimension: int
     built_at: dt.datetime
     content_dir: str
@@ -96,7 +100,7 @@ class IndexData:
     sentence_bm25: BM25
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -136,6 +140,9 @@ def write_build(
     content_dir: Path,
     indexed_at: dict[str, dt.datetime],
     changed_at: dict[str, dt.datetime] | None = None,
+    quantization: str = "fp32",
+    model_fingerprint: str = "",
+    encoder_dir: Path | None = None,
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -169,11 +176,14 @@ def write_build(
             )
             for s in stories
         ]
-        files = {p.name: _sha256(p) for p in sorted(staging.iterdir())}
+        files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=model,
             backend=backend,
+            quantization=quantization,
+            model_fingerprint=model_fingerprint,
+            encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
             dimension=dimension,
             built_at=now,
             content_dir=str(content_dir),
@@ -237,7 +247,7 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         )
     for name, digest in manifest.files.items():
         path = build / name
-        if not path.exists() or _sha256(path) != digest:
+        if not path.exists() or sha256_file(path) != digest:
             raise IndexCorrupt(f"index file {path} is missing or damaged; {REBUILD_HINT}")
     try:
         stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
@@ -257,3 +267,36 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
     ):
         raise IndexCorrupt(f"index {build} does not match its stories (rows {counts}); {REBUILD_HINT}")
     return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25)
+
+
+def check_encoder(manifest: Manifest, encoder: object, where: Path | str = "the index") -> None:
+    """Refuse a question encoder whose vectors would not be comparable with the index's.
+
+    Same model (by fingerprint when both sides know it, else by name), same quantisation, same dimension.
+    fp32 ONNX and fp32 torch give the same vectors (tests/test_onnx.py), so the backend may differ; int8
+    and fp32 may not.
+    """
+    name = getattr(encoder, "name", "?")
+    theirs = getattr(encoder, "fingerprint", "") or ""
+    if (manifest.model_fingerprint and theirs and theirs != manifest.model_fingerprint) or (
+        not (manifest.model_fingerprint and theirs) and name != manifest.model
+    ):
+        raise IndexMismatch(
+            f"{where} was embedded with model {manifest.model!r} ({manifest.model_fingerprint or 'no fingerprint'}) "
+            f"but questions would be encoded with {name!r} ({theirs or 'no fingerprint'}); {REBUILD_HINT}"
+        )
+    quantization = getattr(encoder, "quantization", "fp32")
+    if quantization != manifest.quantization:
+        raise IndexMismatch(
+            f"{where} holds {manifest.quantization} embeddings but questions would be encoded in {quantization}; "
+            f"{REBUILD_HINT} (QUANTIZATION={quantization})"
+        )
+    dimension = getattr(encoder, "dimension", manifest.dimension)
+    if dimension != manifest.dimension:
+        raise IndexMismatch(
+            f"{where} holds {manifest.dimension}-d vectors but the model makes {dimension}-d; {REBUILD_HINT}"
+        )
+
+
+def encoder_folder(build: Path, manifest: Manifest) -> Path | None:
+    return (build / manifest.encoder_dir).resolve() if manifest.encoder_dir else None

@@ -1,0 +1,125 @@
+"""Serving-time encoder: onnxruntime and the model's own tokenizer, without torch.
+
+It reads an export made by `index.onnx_export` (see there for the layout) and gives the same vectors as
+sentence-transformers: fp32 within 1e-6, int8 within the cosine stated in tests/test_onnx.py. Importing this
+module costs about 0.2 s and 60 MB, where sentence-transformers costs 4-7 s and several hundred MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .embedder import Encoder
+    from .store import IndexData
+
+ENCODER_JSON = "encoder.json"
+MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
+
+
+class ExportMissing(RuntimeError):
+    """The ONNX export an index names is not on disk (deleted, or copied without it)."""
+
+
+def default_threads() -> int:
+    """Threads per encode when serving: `ENCODER_THREADS` if set (0 = every core), else 1.
+
+    One question is too small to share out across cores, and the bot's other threads need them.
+    """
+    value = os.environ.get("ENCODER_THREADS", "").strip()
+    return int(value) if value.isdigit() else 1
+
+
+class OnnxEncoder:
+    """Texts to L2-normalised float32 rows with an exported model; thread-safe (onnxruntime sessions are)."""
+
+    backend = "onnx"
+
+    def __init__(self, folder: str | Path, quantization: str = "int8", *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        if quantization not in MODEL_FILES:
+            raise ValueError(f"quantization must be one of {', '.join(MODEL_FILES)}, not {quantization!r}")
+        model_file = folder / MODEL_FILES[quantization]
+        try:
+            info = json.loads((folder / ENCODER_JSON).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ExportMissing(f"no usable ONNX export in {folder} ({type(exc).__name__})") from exc
+        if not model_file.is_file() or not (folder / "tokenizer.json").is_file():
+            raise ExportMissing(f"the ONNX export in {folder} has no {model_file.name}")
+        self.folder = folder
+        self.name: str = info["model"]
+        self.fingerprint: str = info["fingerprint"]
+        self.dimension: int = int(info["dimension"])
+        self.quantization = quantization
+        self._lower = bool(info.get("do_lower_case"))
+        self._prompt = str(info.get("prompt") or "")
+        self._inputs: list[str] = list(info["inputs"])
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(info["max_seq_length"]))
+        self._tokenizer.enable_padding(pad_id=int(info.get("pad_id", 0)), pad_token=str(info.get("pad_token", "[PAD]")))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = default_threads() if threads is None else threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+    def _prepare(self, text: str) -> str:
+        text = self._prompt + text
+        return text.lower() if self._lower else text
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Encode in batches of similar token length (less padding), in the caller's order."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        prepared = [self._prepare(t) for t in texts]
+        if len(prepared) <= batch_size:
+            out[:] = self._run(prepared)
+            return out
+        lengths = [len(e.ids) for e in self._tokenizer.encode_batch(prepared, add_special_tokens=True)]
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._run([prepared[i] for i in rows])
+        return out
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        columns = {
+            "input_ids": [e.ids for e in encodings],
+            "attention_mask": [e.attention_mask for e in encodings],
+            "token_type_ids": [e.type_ids for e in encodings],
+        }
+        feed = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
+        vectors = self._session.run(None, feed)[0].astype(np.float32, copy=False)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+def query_encoder(data: IndexData, *, threads: int | None = None) -> Encoder:
+    """The encoder for questions to the index `data`: its ONNX export, in the quantisation it was built with.
+
+    An index with no export (built by a custom encoder) falls back to sentence-transformers for fp32.
+    """
+    from .store import REBUILD_HINT, IndexMissing, encoder_folder
+
+    folder = encoder_folder(data.path, data.manifest)
+    if folder is None:
+        if data.manifest.quantization != "fp32":
+            raise IndexMissing(f"index {data.path} names no ONNX export for its int8 vectors; {REBUILD_HINT}")
+        from .embedder import load_encoder
+
+        return load_encoder(data.manifest.model)
+    try:
+        return OnnxEncoder(folder, data.manifest.quantization, threads=threads)
+    except ExportMissing as exc:
+        raise IndexMissing(f"{exc}; {REBUILD_HINT}") from exc
