@@ -84,6 +84,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         args.content or settings.content_dir,
         args.index or settings.index_dir,
         model=settings.model,
+        quantization=settings.quantization,
         progress=_Bar if sys.stderr.isatty() else None,
         force=args.force,
     )

@@ -126,12 +126,17 @@ class NewsroomBot(commands.Bot):
         """Rebuild the index from the content folder off the loop, then swap the new Library in."""
         async with self.reindex_lock:
             current = self._library
-            encoder = current.encoder.inner if current and current.encoder.name == self.settings.model else None  # type: ignore[attr-defined]
+            same = current and (current.encoder.name, getattr(current.encoder, "quantization", "fp32")) == (
+                self.settings.model,
+                self.settings.quantization,
+            )
+            encoder = current.encoder.inner if current and same else None  # type: ignore[attr-defined]
             report = await self.run_blocking(
                 build_index,
                 self.settings.content_dir,
                 self.settings.index_dir,
                 model=self.settings.model,
+                quantization=self.settings.quantization,
                 encoder=encoder,
                 force=force,
                 executor=self.build_executor,

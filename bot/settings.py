@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default=Path("data/index"), description="where the built index lives")
     content_dir: Path = Field(default=Path("content"), description="the story files")
     model: str = Field(default="all-MiniLM-L6-v2", description="embedding model name or local path")
+    quantization: Literal["int8", "fp32"] = Field(
+        default="int8", description="ONNX model that embeds stories and questions (int8: faster, fp32: exact)"
+    )
     top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
     cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")

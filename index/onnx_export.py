@@ -56,20 +56,27 @@ def ensure_export(model: str, target: Path, quantization: str, *, model_id: str 
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
     if export_ready(target, quantization):
         return target
-    if export_ready(target, "fp32"):  # an fp32 export asked for int8 later: quantise it in place
+    model_id = model_id or fingerprint(model)
+    source = _exported.get(model_id)
+    if not export_ready(target, "fp32") and source is not None and source != target and export_ready(source, "fp32"):
+        _link_tree(source, target)
+    if export_ready(target, "fp32") and not export_ready(target, quantization):
+        # an fp32 export asked for int8 later: quantise it in place
         quantize_int8(target / MODEL_FILES["fp32"], target / MODEL_FILES["int8"])
         info = read_export_info(target)
         info["files"][MODEL_FILES["int8"]] = sha256_file(target / MODEL_FILES["int8"])
-        (target / ENCODER_JSON).write_text(json.dumps(info, indent=2), encoding="utf-8")
-        return target
-    model_id = model_id or fingerprint(model)
-    source = _exported.get(model_id)
-    if source is not None and source != target and export_ready(source, quantization):
-        _link_tree(source, target)
-        return target
-    _export(model, target, quantization, model_id)
+        _write_info(target, info)
+    if not export_ready(target, quantization):
+        _export(model, target, quantization, model_id)
     _exported[model_id] = target
     return target
+
+
+def _write_info(folder: Path, info: dict[str, Any]) -> None:
+    """Replace encoder.json by rename: never write through a hard link into another index's export."""
+    tmp = folder / f".{ENCODER_JSON}.{os.getpid()}"
+    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    os.replace(tmp, folder / ENCODER_JSON)
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -142,7 +149,7 @@ def _export(model: str, target: Path, quantization: str, model_id: str) -> None:
             "pad_token": str(st.tokenizer.pad_token or "[PAD]"),
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
-        (staging / ENCODER_JSON).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        _write_info(staging, info)
         _swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
