@@ -88,8 +88,17 @@ def test_bylines_and_time_stamps_are_passed_over_and_do_not_push_the_lead_down()
     )
     assert directed_centrality(echoed).argmax() == 0
     assert 0 not in choose_sentences(echoed, 3, words=[3, 12, 12, 12, 12])
-    # A story of nothing but short lines still gets a summary.
-    assert len(choose_sentences(_basis(2), 3, words=[1, 1])) == 2
+    # A story of nothing but short lines (or in a script without case) keeps its lead prior.
+    late_echo = _basis(8)
+    late_echo[7] = _unit([[0.0] * 6 + [0.5, 1.0] + [0.0] * 8])[0]
+    assert sorted(choose_sentences(late_echo, 2, words=[prose_words("救援人员仍被困在叙利亚。")] * 8)) == [0, 1]
+
+
+def test_prose_words_count_words_with_lower_case_letters_in_any_alphabet() -> None:
+    assert prose_words("By . Associated Press .") == 3
+    assert prose_words("PUBLISHED: . 14:11 EST, 25 October 2013 .") == 1
+    assert prose_words("Überschwemmungen zwangen Hunderte Familien, ihre Häuser zu verlassen.") == 8
+    assert prose_words("Сотни семей покинули дома.") == 4
 
 
 # ---------------------------------------------------------------- Library.summary
