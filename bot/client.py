@@ -21,11 +21,13 @@ from discord.ext import commands
 
 from index import BuildReport, Library, build_index
 
+from .feedback import VoteButton
+from .questionlog import QuestionLog
 from .settings import Settings
 
 log = logging.getLogger("newsroom.bot")
 T = TypeVar("T")
-COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin")
+COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
 
 
 class NewsroomBot(commands.Bot):
@@ -52,6 +54,7 @@ class NewsroomBot(commands.Bot):
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
+        self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings
         self.cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
             commands.Cooldown(settings.cooldown_questions, settings.cooldown_seconds), lambda user_id: user_id
         )
@@ -61,6 +64,8 @@ class NewsroomBot(commands.Bot):
         if self._library is None:
             # Load while the gateway connects; commands wait for it (deferred) instead of failing.
             self.loop.create_task(self._load_library(), name="newsroom-load-library")
+        self.questions = await asyncio.to_thread(self._open_question_log)
+        self.add_dynamic_items(VoteButton)  # 👍 / 👎 under answers sent before this start still work
         for cog in COGS:
             await self.load_extension(cog)
         if self.settings.discord_guild_id:
@@ -87,10 +92,19 @@ class NewsroomBot(commands.Bot):
         if self.load_error is not None:
             await self.close()  # a bot that cannot read its stories should not sit in the member list
 
+    def _open_question_log(self) -> QuestionLog:
+        s = self.settings
+        salt = s.question_log_salt.get_secret_value() if s.question_log_salt else None
+        return QuestionLog(
+            s.question_log_file, salt=salt, retention_days=s.question_log_retention_days, enabled=s.question_log_enabled
+        )
+
     async def close(self) -> None:
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.build_executor.shutdown(wait=False, cancel_futures=True)
+        if self.questions is not None:
+            await asyncio.to_thread(self.questions.close)  # writes every queued row before the file closes
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: the ask cog handles messages (prefix parsing would misread questions)."""

@@ -66,6 +66,7 @@ class QuestionRecord:
 
     @classmethod
     def from_answer(cls, answer: Answer, *, user_id: int, **where: Any) -> QuestionRecord:
+        """The record for an Answer; `where` takes the other fields (source, guild_id, channel_id, latency_ms)."""
         refs = tuple(QuoteRef(q.story, q.paragraph, q.paragraph_hash) for q in answer.quotes)
         return cls(
             question=answer.question,
@@ -91,8 +92,11 @@ class UnknownQuestion(LookupError):
 class QuestionLog:
     """Append-only question rows, votes and channel→story bindings in one SQLite file."""
 
-    def __init__(self, path: str | Path, *, salt: str | None = None, retention_days: int = 90) -> None:
+    def __init__(
+        self, path: str | Path, *, salt: str | None = None, retention_days: int = 90, enabled: bool = True
+    ) -> None:
         self.path = Path(path)
+        self.enabled = enabled  # False: no question rows (channel bindings are still kept)
         self.retention_days = retention_days
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -168,8 +172,10 @@ class QuestionLog:
         atexit.unregister(self.close)
 
     # ----------------------------------------------------------------- questions
-    def record(self, rec: QuestionRecord) -> int:
-        """Queue one question; returns its id at once (buttons under the answer carry it)."""
+    def record(self, rec: QuestionRecord) -> int | None:
+        """Queue one question; returns its id at once (buttons under the answer carry it), None when logging is off."""
+        if not self.enabled:
+            return None
         with self._ids:
             self._next_id += 1
             question_id = self._next_id

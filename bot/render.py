@@ -38,6 +38,7 @@ class Reply:
 
     content: str | None = None
     embeds: list[discord.Embed] = field(default_factory=list)
+    view: discord.ui.View | None = None  # e.g. the 👍 / 👎 buttons under an answer
 
     def kwargs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -45,6 +46,8 @@ class Reply:
             out["content"] = self.content
         if self.embeds:
             out["embeds"] = self.embeds
+        if self.view is not None:
+            out["view"] = self.view
         return out
 
 
@@ -108,7 +111,10 @@ def title_link(title: str, url: str | None) -> str:
 
 
 def attribution(quote: Quote) -> str:
-    return f"— {title_link(quote.title, quote.url)}, ¶{quote.paragraph} · Sources: {sources_text(quote.sources)}"
+    updated = f" · updated {quote.updated:%Y-%m-%d}" if quote.updated else ""
+    return (
+        f"— {title_link(quote.title, quote.url)}, ¶{quote.paragraph} · Sources: {sources_text(quote.sources)}{updated}"
+    )
 
 
 def quote_block(quote: Quote, limit: int) -> str:

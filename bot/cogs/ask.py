@@ -7,6 +7,7 @@ and the rendered answer is sent as a reply. Each path checks the per-user cooldo
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -15,6 +16,7 @@ from discord.ext import commands
 
 from index import Answer
 
+from ..feedback import Asked, bound_story, log_and_attach
 from ..render import Reply, render_answer
 from .common import cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
 
@@ -38,12 +40,18 @@ class Ask(commands.Cog):
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
-    async def answer(self, question: str, story: str | None = None, *, show_question: bool) -> list[Reply]:
+    async def answer(
+        self, question: str, story: str | None = None, *, show_question: bool, asked: Asked, channel: object = None
+    ) -> list[Reply]:
+        """Answer (scoped to `story`, else to the story `/story set` bound the channel to), log it, render it."""
+        started = time.perf_counter()
         library = await self.bot.get_library()
+        story = story or bound_story(self.bot, library, channel)
         answer: Answer = await self.bot.run_blocking(library.ask, question, story, top_k=self.bot.settings.top_k)
-        return render_answer(
+        replies = render_answer(
             answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(library.stories())
         )
+        return log_and_attach(self.bot, answer, asked, (time.perf_counter() - started) * 1000, replies)
 
     # ----------------------------------------------------------------- messages
     def is_question(self, message: discord.Message) -> bool:
@@ -67,12 +75,16 @@ class Ask(commands.Cog):
             await reply_to_message(message, [Reply(content=cooldown_text(retry))])
             return
         question = strip_mention(message.content, self.bot.user.id)
+        mentioned = any(user.id == self.bot.user.id for user in message.mentions)
+        asked = Asked.from_message(message, "mention" if mentioned else "channel")
         async with message.channel.typing():
-            replies = await self.answer(question, show_question=False)
+            replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
         await reply_to_message(message, replies)
 
     # ----------------------------------------------------------------- interactions
-    async def _answer_interaction(self, interaction: discord.Interaction, question: str, story: str | None) -> None:
+    async def _answer_interaction(
+        self, interaction: discord.Interaction, question: str, story: str | None, source: str
+    ) -> None:
         retry = self.bot.retry_after(interaction.user.id)
         if retry:
             await interaction.response.send_message(cooldown_text(retry), ephemeral=True)
@@ -83,13 +95,15 @@ class Ask(commands.Cog):
         except LookupError as exc:
             await interaction.followup.send(str(exc))
             return
-        await send_followups(interaction, await self.answer(question, slug, show_question=True))
+        asked = Asked.from_interaction(interaction, source)
+        replies = await self.answer(question, slug, show_question=True, asked=asked, channel=interaction.channel)
+        await send_followups(interaction, replies)
 
     @app_commands.command(name="ask", description="Ask about the story: answered with quotes, word for word")
     @app_commands.describe(question="Your question", story="Only this story (optional)")
     @app_commands.autocomplete(story=story_autocomplete)
     async def ask(self, interaction: discord.Interaction, question: str, story: str | None = None) -> None:
-        await self._answer_interaction(interaction, question, story)
+        await self._answer_interaction(interaction, question, story, "slash")
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The selected message is the question: readers check a claim someone made against the story."""
@@ -100,7 +114,7 @@ class Ask(commands.Cog):
             return
         me = newsroom(interaction).user
         question = strip_mention(message.content, me.id) if me else message.content
-        await self._answer_interaction(interaction, question, None)
+        await self._answer_interaction(interaction, question, None, "menu")
 
 
 async def setup(bot: NewsroomBot) -> None:

@@ -1,0 +1,133 @@
+"""For editors: `/report` (what readers asked, with the chart) and `/story set|clear|show` (one story per channel).
+
+`/report`, `/story set` and `/story clear` are for admins (ADMIN_ROLE_IDS or Manage Server); everyone else gets a
+refusal only they can see. `/story show` is for everyone: readers can see which story a channel answers about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from index import Library
+
+from ..questionlog import open_reader
+from ..render import escape
+from ..report import gather
+from ..report_render import discord_summary, write_report
+from .common import REFUSE_ADMIN, find_story, story_autocomplete
+
+if TYPE_CHECKING:
+    from ..client import NewsroomBot
+
+NO_LOG = "The question log is switched off (QUESTION_LOG_ENABLED=false), so there is nothing to report."
+
+
+def build_report(library: Library, log_path: Path, days: float, story: str | None) -> tuple[str, bytes, bytes, str]:
+    """(summary post, PNG bytes, Markdown bytes, file stem), computed off the event loop."""
+    encoder = getattr(library.encoder, "inner", library.encoder)  # not the question cache that asks share
+    conn = open_reader(log_path)
+    try:
+        data = gather(conn, encoder, days=days, story=story, library=library)
+    finally:
+        conn.close()
+    with tempfile.TemporaryDirectory(prefix="newsroom-report-") as folder:
+        md, png = write_report(data, Path(folder))
+        return discord_summary(data), png.read_bytes(), md.read_bytes(), md.stem
+
+
+class Editors(commands.Cog):
+    def __init__(self, bot: NewsroomBot) -> None:
+        self.bot = bot
+
+    story = app_commands.Group(name="story", description="Which story this channel answers about")
+
+    async def _refuse(self, interaction: discord.Interaction) -> bool:
+        if self.bot.is_admin(interaction.user):
+            return False
+        await interaction.response.send_message(REFUSE_ADMIN, ephemeral=True)
+        return True
+
+    # ----------------------------------------------------------------- /report
+    @app_commands.command(name="report", description="Admins: what readers asked, what the story didn't say, 👍/👎")
+    @app_commands.describe(days="How many days back (default 7)", story="Only this story (optional)")
+    @app_commands.autocomplete(story=story_autocomplete)
+    async def report(
+        self,
+        interaction: discord.Interaction,
+        days: app_commands.Range[int, 1, 365] = 7,
+        story: str | None = None,
+    ) -> None:
+        if await self._refuse(interaction):
+            return
+        questions = self.bot.questions
+        if questions is None or not questions.enabled:
+            await interaction.response.send_message(NO_LOG, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        library = await self.bot.get_library()
+        try:
+            slug = find_story(library, story)
+        except LookupError as exc:
+            await interaction.followup.send(str(exc))
+            return
+        await asyncio.to_thread(questions.flush)  # include the questions asked a moment ago
+        summary, png, md, stem = await self.bot.run_blocking(build_report, library, questions.path, days, slug)
+        files = [discord.File(io.BytesIO(png), f"{stem}.png"), discord.File(io.BytesIO(md), f"{stem}.md")]
+        await interaction.followup.send(summary, files=files, allowed_mentions=discord.AllowedMentions.none())
+
+    # ----------------------------------------------------------------- /story
+    @story.command(name="set", description="Admins: questions in this channel are about this one story")
+    @app_commands.describe(story="The story (start typing its title)")
+    @app_commands.autocomplete(story=story_autocomplete)
+    async def story_set(self, interaction: discord.Interaction, story: str) -> None:
+        if await self._refuse(interaction):
+            return
+        library = self.bot.library
+        try:
+            slug = find_story(library, story) if library is not None else None
+        except LookupError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        if slug is None or self.bot.questions is None:
+            await interaction.response.send_message("The stories are still loading; try again shortly.", ephemeral=True)
+            return
+        self.bot.questions.bind_channel(interaction.channel_id or 0, slug, guild_id=interaction.guild_id)
+        title = library.story(slug).title if library else slug
+        await interaction.response.send_message(
+            f"Questions in this channel are now answered from *{escape(title)}* only. `/story clear` undoes it."
+        )
+
+    @story.command(name="clear", description="Admins: questions in this channel search every story again")
+    async def story_clear(self, interaction: discord.Interaction) -> None:
+        if await self._refuse(interaction):
+            return
+        if self.bot.questions is not None:
+            self.bot.questions.bind_channel(interaction.channel_id or 0, None)
+        await interaction.response.send_message("Questions in this channel now search every story.")
+
+    @story.command(name="show", description="Which story questions in this channel are answered from")
+    async def story_show(self, interaction: discord.Interaction) -> None:
+        questions, library = self.bot.questions, self.bot.library
+        channel = interaction.channel
+        slug = None
+        if questions is not None and channel is not None:
+            slug = questions.channel_story(channel.id) or questions.channel_story(getattr(channel, "parent_id", 0) or 0)
+        if slug is None:
+            text = "This channel isn't tied to one story: I search every story and name the story of each quote."
+        else:
+            known = library is not None and any(s.slug == slug for s in library.stories())
+            title = library.story(slug).title if known and library else slug
+            text = f"Questions here are answered from *{escape(title)}*" + ("." if known else " (no longer indexed).")
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def setup(bot: NewsroomBot) -> None:
+    await bot.add_cog(Editors(bot))
