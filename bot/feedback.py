@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from index import Answer, AnswerStatus, Library
+from index import Answer, AnswerStatus, Library, UnknownStory
 
 from .questionlog import QuestionRecord, UnknownQuestion
 from .render import Reply
@@ -99,6 +99,16 @@ class Asked:
         return cls(interaction.user.id, interaction.guild_id, interaction.channel_id, source)
 
 
+def is_indexed(library: Library | None, slug: str) -> bool:
+    if library is None:
+        return False
+    try:
+        library.story(slug)
+    except UnknownStory:
+        return False
+    return True
+
+
 def bound_story(bot: NewsroomBot, library: Library, channel: Any) -> str | None:
     """The story `/story set` bound this channel (or the channel a thread sits in) to, if it is still indexed."""
     if bot.questions is None or channel is None:
@@ -106,7 +116,7 @@ def bound_story(bot: NewsroomBot, library: Library, channel: Any) -> str | None:
     for channel_id in (channel.id, getattr(channel, "parent_id", None)):
         slug = bot.questions.channel_story(channel_id) if channel_id else None
         if slug is not None:
-            if any(s.slug == slug for s in library.stories()):
+            if is_indexed(library, slug):
                 return slug
             log.warning(
                 "channel %s is bound to %r, which is no longer indexed; searching all stories", channel_id, slug

@@ -6,6 +6,7 @@ and /story set scoping a channel to one story, refused to non-admins.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from PIL import Image
 from bot import create_bot
 from bot.feedback import custom_id
 from bot.questionlog import open_reader
+from bot.render import attribution
 from index import Library, build_index
 from index.embedder import Encoder
 
@@ -75,13 +77,17 @@ async def test_mentions_and_slash_questions_are_logged_with_buttons(simcord_env,
     await alice.send(channel, f"{bot.user.mention} Who painted the Mona Lisa?")
     abstention = channel.last_message
     messages = answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=QUESTION))
+    claim = await alice.send(channel, "I read that 3,000 White Helmets are trapped")
+    answered_after_defer(simcord_env, await alice.context_menu(channel, "Ask the story", claim))
 
     rows = _rows(log_path, bot)
     assert [(r["source"], r["status"]) for r in rows] == [
         ("mention", "answered"),
         ("mention", "not_covered"),
         ("slash", "answered"),
+        ("menu", rows[3]["status"]),
     ]
+    assert rows[3]["question"] == "I read that 3,000 White Helmets are trapped"
     first = rows[0]
     assert (first["question"], first["guild_id"], first["channel_id"]) == (QUESTION, guild.id, channel.id)
     assert first["user_hash"] == bot.questions.hash_user(alice.id) and str(alice.id) not in first["user_hash"]
@@ -130,6 +136,7 @@ async def test_report_posts_a_summary_and_a_real_chart(simcord_env, world) -> No
     bot = simcord_env.bot
     for question in (QUESTION, "Why were the roads blocked?", "what roads were closed", "Who painted the Mona Lisa?"):
         await alice.send(channel, f"{bot.user.mention} {question}")
+    assert [c["value"] for c in await editor.autocomplete(channel, "report", "story", "helmets")] == [SEED_SLUG]
     refused = await alice.slash(channel, "report")
     assert refused.response.ephemeral and refused.response.content.startswith("Sorry, only the newsroom's admins")
 
@@ -189,3 +196,10 @@ async def test_story_set_scopes_a_channel_and_is_admin_only(
     assert bot.questions.channel_story(channel.id) is None
     other = await alice.slash(channel, "story show")
     assert "isn't tied to one story" in other.response.content
+
+
+def test_an_answer_from_an_updated_story_says_so(library: Library) -> None:
+    quote = library.ask(QUESTION).quotes[0]
+    assert "updated" not in attribution(quote)
+    line = attribution(quote.model_copy(update={"updated": dt.date(2026, 11, 25)}))
+    assert line.endswith("· Sources: NPR; CNN · updated 2026-11-25")

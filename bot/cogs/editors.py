@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from index import Library
 
+from ..feedback import is_indexed
 from ..questionlog import open_reader
 from ..render import escape
 from ..report import gather
@@ -123,7 +124,7 @@ class Editors(commands.Cog):
         if slug is None:
             text = "This channel isn't tied to one story: I search every story and name the story of each quote."
         else:
-            known = library is not None and any(s.slug == slug for s in library.stories())
+            known = is_indexed(library, slug)
             title = library.story(slug).title if known and library else slug
             text = f"Questions here are answered from *{escape(title)}*" + ("." if known else " (no longer indexed).")
         await interaction.response.send_message(text, ephemeral=True)
