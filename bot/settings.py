@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
     reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
+    allow_dms: bool = Field(default=True, description="answer questions sent by direct message (false: polite refusal)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # For editors: the question log (see README, "For editors").
     question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")
@@ -77,9 +78,8 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for error in exc.errors():
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
-            lines.append(
-                f"{name}: {error['msg']} (got {error.get('input')!r})"
-                if name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"}
-                else f"{name}: {error['msg']}"
-            )
+            value = error.get("input")
+            # Only a plain value of a non-secret variable is echoed: a secret, or a whole input dict, never is.
+            shown = name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"} and isinstance(value, (str, int, float, bool)) and len(str(value)) < 200
+            lines.append(f"{name}: {error['msg']} (got {value!r})" if shown else f"{name}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

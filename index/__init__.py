@@ -3,6 +3,7 @@
 from .build import BuildLocked, BuildReport, build_index
 from .embedder import DEFAULT_MODEL, ModelNotFound, load_encoder
 from .library import Library, UnknownStory
+from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
 from .refs import RefState, RefStatus
 from .store import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
@@ -19,6 +20,7 @@ __all__ = [
     "IndexMissing",
     "IndexProblem",
     "Library",
+    "LiveLibrary",
     "ModelNotFound",
     "Quote",
     "RefState",

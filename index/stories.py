@@ -20,6 +20,8 @@ import yaml
 from .models import Paragraph, Sentence, Story
 
 STORY_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_STORY_BYTES = 2_000_000  # a long feature is ~100 kB; anything far bigger is a wrong file, not a story
+SEGMENT_CHARS = 4000  # pysbd is quadratic in a paragraph's length: long ones are split in windows
 PARSER_VERSION = "1"
 _SOURCES_LINE = re.compile(r"^\s*(?:original\s+)?sources?(?:\(s\))?\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
@@ -60,10 +62,12 @@ def split_sentences(text: str) -> tuple[Sentence, ...]:
     Spans exclude surrounding white space, so `text[s.start:s.end]` is a clean verbatim sentence.
     """
     spans: list[Sentence] = []
-    try:
-        pieces = [(p.start, p.end) for p in _segmenter().segment(text)]
-    except Exception:  # pysbd can trip on odd input; one sentence is a safe, verbatim fallback
-        pieces = [(0, len(text))]
+    pieces: list[tuple[int, int]] = []
+    for base, end in _windows(text):
+        try:
+            pieces += [(base + p.start, base + p.end) for p in _segmenter().segment(text[base:end])]
+        except Exception:  # pysbd can trip on odd input; one sentence is a safe, verbatim fallback
+            pieces.append((base, end))
     covered = 0
     for start, end in pieces:
         start = max(start, covered)
@@ -78,6 +82,21 @@ def split_sentences(text: str) -> tuple[Sentence, ...]:
         stripped_start = len(text) - len(text.lstrip())
         spans.append(Sentence(start=stripped_start, end=len(text.rstrip())))
     return tuple(spans)
+
+
+def _windows(text: str) -> list[tuple[int, int]]:
+    """(start, end) windows of at most SEGMENT_CHARS, cut after a line break or sentence end where possible."""
+    windows, base = [], 0
+    while len(text) - base > SEGMENT_CHARS:
+        limit = base + SEGMENT_CHARS
+        cut = max(text.rfind("\n", base, limit), *(text.rfind(mark, base, limit) + 1 for mark in (". ", "? ", "! ")))
+        if cut <= base:
+            cut = text.rfind(" ", base, limit)
+        end = cut + 1 if cut > base else limit
+        windows.append((base, end))
+        base = end
+    windows.append((base, len(text)))
+    return windows
 
 
 def title_from_filename(stem: str) -> str:
@@ -95,6 +114,8 @@ def slugify(text: str) -> str:
 
 
 def _decode(raw: bytes, path: Path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise StoryError(path, "is UTF-16 text; save the file as UTF-8", 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -126,6 +147,14 @@ def _split_sources(value: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in parts if p.strip())
 
 
+def _yaml_line_ok(line: str) -> bool:
+    try:
+        yaml.safe_load(line)
+    except Exception:
+        return False
+    return True
+
+
 def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str, int]:
     """(metadata, body, line where the body starts) for a file opening with `---`."""
     lines = text.split("\n")
@@ -138,8 +167,11 @@ def _front_matter(text: str, path: Path) -> tuple[dict[str, object], str, int]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or ["unknown error"])[0]
         raise StoryError(path, f"front matter is not valid YAML: {problem}", line) from exc
+    except (ValueError, OverflowError, RecursionError, TypeError) as exc:  # e.g. `published: 2018-13-45`
+        line = next((i + 2 for i, entry in enumerate(lines[1:close]) if not _yaml_line_ok(entry)), 2)
+        raise StoryError(path, f"front matter has a value YAML cannot read: {exc}", line) from exc
     if not isinstance(meta, dict):
         raise StoryError(path, "front matter must be 'key: value' lines", 2)
     return meta, "\n".join(lines[close + 1 :]), close + 2
@@ -168,7 +200,13 @@ def _date(value: object, path: Path, line: int, key: str = "published") -> dt.da
 
 def parse_story(path: Path, raw: bytes | None = None) -> Story:
     """Parse one story file; raises StoryError naming the file and line when it is malformed."""
-    raw = path.read_bytes() if raw is None else raw
+    if raw is None:
+        size = path.stat().st_size
+        if size > MAX_STORY_BYTES:
+            raise StoryError(path, f"is {size:,} bytes; a story file is at most {MAX_STORY_BYTES:,} (wrong file?)")
+        raw = path.read_bytes()
+    elif len(raw) > MAX_STORY_BYTES:
+        raise StoryError(path, f"is {len(raw):,} bytes; a story file is at most {MAX_STORY_BYTES:,} (wrong file?)")
     text = _decode(raw, path)
     meta: dict[str, object] = {}
     body, body_line = text, 1
@@ -177,8 +215,16 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
         meta, body, body_line = _front_matter(text[skipped:], path)
         body_line += skipped
 
+    for key in ("title", "slug", "byline", "url"):
+        if key in meta and meta[key] is not None and not isinstance(meta[key], (str, int, float)):
+            raise StoryError(path, f"{key} must be plain text", _meta_line(meta, key, text))
+    for key in ("published", "date"):
+        if key in meta and not isinstance(meta[key], (str, int, dt.date, type(None))):
+            raise StoryError(path, f"{key} must be a date like 2018-07-24", _meta_line(meta, key, text))
     blocks = _paragraphs(body, body_line)
     title = meta.get("title")
+    if isinstance(title, str):
+        title = title.strip()
     if blocks and not title:
         heading = _HEADING.match(blocks[0][0])
         if heading and "\n" not in blocks[0][0]:
@@ -205,13 +251,12 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
         raise StoryError(path, "no paragraphs: a story needs text separated by blank lines", text.count("\n") + 1)
 
     slug = str(meta.get("slug") or slugify(path.stem))
+    if not slug:
+        raise StoryError(path, "no slug can be made from the file name: add a 'slug: my-story' front-matter line", 1)
     if not _SLUG_OK.match(slug):
         raise StoryError(
             path, f"slug {slug!r} must be lower-case letters, digits and '-'", _meta_line(meta, "slug", text)
         )
-    for key in ("title", "byline", "url"):
-        if key in meta and meta[key] is not None and not isinstance(meta[key], (str, int, float)):
-            raise StoryError(path, f"{key} must be plain text", _meta_line(meta, key, text))
     paragraphs = tuple(
         Paragraph(number=i, text=block, sentences=split_sentences(block), line=line)
         for i, (block, line) in enumerate(blocks, start=1)
@@ -219,7 +264,7 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
     digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + raw).hexdigest()
     return Story(
         slug=slug,
-        title=str(title).strip() if title else title_from_filename(path.stem),
+        title=str(title).strip() or slug if title else title_from_filename(path.stem) or slug,
         byline=str(meta["byline"]) if meta.get("byline") else None,
         published=_date(meta.get("published", meta.get("date")), path, _meta_line(meta, "published", text)),
         updated=_date(meta.get("updated"), path, _meta_line(meta, "updated", text), "updated"),

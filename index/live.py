@@ -1,0 +1,176 @@
+"""`LiveLibrary`: the Library a long-running server holds, following the index's `current` build.
+
+A server should not have to restart when an editor runs `newsroom-bot build`, and a bad build must not take
+it down. So a LiveLibrary:
+
+- notices a new build cheaply (the `current` symlink's target and the manifest's mtime, checked at most
+  every `check_interval` seconds when asked, or at once with `reload()`),
+- loads and checks the new build off to the side while the old Library keeps answering, then swaps it in
+  with one assignment (questions in flight finish on the Library they started with),
+- refuses a corrupt, truncated or mismatched build (other model, other dimension) with the store's message,
+  which says how to rebuild, and keeps serving the last good Library,
+- starts without an index at all: `ask` then raises `IndexMissing` whose message is the build command, and
+  the first build that appears is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .embedder import DEFAULT_MODEL, CachedEncoder, Encoder, load_encoder
+from .library import Library
+from .models import Answer, StoryInfo, Summary
+from .store import CURRENT, IndexMissing, IndexProblem, resolve_build
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[Path, Encoder, str | None], Library]
+
+
+def _load(build: Path, encoder: Encoder, model: str | None) -> Library:
+    return Library.load(build, encoder=encoder, model=model)
+
+
+@dataclass(frozen=True)
+class BuildSignature:
+    """What identifies one build on disk: its folder and its manifest's stat."""
+
+    build: Path
+    mtime_ns: int
+    size: int
+
+
+class LiveLibrary:
+    """The last good Library for `index_dir`, reloaded when a new build becomes current."""
+
+    def __init__(
+        self,
+        index_dir: str | Path,
+        *,
+        encoder: Encoder | None = None,
+        model: str | None = None,
+        check_interval: float = 2.0,
+        loader: Loader = _load,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.model = model
+        self.check_interval = check_interval
+        self._encoder = (
+            CachedEncoder(encoder) if encoder is not None and not isinstance(encoder, CachedEncoder) else encoder
+        )
+        self._loader = loader
+        self._library: Library | None = None
+        self._signature: BuildSignature | None = None
+        self._failed: BuildSignature | None = None
+        self._reload_lock = threading.Lock()
+        self._last_check = time.monotonic()
+        self.problem: IndexProblem | None = None
+        self.reloads = 0
+        self.reload(wait=True)
+
+    # ----------------------------------------------------------------- state
+    @property
+    def ready(self) -> bool:
+        return self._library is not None
+
+    @property
+    def build(self) -> Path | None:
+        """The build folder being served, if any."""
+        return self._signature.build if self._signature else None
+
+    @property
+    def library(self) -> Library:
+        """The Library to use now; raises IndexMissing (with the build command) when there is none yet."""
+        self.maybe_reload()
+        library = self._library
+        if library is None:
+            problem = self.problem or IndexMissing(self.missing_message())
+            raise type(problem)(str(problem))  # a fresh exception: threads must not share one traceback
+        return library
+
+    def missing_message(self) -> str:
+        return f"no index at {self.index_dir}: build it with: newsroom-bot build --index {self.index_dir}"
+
+    def status(self) -> str:
+        """One line for logs and admins: what is served and what was last refused."""
+        serving = f"serving {self.build.name}" if self.build else "no index loaded"
+        return serving + (f"; last problem: {self.problem}" if self.problem else "")
+
+    # ----------------------------------------------------------------- change detection
+    def signature(self) -> BuildSignature | None:
+        """The current build's signature, or None when there is no index (a couple of syscalls)."""
+        try:
+            build = resolve_build(self.index_dir)
+            stat = os.stat(build / "manifest.json")
+        except (IndexMissing, OSError):
+            return None
+        return BuildSignature(build, stat.st_mtime_ns, stat.st_size)
+
+    def maybe_reload(self) -> bool:
+        """Reload if `check_interval` has passed and the build changed. Cheap enough to call on every question."""
+        now = time.monotonic()
+        if now - self._last_check < self.check_interval:
+            return False
+        self._last_check = now
+        return self.reload(wait=False)
+
+    def reload(self, *, wait: bool = True) -> bool:
+        """Load the current build if it is new; True when a new Library was swapped in.
+
+        With wait=False a reload already running in another thread is not waited for: the caller goes on
+        with the Library it has. A refused build is remembered, so it is reported once, not on every check.
+        """
+        if not self._reload_lock.acquire(blocking=wait):
+            return False
+        try:
+            signature = self.signature()
+            if signature is None:
+                if self._library is None:
+                    self.problem = IndexMissing(self.missing_message())
+                elif not (self.index_dir / CURRENT).exists():
+                    log.warning("index %s disappeared; still serving %s", self.index_dir, self.build)
+                return False
+            if signature == self._signature or signature == self._failed:
+                return False
+            return self._swap(signature)
+        finally:
+            self._reload_lock.release()
+
+    def _swap(self, signature: BuildSignature) -> bool:
+        try:
+            if self._encoder is None:
+                self._encoder = CachedEncoder(load_encoder(self.model or DEFAULT_MODEL))
+            library = self._loader(signature.build, self._encoder, self.model)
+        except IndexProblem as exc:
+            self._refuse(signature, exc)
+            return False
+        except ValueError as exc:  # Library.load's dimension check
+            self._refuse(signature, IndexProblem(f"{exc}; rebuild it with: newsroom-bot build"))
+            return False
+        self._library, self._signature, self._failed, self.problem = library, signature, None, None
+        self.reloads += 1
+        log.info("serving index build %s (%d stories)", signature.build.name, len(library.data.stories))
+        return True
+
+    def _refuse(self, signature: BuildSignature, problem: IndexProblem) -> None:
+        self._failed, self.problem = signature, problem
+        if self._library is None:
+            log.error("cannot load the index: %s", problem)
+        else:
+            log.error("refused new index build: %s; still serving %s", problem, self.build)
+
+    # ----------------------------------------------------------------- the Library's face
+    def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
+        return self.library.ask(question, story, top_k=top_k)
+
+    def summary(self, story: str | None = None, *, sentences: int = 3) -> Summary:
+        return self.library.summary(story, sentences=sentences)
+
+    def stories(self) -> list[StoryInfo]:
+        return self.library.stories()
