@@ -80,6 +80,10 @@ def load_settings(**overrides: object) -> Settings:
             name = str(error["loc"][0]).upper() if error["loc"] else "settings"
             value = error.get("input")
             # Only a plain value of a non-secret variable is echoed: a secret, or a whole input dict, never is.
-            shown = name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"} and isinstance(value, (str, int, float, bool)) and len(str(value)) < 200
+            shown = (
+                name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"}
+                and isinstance(value, (str, int, float, bool))
+                and len(str(value)) < 200
+            )
             lines.append(f"{name}: {error['msg']} (got {value!r})" if shown else f"{name}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

@@ -23,17 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .embedder import DEFAULT_MODEL, CachedEncoder, Encoder, load_encoder
+from .embedder import CachedEncoder, Encoder
 from .library import Library
 from .models import Answer, StoryInfo, Summary
 from .store import CURRENT, IndexMissing, IndexProblem, resolve_build
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[Path, Encoder, str | None], Library]
+Loader = Callable[[Path, Encoder | None, str | None], Library]
 
 
-def _load(build: Path, encoder: Encoder, model: str | None) -> Library:
+def _load(build: Path, encoder: Encoder | None, model: str | None) -> Library:
     return Library.load(build, encoder=encoder, model=model)
 
 
@@ -144,13 +144,11 @@ class LiveLibrary:
 
     def _swap(self, signature: BuildSignature) -> bool:
         try:
-            if self._encoder is None:
-                self._encoder = CachedEncoder(load_encoder(self.model or DEFAULT_MODEL))
             library = self._loader(signature.build, self._encoder, self.model)
         except IndexProblem as exc:
             self._refuse(signature, exc)
             return False
-        except ValueError as exc:  # Library.load's dimension check
+        except (ValueError, OSError) as exc:  # e.g. a build pruned while it was being read
             self._refuse(signature, IndexProblem(f"{exc}; rebuild it with: newsroom-bot build"))
             return False
         self._library, self._signature, self._failed, self.problem = library, signature, None, None
