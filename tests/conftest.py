@@ -41,3 +41,35 @@ def content_copy(tmp_path: Path) -> Path:
     target = tmp_path / "content"
     shutil.copytree(CONTENT, target)
     return target
+
+
+# ----------------------------------------------------------------- the Discord bot on SimCord
+# `simcord_env` (from SimCord's pytest plugin) runs the bot these fixtures build. Override per test with
+# indirect parametrisation, e.g. @pytest.mark.parametrize("bot_settings", [{"reply_style": "plain"}], indirect=True).
+@pytest.fixture
+def bot_settings(request: pytest.FixtureRequest, built_index: Path):  # type: ignore[no-untyped-def]
+    from .botkit import make_settings
+
+    return make_settings(built_index, CONTENT, **getattr(request, "param", {}))
+
+
+@pytest.fixture
+def bot_library(library: Library) -> Library:
+    """The Library the SimCord bot serves: the session's real one unless a test overrides this fixture."""
+    return library
+
+
+@pytest.fixture
+def simcord_bot(bot_settings, bot_library: Library):  # type: ignore[no-untyped-def]
+    from bot import create_bot
+
+    return create_bot(bot_settings, bot_library)
+
+
+@pytest.fixture
+def world(simcord_env):  # type: ignore[no-untyped-def]
+    """A guild with #general and a reader, alice: (guild, channel, alice)."""
+    guild = simcord_env.create_guild()
+    channel = guild.create_text_channel("general")
+    alice = guild.add_member(simcord_env.create_user("alice"))
+    return guild, channel, alice

@@ -6,38 +6,17 @@ comes from the real engine over discord.py's real machinery; SimCord enforces Di
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import discord
 import pytest
 
-from bot import create_bot
 from index import Library
 
-from .botkit import ATTRIBUTION, answered_after_defer, assert_verbatim, last_callback_type, make_settings
-from .conftest import CONTENT, SEED_SLUG
+from .botkit import ATTRIBUTION, answered_after_defer, assert_verbatim, last_callback_type
+from .conftest import SEED_SLUG
 
 QUESTION = "How many White Helmets are still trapped in Syria?"
 OFF_TOPIC = "Who painted the Mona Lisa?"
 PLACEHOLDER_CHANNEL = 1  # any id: turns the message content intent on; tests then point it at a real channel
-
-
-@pytest.fixture
-def bot_settings(request: pytest.FixtureRequest, built_index: Path):
-    return make_settings(built_index, CONTENT, **getattr(request, "param", {}))
-
-
-@pytest.fixture
-def simcord_bot(bot_settings, library: Library):
-    return create_bot(bot_settings, library)
-
-
-@pytest.fixture
-def world(simcord_env):
-    guild = simcord_env.create_guild()
-    channel = guild.create_text_channel("general")
-    alice = guild.add_member(simcord_env.create_user("alice"))
-    return guild, channel, alice
 
 
 def _only_embed(message: discord.Message) -> discord.Embed:

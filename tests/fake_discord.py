@@ -1,0 +1,377 @@
+"""A small fake Discord on 127.0.0.1 for protocol, load and fault tests: real HTTP and a real websocket gateway.
+
+The real discord.py client talks to it over loopback exactly as it talks to Discord: REST under `/api/v10`
+(JSON answered with `Content-Type: application/json` exactly, as discord.py requires) and a gateway that says
+HELLO, takes IDENTIFY (or RESUME), sends READY and GUILD_CREATE, and ACKs heartbeats. Everything is recorded.
+
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)                       # Route.BASE and DEFAULT_GATEWAY point here
+        task = asyncio.create_task(bot.start(fake.token))
+        await fake.wait_for_frame(op=2)                 # IDENTIFY
+        await fake.dispatch("MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> hi", mentions=[fake.bot_user]))
+        sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages")
+
+API
+- `requests`: list of `Request(method, path, query, json, at)`; `path` has no `/api/v10` prefix.
+- `frames`: list of `Frame(direction, op, t, s, d, at)`; direction "in" = from the bot, "out" = to it.
+- `wait_for_request(method, path, after=0)` / `wait_for_frame(op, t=None, direction="in", after=0)`: the first
+  match at index >= `after` (pass `len(fake.requests)` to wait for a new one); bounded by `timeout`.
+- `dispatch(event, data)`: send a DISPATCH (op 0) with the next sequence number.
+- Payload builders: `user_payload`, `message_payload`, `interaction_payload(name, options)`; ids from `snowflake()`.
+- Faults: `fail(method, path_glob, status=500, times=1, retry_after=None)` answers the next matching calls with
+  that status (429 carries Discord's JSON `retry_after` and headers); `await close_gateway(code)` drops the
+  websocket mid-stream (the client reconnects and RESUMEs: answered with RESUMED); `ack_heartbeats = False`
+  stops ACKs (a zombie connection). `identify_count` and `resume_count` count sessions.
+- Bounded: every wait has a timeout, and the server shuts itself down after `lifetime` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import fnmatch
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import yarl
+from aiohttp import WSMsgType, web
+
+JSON = "application/json"
+EVERYTHING = str(discord.Permissions.all().value)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Frame:
+    direction: str
+    op: int
+    t: str | None
+    s: int | None
+    d: Any
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: str
+    status: int
+    times: int
+    retry_after: float | None
+
+
+class FakeDiscord:
+    def __init__(self, *, token: str = "fake-token", heartbeat_interval_ms: int = 1000, lifetime: float = 120.0):
+        self.token = token
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.lifetime = lifetime
+        self._ids = itertools.count(1_200_000_000_000_000_000)
+        self.application_id = self.snowflake()
+        self.bot_id = self.application_id
+        self.guild_id = self.snowflake()
+        self.channel_id = self.snowflake()
+        self.reader_id = self.snowflake()
+        self.bot_user = self.user_payload(self.bot_id, "NewsroomBot", bot=True)
+        self.reader = self.user_payload(self.reader_id, "alice")
+        self.requests: list[Request] = []
+        self.frames: list[Frame] = []
+        self.faults: list[Fault] = []
+        self.ack_heartbeats = True
+        self.identify_count = 0
+        self.resume_count = 0
+        self.http_url = ""
+        self.ws_url = ""
+        self._sequence = 0
+        self._ws: web.WebSocketResponse | None = None
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def __aenter__(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.http_url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/gateway"
+        self._deadline = asyncio.get_running_loop().call_later(
+            self.lifetime, lambda: asyncio.ensure_future(self.stop())
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close(code=1000)
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    def install(self, monkeypatch: Any) -> None:
+        """Point discord.py's REST base and gateway at this server for the rest of the test."""
+        monkeypatch.setattr(discord.http.Route, "BASE", f"{self.http_url}/api/v10")
+        monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(self.ws_url))
+
+    # ----------------------------------------------------------------- payloads
+    def snowflake(self) -> int:
+        return next(self._ids)
+
+    @staticmethod
+    def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+        return {"id": str(user_id), "username": name, "global_name": name, "discriminator": "0", "avatar": None,
+                "bot": bot, "public_flags": 0}  # fmt: skip
+
+    def member_payload(self, user: dict[str, Any], permissions: str | None = None) -> dict[str, Any]:
+        member = {"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}
+        return member | ({"permissions": permissions} if permissions is not None else {})
+
+    def channel_payload(self) -> dict[str, Any]:
+        return {"id": str(self.channel_id), "type": 0, "guild_id": str(self.guild_id), "name": "general",
+                "position": 0, "permission_overwrites": [], "nsfw": False, "topic": None, "parent_id": None}  # fmt: skip
+
+    def guild_payload(self) -> dict[str, Any]:
+        everyone = {"id": str(self.guild_id), "name": "@everyone", "permissions": str(discord.Permissions.general().value),
+                    "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}  # fmt: skip
+        return {
+            "id": str(self.guild_id), "name": "Newsroom", "icon": None, "owner_id": str(self.reader_id),
+            "roles": [everyone], "channels": [self.channel_payload()], "threads": [], "emojis": [], "stickers": [],
+            "members": [self.member_payload(self.bot_user)], "presences": [], "voice_states": [], "features": [],
+            "member_count": 2, "large": False, "unavailable": False, "joined_at": _now(), "stage_instances": [],
+            "guild_scheduled_events": [], "soundboard_sounds": [], "premium_tier": 0, "preferred_locale": "en-US",
+            "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0, "mfa_level": 0,
+            "nsfw_level": 0, "system_channel_flags": 0,
+        }  # fmt: skip
+
+    def message_payload(
+        self,
+        content: str,
+        *,
+        author: dict[str, Any] | None = None,
+        channel_id: int | None = None,
+        mentions: list[dict[str, Any]] | tuple[()] = (),
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        author = author or self.reader
+        return {
+            "id": str(message_id or self.snowflake()), "channel_id": str(channel_id or self.channel_id),
+            "guild_id": str(self.guild_id), "author": author, "member": {k: v for k, v in self.member_payload(author).items() if k != "user"},
+            "content": content, "timestamp": _now(), "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": list(mentions), "mention_roles": [], "attachments": [],
+            "embeds": [], "pinned": False, "type": 0, "flags": 0, "components": [],
+        }  # fmt: skip
+
+    def interaction_payload(
+        self, name: str, options: dict[str, Any], *, command_type: int = 1, user: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        user = user or self.reader
+        data: dict[str, Any] = {"id": str(self.snowflake()), "name": name, "type": command_type}
+        if options:
+            data["options"] = [{"name": k, "type": _option_type(v), "value": v} for k, v in options.items()]
+        interaction_id = self.snowflake()
+        return {
+            "id": str(interaction_id), "application_id": str(self.application_id), "type": 2, "data": data,
+            "guild_id": str(self.guild_id), "channel_id": str(self.channel_id), "channel": self.channel_payload(),
+            "member": self.member_payload(user, permissions=str(discord.Permissions.general().value)),
+            "token": f"interaction-token-{interaction_id}", "version": 1, "app_permissions": EVERYTHING,
+            "locale": "en-US", "guild_locale": "en-US", "entitlements": [], "authorizing_integration_owners": {},
+            "context": 0, "attachment_size_limit": 10 * 1024 * 1024,
+        }  # fmt: skip
+
+    # ----------------------------------------------------------------- faults and control
+    def fail(
+        self, method: str, path_glob: str, *, status: int = 500, times: int = 1, retry_after: float | None = None
+    ) -> None:
+        self.faults.append(Fault(method.upper(), path_glob, status, times, retry_after))
+
+    async def close_gateway(self, code: int = 4000) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close(code=code, message=b"fake discord: closed on request")
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self._sequence += 1
+        await self._send({"op": 0, "t": event, "s": self._sequence, "d": data})
+
+    # ----------------------------------------------------------------- waiting
+    async def wait_for_request(self, method: str, path: str, *, after: int = 0, timeout: float = 30.0) -> Request:
+        def find() -> Request | None:
+            return next((r for r in self.requests[after:] if r.method == method and r.path == path), None)
+
+        return await self._wait(find, timeout, f"{method} {path}")
+
+    async def wait_for_frame(
+        self, op: int, t: str | None = None, *, direction: str = "in", after: int = 0, timeout: float = 30.0
+    ) -> Frame:
+        def find() -> Frame | None:
+            return next(
+                (f for f in self.frames[after:] if f.op == op and f.direction == direction and (t is None or f.t == t)),
+                None,
+            )
+
+        return await self._wait(find, timeout, f"frame op={op} t={t} {direction}")
+
+    async def _wait(self, find: Any, timeout: float, what: str) -> Any:
+        async def poll() -> Any:
+            async with self._changed:
+                while (found := find()) is None:
+                    await self._changed.wait()
+                return found
+
+        try:
+            return await asyncio.wait_for(poll(), timeout)
+        except TimeoutError:
+            seen = "\n  ".join(f"{r.method} {r.path}" for r in self.requests[-15:])
+            raise AssertionError(f"fake Discord: no {what} within {timeout} s; last requests:\n  {seen}") from None
+
+    async def _record(self, item: Request | Frame) -> None:
+        async with self._changed:
+            (self.requests if isinstance(item, Request) else self.frames).append(item)  # type: ignore[arg-type]
+            self._changed.notify_all()
+
+    # ----------------------------------------------------------------- gateway
+    async def _send(self, payload: dict[str, Any]) -> None:
+        if self._ws is None or self._ws.closed:
+            raise ConnectionError("fake Discord: no gateway connection")
+        await self._record(Frame("out", payload["op"], payload.get("t"), payload.get("s"), payload.get("d")))
+        await self._ws.send_str(json.dumps(payload))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 22)
+        await ws.prepare(request)
+        self._ws = ws
+        await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                break
+            payload = json.loads(msg.data)
+            op, data = payload.get("op"), payload.get("d")
+            await self._record(Frame("in", op, payload.get("t"), payload.get("s"), data))
+            if op == 1 and self.ack_heartbeats:
+                await self._send({"op": 11})
+            elif op == 2:
+                self.identify_count += 1
+                await self._ready()
+            elif op == 6:
+                self.resume_count += 1
+                await self.dispatch("RESUMED", {})
+        return ws
+
+    async def _ready(self) -> None:
+        await self.dispatch(
+            "READY",
+            {
+                "v": 10, "user": self.bot_user, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+                "session_id": f"session-{self.identify_count}", "resume_gateway_url": self.ws_url,
+                "shard": [0, 1], "application": {"id": str(self.application_id), "flags": 0},
+                "private_channels": [], "relationships": [], "user_settings": {},
+            },
+        )  # fmt: skip
+        await self.dispatch("GUILD_CREATE", self.guild_payload())
+
+    # ----------------------------------------------------------------- REST
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body = await request.text()
+        record = Request(request.method, path, dict(request.query), json.loads(body) if body else None)
+        await self._record(record)
+        if request.headers.get("Authorization") not in (f"Bot {self.token}", None):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        fault = next((f for f in self.faults if f.times > 0 and f.method == request.method
+                      and fnmatch.fnmatchcase(path, f.pattern)), None)  # fmt: skip
+        if fault is not None:
+            fault.times -= 1
+            return _fault(fault)
+        return await self._route(request.method, path, record.json)
+
+    async def _route(self, method: str, path: str, payload: Any) -> web.Response:
+        parts = path.strip("/").split("/")
+        if method == "GET" and path == "/users/@me":
+            return _json(self.bot_user)
+        if method == "GET" and path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if method == "GET" and path in ("/gateway", "/gateway/bot"):
+            limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+            return _json({"url": self.ws_url, "shards": 1, "session_start_limit": limit})
+        if method == "PUT" and parts[0] == "applications" and parts[-1] == "commands":
+            return _json([self._command(c) for c in payload or []])
+        if method == "POST" and parts[0] == "channels" and parts[-1] == "typing":
+            return web.Response(status=204)
+        if method == "POST" and parts[0] == "channels" and parts[-1] == "messages":
+            return _json(await self._bot_message(payload, int(parts[1]), echo=True))
+        if method == "POST" and parts[0] == "interactions" and parts[-1] == "callback":
+            return _json(self._callback(int(parts[1]), payload))
+        if parts[0] == "webhooks" and method in ("POST", "PATCH", "GET"):
+            return _json(await self._bot_message(payload or {}, self.channel_id, echo=False))
+        return _json({"message": f"fake Discord: no route for {method} {path}", "code": 0}, 404)
+
+    def _application(self) -> dict[str, Any]:
+        return {"id": str(self.application_id), "name": "NewsroomBot", "icon": None, "description": "",
+                "bot_public": True, "bot_require_code_grant": False, "owner": self.reader, "team": None,
+                "verify_key": "0" * 64, "flags": 0, "bot": self.bot_user}  # fmt: skip
+
+    def _command(self, command: dict[str, Any]) -> dict[str, Any]:
+        return {"id": str(self.snowflake()), "application_id": str(self.application_id), "version": "1",
+                "description": "", "options": [], "default_member_permissions": None, "nsfw": False} | command  # fmt: skip
+
+    async def _bot_message(self, payload: dict[str, Any], channel_id: int, *, echo: bool) -> dict[str, Any]:
+        message = self.message_payload(payload.get("content") or "", author=self.bot_user, channel_id=channel_id)
+        message["embeds"] = payload.get("embeds") or []
+        if payload.get("message_reference"):
+            message["message_reference"] = payload["message_reference"]
+        if echo and self._ws is not None and not self._ws.closed:
+            await self.dispatch("MESSAGE_CREATE", message)  # Discord tells the bot about its own messages too
+        return message
+
+    def _callback(self, interaction_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+        data = payload.get("data") or {}
+        ephemeral = bool(data.get("flags", 0) & 64)
+        interaction = {"id": str(interaction_id), "type": 2, "response_message_loading": payload["type"] == 5,
+                       "response_message_ephemeral": ephemeral}  # fmt: skip
+        resource: dict[str, Any] = {"type": payload["type"]}
+        if payload["type"] == 4:
+            message = self.message_payload(data.get("content") or "", author=self.bot_user)
+            resource["message"] = message | {"embeds": data.get("embeds") or [], "flags": data.get("flags", 0)}
+        return {"interaction": interaction, "resource": resource}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _option_type(value: Any) -> int:
+    return 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Not web.json_response: it says "application/json; charset=utf-8" and discord.py compares the header exactly.
+    return web.Response(
+        status=status, body=json.dumps(data).encode(), headers={"Content-Type": JSON, **(headers or {})}
+    )
+
+
+def _fault(fault: Fault) -> web.Response:
+    if fault.status == 429:
+        after = fault.retry_after if fault.retry_after is not None else 0.05
+        headers = {"Via": "1.1 google", "Retry-After": str(after), "X-RateLimit-Scope": "user", "X-RateLimit-Limit": "5",
+                   "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(after), "X-RateLimit-Bucket": "fake"}  # fmt: skip
+        return _json({"message": "You are being rate limited.", "retry_after": after, "global": False}, 429, headers)
+    return _json({"message": f"fake Discord: injected {fault.status}", "code": 0}, fault.status)

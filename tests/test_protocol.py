@@ -1,0 +1,158 @@
+"""The real discord.py client over real HTTP and a real websocket, against the fake Discord on 127.0.0.1.
+
+SimCord replaces discord.py's HTTP client and gateway; this test keeps both, so the handshake (HELLO, IDENTIFY,
+READY, heartbeats), command sync, a reply to a MESSAGE_CREATE and a deferred, followed-up INTERACTION_CREATE are
+exercised on the wire, the way Discord sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import discord
+import pytest
+
+from bot import create_bot
+from bot.client import NewsroomBot
+from index import IndexMissing, Library
+
+from .botkit import make_settings, quoted_passages
+from .conftest import CONTENT
+from .fake_discord import FakeDiscord
+
+QUESTION = "How many White Helmets are still trapped in Syria?"
+
+
+async def test_real_client_handshake_reply_and_deferred_interaction(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
+) -> None:
+    async with FakeDiscord(heartbeat_interval_ms=500) as fake:
+        fake.install(monkeypatch)
+        bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token), library)
+        runner = asyncio.create_task(bot.start(fake.token))
+        try:
+            identify = await fake.wait_for_frame(op=2)
+            assert identify.d["token"] == fake.token
+            assert not discord.Intents._from_value(identify.d["intents"]).message_content
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            assert bot.user is not None and bot.user.id == fake.bot_id
+            assert bot.get_channel(fake.channel_id) is not None
+
+            sync = await fake.wait_for_request("PUT", f"/applications/{fake.application_id}/commands")
+            names = {c["name"] for c in sync.json}
+            assert {"ask", "summary", "stories", "sources", "reindex", "Ask the story"} <= names
+            await fake.wait_for_frame(op=11, direction="out")  # a heartbeat was acknowledged
+
+            # A reader @mentions the bot: it replies in the channel, as a reply, pinging nobody.
+            mark = len(fake.requests)
+            question = fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            await fake.dispatch("MESSAGE_CREATE", question)
+            sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
+            assert str(sent.json["message_reference"]["message_id"]) == question["id"]
+            assert sent.json["allowed_mentions"] == {"parse": []}  # replied_user absent: false by default
+            quotes = quoted_passages(sent.json["embeds"][0]["description"])
+            assert quotes[0][1] == 1 and "300" in quotes[0][0]
+
+            # /ask arrives as an INTERACTION_CREATE: deferred (type 5), then followed up on the webhook.
+            mark = len(fake.requests)
+            interaction = fake.interaction_payload("ask", {"question": QUESTION})
+            await fake.dispatch("INTERACTION_CREATE", interaction)
+            token = interaction["token"]
+            callback = await fake.wait_for_request(
+                "POST", f"/interactions/{interaction['id']}/{token}/callback", after=mark
+            )
+            assert callback.json["type"] == 5
+            followup = await fake.wait_for_request("POST", f"/webhooks/{fake.application_id}/{token}", after=mark)
+            assert fake.requests.index(callback) < fake.requests.index(followup)
+            embed = followup.json["embeds"][0]
+            assert embed["title"] == f"“{QUESTION}”" and quotes[0][0] in embed["description"]
+            assert followup.json["allowed_mentions"]["parse"] == []
+        finally:
+            await bot.close()
+            await asyncio.wait_for(runner, 30)
+    assert fake.identify_count == 1
+    assert not [r for r in fake.requests if r.path.startswith("/api")]  # every call went through Route.BASE
+
+
+@asynccontextmanager
+async def connected(fake: FakeDiscord, built_index: Path, library: Library) -> AsyncIterator[NewsroomBot]:
+    """The real bot started against `fake`, ready; closed (and its task awaited) on exit."""
+    bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token), library)
+    runner = asyncio.create_task(bot.start(fake.token))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 30)
+        yield bot
+    finally:
+        await bot.close()
+        await asyncio.wait_for(runner, 30)
+
+
+async def test_fake_discord_faults_rate_limit_and_dropped_gateway(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
+) -> None:
+    """The fault hooks later load and fault tests rely on: a 429 is retried, a dropped gateway is resumed."""
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        async with connected(fake, built_index, library):
+            path = f"/channels/{fake.channel_id}/messages"
+            fake.fail("POST", "/channels/*/messages", status=429, retry_after=0.05)
+            mark = len(fake.requests)
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            )
+            first = await fake.wait_for_request("POST", path, after=mark)
+            retried = await fake.wait_for_request("POST", path, after=fake.requests.index(first) + 1)
+            assert retried.json == first.json  # the same reply, sent again after retry_after
+
+            await fake.close_gateway(code=4000)
+            await fake.wait_for_frame(op=6)  # RESUME on a new connection
+            mark = len(fake.requests)
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            )
+            await fake.wait_for_request("POST", path, after=mark)
+    assert fake.identify_count == 1 and fake.resume_count == 1
+
+
+async def test_the_library_loads_while_the_gateway_connects(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
+) -> None:
+    """Without a library, create_bot loads INDEX_DIR in the executor; a question asked meanwhile waits for it."""
+    release = threading.Event()
+
+    def slow_load(path: Path, **kwargs: object) -> Library:
+        assert Path(path) == built_index and release.wait(30)
+        return library
+
+    monkeypatch.setattr(Library, "load", staticmethod(slow_load))
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token))
+        runner = asyncio.create_task(bot.start(fake.token))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            assert bot.library is None  # connected before the index finished loading
+            mark = len(fake.requests)
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            )
+            await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/typing", after=mark)
+            release.set()
+            sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
+            assert bot.library is library and "300" in sent.json["embeds"][0]["description"]
+        finally:
+            release.set()
+            await bot.close()
+            await asyncio.wait_for(runner, 30)
+
+
+async def test_an_unreadable_index_stops_the_bot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        bot = create_bot(make_settings(tmp_path / "no-index", CONTENT, discord_token=fake.token))
+        await asyncio.wait_for(bot.start(fake.token), 60)  # returns once the bot closes itself
+    assert isinstance(bot.load_error, IndexMissing) and bot.is_closed()
