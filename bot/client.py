@@ -139,25 +139,20 @@ class NewsroomBot(commands.Bot):
     async def rebuild(self, *, force: bool = False) -> BuildReport:
         """Rebuild the index from the content folder off the loop, then swap the new Library in."""
         async with self.reindex_lock:
-            current = self._library
-            same = current and (current.encoder.name, getattr(current.encoder, "quantization", "fp32")) == (
-                self.settings.model,
-                self.settings.quantization,
-            )
-            encoder = current.encoder.inner if current and same else None  # type: ignore[attr-defined]
+            settings = self.settings
             report = await self.run_blocking(
                 build_index,
-                self.settings.content_dir,
-                self.settings.index_dir,
-                model=self.settings.model,
-                quantization=self.settings.quantization,
-                encoder=encoder,
+                settings.content_dir,
+                settings.index_dir,
+                model=settings.model,
+                quantization=settings.quantization,
                 force=force,
                 executor=self.build_executor,
             )
-            if report.changed or current is None:
+            if report.changed or self._library is None:
+                # The index's own ONNX export encodes the questions, exactly as at start-up.
                 new = await self.run_blocking(
-                    Library.load, self.settings.index_dir, encoder=encoder, executor=self.build_executor
+                    Library.load, settings.index_dir, model=settings.model, executor=self.build_executor
                 )
                 await self.swap_library(new)
             return report
