@@ -90,6 +90,7 @@ class NewsroomBot(commands.Bot):
         finally:
             self._library_ready.set()
         if self.load_error is not None:
+            await self.wait_until_ready()  # closing mid-connect would pull the HTTP session from under it
             await self.close()  # a bot that cannot read its stories should not sit in the member list
 
     def _open_question_log(self) -> QuestionLog:
