@@ -85,6 +85,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         args.index or settings.index_dir,
         model=settings.model,
         quantization=settings.quantization,
+        index_type=settings.index_type,
         progress=_Bar if sys.stderr.isatty() else None,
         force=args.force,
     )

@@ -147,6 +147,7 @@ class NewsroomBot(commands.Bot):
                 settings.index_dir,
                 model=settings.model,
                 quantization=settings.quantization,
+                index_type=settings.index_type,
                 force=force,
                 executor=self.build_executor,
             )

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     quantization: Literal["int8", "fp32"] = Field(
         default="int8", description="ONNX model that embeds stories and questions (int8: faster, fp32: exact)"
     )
+    index_type: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        default="auto", description="FAISS index kind; auto: exact flat up to 20,000 vectors, IVF above"
+    )
     top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
     cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")

@@ -24,6 +24,7 @@ from .embedder import DEFAULT_MODEL, Encoder, ModelNotFound, fingerprint
 from .models import Story
 from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import StoryError, load_stories
+from .vectors import choose_type
 
 ProgressFactory = Callable[[int, str], "Progress"]
 DEFAULT_QUANTIZATION = "int8"
@@ -117,6 +118,13 @@ def _previous_vectors(
     return out
 
 
+def _index_type(index_dir: Path) -> str | None:
+    try:
+        return read_manifest(resolve_build(index_dir)).index_type
+    except IndexProblem:
+        return None
+
+
 def _text_changes(index_dir: Path, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
     """When each story's text last changed, carried from build to build (whatever the model).
 
@@ -146,14 +154,17 @@ def build_index(
     progress: Callable[[int], Progress] | None = None,
     force: bool = False,
     quantization: str | None = None,
+    index_type: str = "auto",
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
     Bad story files are reported in `BuildReport.errors` and left out; the good ones are still indexed.
     If nothing changed (same stories, same hashes, same model) no new build is written. `quantization`
-    ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own.
+    ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own. `index_type`
+    is the FAISS index kind (see `vectors.choose_type`); changing it rewrites the index without re-embedding.
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
+    choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
     if encoder is not None:
         model, quantization = encoder.name, getattr(encoder, "quantization", "fp32")
     quantization = quantization or DEFAULT_QUANTIZATION
@@ -165,7 +176,7 @@ def build_index(
         export = _export(model, model_id, index_dir, quantization, required=encoder is None and bool(stories))
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
-        unchanged = not to_embed and set(previous) == {s.slug for s in stories}
+        unchanged = not to_embed and set(previous) == {s.slug for s in stories} and _index_type(index_dir) == index_type
         if unchanged and stories:
             return BuildReport(
                 index=str(index_dir),
@@ -226,6 +237,7 @@ def build_index(
             quantization=quantization,
             model_fingerprint=model_id,
             encoder_dir=export,
+            index_type=index_type,
         )
         return BuildReport(
             index=str(index_dir),

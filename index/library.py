@@ -9,12 +9,12 @@ Every quote is cut from the stored story text by sentence offsets, so it is verb
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 
+from .batching import QuestionBatcher
 from .embedder import CachedEncoder, Encoder
 from .lexical import BM25
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
@@ -32,8 +32,9 @@ from .retrieve import (
     rank,
     type_cue,
 )
-from .store import IndexData, Manifest, StoryEntry, all_vectors, check_encoder, flat_index, read_build
+from .store import IndexData, Manifest, StoryEntry, check_encoder, flat_index, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
+from .vectors import RowVectors
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PARAGRAPHS = 40
@@ -64,7 +65,9 @@ class Library:
         self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.weights = weights or load_weights()
         self.summary_weights: SummaryWeights = DEFAULT_WEIGHTS  # benchmarks may try others
-        self._lock = threading.Lock()  # the question cache is shared across executor threads
+        # Concurrent questions (executor threads) are encoded together, and only one thread at a time touches
+        # the question cache: the batcher's leader.
+        self._batcher = QuestionBatcher(self.encoder)
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
         changed = {e.slug: e.changed_at for e in data.manifest.stories}
         # The date an edit last touched each story: the editor's `updated:`, else when a build saw the text change.
@@ -90,8 +93,9 @@ class Library:
             self._story_rows.append(np.arange(first, len(self._para_story)))
         self._sent_para = np.asarray(sent_para, dtype=np.int64)
         self._sent_index = np.asarray(sent_index, dtype=np.int64)
-        self._paragraph_vectors = all_vectors(data.paragraph_vectors)
-        self._sentence_vectors = all_vectors(data.sentence_vectors)
+        # Candidate rows are read through the FAISS index itself: no second copy of every vector.
+        self._paragraph_vectors = RowVectors(data.paragraph_vectors)
+        self._sentence_vectors = RowVectors(data.sentence_vectors)
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -186,8 +190,7 @@ class Library:
 
     # ----------------------------------------------------------------- asking
     def encode_question(self, question: str) -> np.ndarray:
-        with self._lock:
-            return self.encoder.encode([question])[0]
+        return self._batcher.encode(question)
 
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
         """Answer with 1 to `top_k` verbatim quotes, or abstain when no passage answers."""
@@ -274,7 +277,8 @@ class Library:
         _, dense_rows = self.data.paragraph_vectors.search(vector[None, :], k)
         _, sentence_rows = self.data.sentence_vectors.search(vector[None, :], min(self.data.sentence_vectors.ntotal, k))
         lexical = self.data.paragraph_bm25.scores(p_ids)
-        lexical_rows = np.argsort(-lexical)[:k][lexical[np.argsort(-lexical)[:k]] > 0]
+        top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
+        lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
         rows = np.concatenate([dense_rows[0], self._sent_para[sentence_rows[0][sentence_rows[0] >= 0]], lexical_rows])
         return np.unique(rows[rows >= 0])
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .lexical import BM25
 from .models import Story
+from .vectors import all_rows, make_index
 
 FORMAT_VERSION = 2  # 2: the manifest records the model fingerprint, quantisation and ONNX export
 CURRENT = "current"
@@ -72,6 +73,7 @@ class Manifest(BaseModel):
     quantization: str = Field(default="fp32", description="fp32 or int8: questions must be encoded alike")
     model_fingerprint: str = Field(default="", description="id of the model files (embedder.fingerprint)")
     encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
+    index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
     dimension: int
     built_at: dt.datetime
     content_dir: str
@@ -109,14 +111,11 @@ def sha256_file(path: Path) -> str:
 
 
 def flat_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
-    index = faiss.IndexFlatIP(dimension)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+    return make_index(vectors, dimension, "flat")
 
 
 def all_vectors(index: faiss.Index) -> np.ndarray:
-    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), dtype=np.float32)
+    return all_rows(index)
 
 
 def resolve_build(index_dir: Path) -> Path:
@@ -143,6 +142,7 @@ def write_build(
     quantization: str = "fp32",
     model_fingerprint: str = "",
     encoder_dir: Path | None = None,
+    index_type: str = "auto",
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -153,8 +153,8 @@ def write_build(
     staging = builds / f".{build_id}.partial"
     staging.mkdir(parents=True)
     try:
-        faiss.write_index(flat_index(paragraph_vectors, dimension), str(staging / "paragraphs.faiss"))
-        faiss.write_index(flat_index(sentence_vectors, dimension), str(staging / "sentences.faiss"))
+        faiss.write_index(make_index(paragraph_vectors, dimension, index_type), str(staging / "paragraphs.faiss"))
+        faiss.write_index(make_index(sentence_vectors, dimension, index_type), str(staging / "sentences.faiss"))
         BM25.fit([p.text for s in stories for p in s.paragraphs]).save(staging / "bm25-paragraphs")
         BM25.fit([p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]).save(
             staging / "bm25-sentences"
@@ -184,6 +184,7 @@ def write_build(
             quantization=quantization,
             model_fingerprint=model_fingerprint,
             encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
+            index_type=index_type,
             dimension=dimension,
             built_at=now,
             content_dir=str(content_dir),
