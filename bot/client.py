@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
-from index import BuildReport, Library, build_index
+from index import BuildReport, Library, StoryInfo, build_index
 
 from .feedback import VoteButton
 from .questionlog import QuestionLog
@@ -47,6 +47,7 @@ class NewsroomBot(commands.Bot):
         self.settings = settings
         self.answer_channel_ids: set[int] = set(settings.answer_channel_ids)
         self._library = library
+        self._stories: list[StoryInfo] = library.stories() if library is not None else []
         self._library_ready = asyncio.Event()
         self.load_error: BaseException | None = None
         if library is not None:
@@ -81,12 +82,12 @@ class NewsroomBot(commands.Bot):
         started = time.perf_counter()
         try:
             library = await self.run_blocking(Library.load, self.settings.index_dir, model=self.settings.model)
+            await self.swap_library(library)
         except Exception as exc:
             self.load_error = exc
             log.error("could not load the index at %s: %s; stopping", self.settings.index_dir, exc)
         else:
-            self._library = library
-            log.info("loaded %d stories in %.1f s", len(library.stories()), time.perf_counter() - started)
+            log.info("loaded the index in %.1f s", time.perf_counter() - started)
         finally:
             self._library_ready.set()
         if self.load_error is not None:
@@ -124,6 +125,11 @@ class NewsroomBot(commands.Bot):
         """The current Library, or None while it is still loading."""
         return self._library
 
+    @property
+    def stories(self) -> list[StoryInfo]:
+        """The current Library's stories, listed once per swap: autocomplete reads it on the loop, at no cost."""
+        return self._stories
+
     async def get_library(self) -> Library:
         """The current Library, waiting for the start-up load if it is still running."""
         await self._library_ready.wait()
@@ -133,9 +139,10 @@ class NewsroomBot(commands.Bot):
 
     async def swap_library(self, new: Library) -> None:
         """Serve `new` from now on; calls already running on the old Library finish there."""
-        self._library = new
+        stories = await self.run_blocking(new.stories)
+        self._library, self._stories = new, stories
         self._library_ready.set()
-        log.info("library swapped in: %d stories", len(new.stories()))
+        log.info("library swapped in: %d stories", len(stories))
 
     async def rebuild(self, *, force: bool = False) -> BuildReport:
         """Rebuild the index from the content folder off the loop, then swap the new Library in."""

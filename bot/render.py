@@ -207,7 +207,7 @@ def render_summary(summary: Summary, style: Style = "embed") -> list[Reply]:
         blocks.append(f"— {title_link(summary.title, summary.url)} · Sources: {sources_text(summary.sources)}")
         return _replies(blocks, style, title=f"Summary of {escape(summary.title)}")
     footer = f"{sources} · sentences quoted word for word, in story order"
-    return _replies(blocks, style, title=f"Summary: {summary.title}", url=summary.url, footer=footer)
+    return _replies(blocks, style, title=f"Summary: {escape(summary.title)}", url=summary.url, footer=footer)
 
 
 def render_stories(stories: Sequence[StoryInfo], style: Style = "embed") -> list[Reply]:

@@ -122,6 +122,11 @@ async def test_reindex_by_an_admin_swaps_in_new_stories_without_restart(
 
     (listing,) = answered_after_defer(simcord_env, await alice.slash(channel, "stories"))
     assert listing.embeds[0].title == "2 stories indexed"
+    assert {c["value"] for c in await alice.autocomplete(channel, "summary", "story", "")} == {SEED_SLUG, "council"}
+    (which,) = answered_after_defer(simcord_env, await alice.slash(channel, "summary"))
+    assert which.content.startswith("Which story?") and "*Council \\*Update\\**" in which.content
+    (council,) = answered_after_defer(simcord_env, await alice.slash(channel, "summary", story="council"))
+    assert council.embeds[0].title == "Summary: Council \\*Update\\*"
     (again,) = answered_after_defer(simcord_env, await editor.slash(channel, "reindex"))
     assert again.content.startswith("The index was already up to date (2 stories)")
 

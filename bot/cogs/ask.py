@@ -49,7 +49,7 @@ class Ask(commands.Cog):
         story = story or bound_story(self.bot, library, channel)
         answer: Answer = await self.bot.run_blocking(library.ask, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
-            answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(library.stories())
+            answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(self.bot.stories)
         )
         return log_and_attach(self.bot, answer, asked, (time.perf_counter() - started) * 1000, replies)
 
@@ -91,7 +91,8 @@ class Ask(commands.Cog):
             return
         await interaction.response.defer(thinking=True)
         try:
-            slug = find_story(await self.bot.get_library(), story)
+            await self.bot.get_library()
+            slug = find_story(self.bot.stories, story)
         except LookupError as exc:
             await interaction.followup.send(str(exc))
             return

@@ -34,18 +34,20 @@ def story_choices(stories: Sequence[StoryInfo], typed: str) -> list[app_commands
 
 async def story_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
     """Autocomplete for every `story` option; empty while the library is still loading."""
-    library = newsroom(interaction).library
-    return story_choices(library.stories(), current) if library is not None else []
+    return story_choices(newsroom(interaction).stories, current)
 
 
-def find_story(library: Library, typed: str | None) -> str | None:
+def find_story(stories: Sequence[StoryInfo] | Library, typed: str | None) -> str | None:
     """The slug for what the reader picked or typed (a slug, or a title or unique part of one).
+
+    `stories` is best the bot's cached list (`bot.stories`); a Library is listed on the spot.
 
     Raises LookupError with a reader-facing message when nothing, or more than one story, matches.
     """
     if typed is None or not typed.strip():
         return None
-    stories = library.stories()
+    if isinstance(stories, Library):
+        stories = stories.stories()
     needle = typed.casefold().strip()
     for s in stories:
         if needle in (s.slug, s.title.casefold()):

@@ -28,7 +28,7 @@ class Reading(commands.Cog):
         await interaction.response.defer(thinking=True)
         library = await self.bot.get_library()
         try:
-            return library, find_story(library, typed)
+            return library, find_story(self.bot.stories, typed)
         except LookupError as exc:
             await interaction.followup.send(str(exc))
             return None
@@ -43,7 +43,7 @@ class Reading(commands.Cog):
         if found is None:
             return
         library, slug = found
-        stories = await self.bot.run_blocking(library.stories)
+        stories = self.bot.stories
         if slug is None and len(stories) != 1:
             titles = ", ".join(f"*{escape(s.title)}*" for s in stories[:10]) or "none yet"
             await interaction.followup.send(f"Which story? Pick one in the `story` option: {titles}.")
@@ -56,8 +56,7 @@ class Reading(commands.Cog):
         found = await self._story(interaction, None)
         if found is None:
             return
-        stories = await self.bot.run_blocking(found[0].stories)
-        await send_followups(interaction, render_stories(stories, self.bot.settings.reply_style))
+        await send_followups(interaction, render_stories(self.bot.stories, self.bot.settings.reply_style))
 
     @app_commands.command(name="sources", description="Where a story's reporting comes from")
     @app_commands.describe(story="Which story (optional: all of them)")
@@ -66,9 +65,7 @@ class Reading(commands.Cog):
         found = await self._story(interaction, story)
         if found is None:
             return
-        library, slug = found
-        stories = await self.bot.run_blocking(library.stories)
-        chosen = [s for s in stories if slug is None or s.slug == slug]
+        chosen = [s for s in self.bot.stories if found[1] is None or s.slug == found[1]]
         replies: list[Reply] = render_sources(chosen, self.bot.settings.reply_style)
         await send_followups(interaction, replies)
 
