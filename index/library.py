@@ -69,11 +69,9 @@ class Library:
         # the question cache: the batcher's leader.
         self._batcher = QuestionBatcher(self.encoder)
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
-        changed = {e.slug: e.changed_at for e in data.manifest.stories}
+        changed = {e.slug: e.changed_at.date() for e in data.manifest.stories if e.changed_at is not None}
         # The date an edit last touched each story: the editor's `updated:`, else when a build saw the text change.
-        self._updated = {
-            s.slug: s.updated or (changed[s.slug].date() if changed.get(s.slug) else None) for s in data.stories
-        }
+        self._updated = {s.slug: s.updated or changed.get(s.slug) for s in data.stories}
         # Row bookkeeping: paragraph row -> (story, paragraph index); sentence row -> (paragraph row, index).
         self._para_story: list[int] = []
         self._para_index: list[int] = []
