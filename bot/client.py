@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from index import BuildReport, Library, StoryInfo, build_index
 
+from .cogs.common import SORRY
 from .feedback import VoteButton
 from .questionlog import QuestionLog
 from .settings import Settings
@@ -56,6 +57,7 @@ class NewsroomBot(commands.Bot):
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
         self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings
+        self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
         self.cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
             commands.Cooldown(settings.cooldown_questions, settings.cooldown_seconds), lambda user_id: user_id
         )
@@ -107,6 +109,20 @@ class NewsroomBot(commands.Bot):
         self.build_executor.shutdown(wait=False, cancel_futures=True)
         if self.questions is not None:
             await asyncio.to_thread(self.questions.close)  # writes every queued row before the file closes
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction, error: discord.app_commands.AppCommandError
+    ) -> None:
+        """A command that fails still answers (so "thinking…" never hangs); the cause goes to the log."""
+        name = interaction.command.qualified_name if interaction.command else "?"
+        log.error("/%s failed", name, exc_info=error)
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(SORRY, ephemeral=True)
+            else:
+                await interaction.response.send_message(SORRY, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the reader that /%s failed", name)
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: the ask cog handles messages (prefix parsing would misread questions)."""

@@ -172,3 +172,20 @@ async def test_cooldown_answers_politely_and_resets(simcord_env, world) -> None:
 
     await simcord_env.advance_time(61)
     answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=QUESTION))
+
+
+async def test_an_engine_failure_still_gets_a_polite_answer(simcord_env, world, monkeypatch) -> None:
+    _, channel, alice = world
+    bot = simcord_env.bot
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("engine down")
+
+    monkeypatch.setattr(bot.library, "ask", broken)
+    (message,) = answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=QUESTION))
+    assert message.content.startswith("Sorry, something went wrong on my side")
+    failures = simcord_env.errors
+    assert any(isinstance(getattr(e, "original", e), RuntimeError) for e in failures), failures
+
+    await alice.send(channel, f"{bot.user.mention} {QUESTION}")
+    assert channel.last_message.content.startswith("Sorry, something went wrong on my side")

@@ -6,6 +6,7 @@ and the rendered answer is sent as a reply. Each path checks the per-user cooldo
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from typing import TYPE_CHECKING
@@ -18,10 +19,12 @@ from index import Answer
 
 from ..feedback import Asked, bound_story, log_and_attach
 from ..render import Reply, render_answer
-from .common import cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
+from .common import SORRY, cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
+
+log = logging.getLogger("newsroom.ask")
 
 
 def strip_mention(content: str, user_id: int) -> str:
@@ -77,8 +80,12 @@ class Ask(commands.Cog):
         question = strip_mention(message.content, self.bot.user.id)
         mentioned = any(user.id == self.bot.user.id for user in message.mentions)
         asked = Asked.from_message(message, "mention" if mentioned else "channel")
-        async with message.channel.typing():
-            replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
+        try:
+            async with message.channel.typing():
+                replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
+        except Exception:  # the reader still hears back; the cause goes to the log
+            log.exception("answering message %s failed", message.id)
+            replies = [Reply(content=SORRY)]
         await reply_to_message(message, replies)
 
     # ----------------------------------------------------------------- interactions

@@ -79,4 +79,5 @@ def cooldown_text(retry_after: float) -> str:
     return f"You're asking faster than I can keep up. Please wait {seconds} s and ask again."
 
 
+SORRY = "Sorry, something went wrong on my side while answering. Please try again in a moment."
 REFUSE_ADMIN = "Sorry, only the newsroom's admins can do that (an admin role or the Manage Server permission)."
