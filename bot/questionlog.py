@@ -25,7 +25,7 @@ from typing import Any
 
 from index import Answer
 
-from .migrations import migrate
+from .migrations import SchemaTooNew, migrate
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
@@ -85,6 +85,10 @@ class Tally:
     down: int
 
 
+class QuestionLogError(RuntimeError):
+    """The log file cannot be opened or is not a question log this version understands; the message says which."""
+
+
 class UnknownQuestion(LookupError):
     """A vote for a question that is not in the log (pruned, or from another database)."""
 
@@ -98,18 +102,15 @@ class QuestionLog:
         self.path = Path(path)
         self.enabled = enabled  # False: no question rows (channel bindings are still kept)
         self.retention_days = retention_days
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn)
-        self._salt = (salt or self._stored_salt(conn)).encode("utf-8")
-        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'questions'").fetchone()
+        try:
+            conn = self._open(self.path)
+            self._salt = (salt or self._stored_salt(conn)).encode("utf-8")
+            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'questions'").fetchone()
+            self._bindings = {int(c): s for c, s in conn.execute("SELECT channel_id, story FROM channel_stories")}
+        except (OSError, sqlite3.Error, SchemaTooNew) as exc:
+            raise QuestionLogError(f"QUESTION_LOG_PATH: cannot use {self.path} ({exc})") from exc
         self._next_id = int(row[0]) if row else 0
         self._ids = threading.Lock()
-        self._bindings = {int(c): s for c, s in conn.execute("SELECT channel_id, story FROM channel_stories")}
         self._conn = conn
         self._queue: queue.SimpleQueue[tuple[Job, Future[Any]] | None] = queue.SimpleQueue()
         self._last_prune = 0.0
@@ -118,6 +119,17 @@ class QuestionLog:
         self._thread.start()
         atexit.register(self.close)
         self.prune()
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        migrate(conn)
+        return conn
 
     @staticmethod
     def _stored_salt(conn: sqlite3.Connection) -> str:

@@ -14,6 +14,7 @@ import discord
 from index import IndexProblem
 from index.store import resolve_build
 
+from .questionlog import QuestionLog, QuestionLogError
 from .settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_TOKEN = 0, 1, 2
@@ -79,6 +80,11 @@ def configure_logging(settings: Settings) -> logging.Handler:
     return handler
 
 
+def check_question_log(settings: Settings) -> None:
+    """Open and close the question log once, so a bad QUESTION_LOG_PATH stops start-up before connecting."""
+    QuestionLog(settings.question_log_file).close()
+
+
 def run_bot(settings: Settings) -> int:
     """Run until Ctrl-C or a fatal error; the exit status says which."""
     if settings.discord_token is None:
@@ -86,7 +92,8 @@ def run_bot(settings: Settings) -> int:
         return EXIT_NO_TOKEN
     try:
         resolve_build(settings.index_dir)  # fail before connecting, not after
-    except IndexProblem as exc:
+        check_question_log(settings)
+    except (IndexProblem, QuestionLogError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     configure_logging(settings)

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from bot.migrations import MIGRATIONS, SchemaTooNew
-from bot.questionlog import QuestionLog, QuestionRecord, QuoteRef, UnknownQuestion, open_reader
+from bot.questionlog import (
+    QuestionLog,
+    QuestionLogError,
+    QuestionRecord,
+    QuoteRef,
+    UnknownQuestion,
+    open_reader,
+)
+from bot.runner import run_bot
 from bot.settings import load_settings
 from index import Library
 
@@ -40,8 +48,23 @@ def test_schema_is_versioned_and_in_wal_mode(tmp_path: Path) -> None:
     conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
     conn.commit()
     conn.close()
-    with pytest.raises(SchemaTooNew):
+    with pytest.raises(QuestionLogError, match="schema 99") as caught:
         QuestionLog(path)
+    assert isinstance(caught.value.__cause__, SchemaTooNew)
+
+
+def test_an_unusable_path_stops_start_up_naming_the_variable(
+    tmp_path: Path, built_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    bad = tmp_path / "a-file" / "q.sqlite3"
+    with pytest.raises(QuestionLogError, match="QUESTION_LOG_PATH"):
+        QuestionLog(bad)
+    settings = load_settings(
+        _env_file=None, discord_token="not-a-real-token", index_dir=built_index, question_log_path=bad
+    )
+    assert run_bot(settings) == 1  # before any connection attempt
+    assert "QUESTION_LOG_PATH: cannot use" in capsys.readouterr().err
 
 
 def test_a_logged_answer_keeps_refs_and_no_user_id(qlog: QuestionLog, library: Library) -> None:
