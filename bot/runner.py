@@ -7,6 +7,7 @@ The Library loads in the bot's executor while the gateway connects (see `Newsroo
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import discord
@@ -80,6 +81,16 @@ def configure_logging(settings: Settings) -> logging.Handler:
     return handler
 
 
+def stop_on_sigterm() -> None:
+    """Treat SIGTERM (docker stop, systemd) like Ctrl-C: discord.py then closes the bot, and the question log
+    writes its queued rows, instead of the process dying mid-queue."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def check_question_log(settings: Settings) -> None:
     """Open and close the question log once, so a bad QUESTION_LOG_PATH stops start-up before connecting."""
     QuestionLog(settings.question_log_file).close()
@@ -100,6 +111,7 @@ def run_bot(settings: Settings) -> int:
     from .client import create_bot
 
     bot = create_bot(settings)
+    stop_on_sigterm()
     try:
         bot.run(settings.discord_token.get_secret_value(), log_handler=None)
     except discord.LoginFailure:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -179,3 +181,23 @@ def test_settings_put_the_log_beside_the_index(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("QUESTION_LOG_RETENTION_DAYS", "-1")
     with pytest.raises(Exception, match="QUESTION_LOG_RETENTION_DAYS"):
         load_settings(_env_file=None)
+
+
+def test_sigterm_still_writes_every_queued_row(tmp_path: Path) -> None:
+    """A process stopped with SIGTERM (docker stop) mid-queue: with the runner's handler, no row is lost."""
+    script = f"""
+import os, signal, sys, time
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from bot.questionlog import QuestionLog, QuestionRecord
+from bot.runner import stop_on_sigterm
+stop_on_sigterm()
+log = QuestionLog({str(tmp_path / "q.sqlite3")!r})
+for i in range(20000):
+    log.record(QuestionRecord(f"question {{i}}", "answered", user_id=i))
+os.kill(os.getpid(), signal.SIGTERM)
+time.sleep(60)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "KeyboardInterrupt" in done.stderr, done.stderr[-2000:]
+    count = open_reader(tmp_path / "q.sqlite3").execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+    assert count == 20000
