@@ -34,7 +34,7 @@ from .retrieve import (
 )
 from .store import IndexData, Manifest, StoryEntry, check_encoder, flat_index, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
-from .vectors import RowVectors
+from .vectors import RowVectors, search_on_one_thread
 
 MAX_QUESTION_CHARS = 1000
 CANDIDATE_PARAGRAPHS = 40
@@ -94,6 +94,7 @@ class Library:
         # Candidate rows are read through the FAISS index itself: no second copy of every vector.
         self._paragraph_vectors = RowVectors(data.paragraph_vectors)
         self._sentence_vectors = RowVectors(data.sentence_vectors)
+        search_on_one_thread()
 
     # ----------------------------------------------------------------- construction
     @classmethod

@@ -20,6 +20,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 96
 IVF_TRAIN_PER_CELL = 40  # k-means wants ~39 points per centroid
+IVF_TRAIN_ITERATIONS = 10
 IVF_MIN_PROBES = 16
 
 
@@ -32,8 +33,8 @@ def choose_type(rows: int, requested: str = "auto") -> str:
 
 
 def ivf_cells(rows: int) -> int:
-    """Number of k-means cells: about 4 * sqrt(rows), so a cell holds about sqrt(rows) / 4 vectors."""
-    return int(min(max(16, 4 * math.sqrt(max(rows, 1))), 65_536))
+    """Number of k-means cells: about 2 * sqrt(rows) (2,000 for a million), so a cell holds sqrt(rows) / 2."""
+    return int(min(max(16, 2 * math.sqrt(max(rows, 1))), 65_536))
 
 
 def ivf_probes(cells: int) -> int:
@@ -44,24 +45,47 @@ def ivf_probes(cells: int) -> int:
 def make_index(vectors: np.ndarray, dimension: int, kind: str = "auto", *, seed: int = 1234) -> faiss.Index:
     """An inner-product index over unit `vectors` of the given (or size-chosen) kind."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dimension)
-    kind = choose_type(len(vectors), kind)
-    if kind == "flat" or len(vectors) == 0:
-        index: faiss.Index = faiss.IndexFlatIP(dimension)
-    elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        cells = min(ivf_cells(len(vectors)), max(1, len(vectors) // IVF_TRAIN_PER_CELL))
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, cells, faiss.METRIC_INNER_PRODUCT)
-        sample = len(vectors) if len(vectors) <= cells * 64 else cells * 64
-        rows = np.random.default_rng(seed).choice(len(vectors), size=sample, replace=False)
-        index.cp.seed = seed
-        index.train(vectors[np.sort(rows)])
-        index.nprobe = ivf_probes(cells)
+    index = empty_index(len(vectors), dimension, kind)
+    wanted = training_rows(index, len(vectors))
+    if wanted:
+        rows = np.random.default_rng(seed).choice(len(vectors), size=wanted, replace=False)
+        train(index, vectors[np.sort(rows)], seed=seed)
     if len(vectors):
         index.add(vectors)
     return index
+
+
+def empty_index(rows: int, dimension: int, kind: str = "auto") -> faiss.Index:
+    """An empty index of the kind (and, for IVF, the cell count) that suits `rows` vectors."""
+    kind = choose_type(rows, kind)
+    if kind == "flat" or rows == 0:
+        return faiss.IndexFlatIP(dimension)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        return index
+    cells = min(ivf_cells(rows), max(1, rows // IVF_TRAIN_PER_CELL))
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, cells, faiss.METRIC_INNER_PRODUCT)
+    ivf.nprobe = ivf_probes(cells)
+    return ivf
+
+
+def training_rows(index: faiss.Index, rows: int) -> int:
+    """How many sample vectors `index` wants before vectors can be added (0: none)."""
+    return 0 if index.is_trained else min(rows, index.nlist * IVF_TRAIN_PER_CELL)
+
+
+def train(index: faiss.Index, sample: np.ndarray, *, seed: int = 1234) -> None:
+    """k-means for IVF cells: a sample of ~40 vectors per cell and 10 iterations are plenty for retrieval."""
+    index.cp.seed, index.cp.niter = seed, IVF_TRAIN_ITERATIONS
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+
+
+def search_on_one_thread() -> None:
+    """Serving searches one question at a time: FAISS's OpenMP team only adds waiting (6x slower p50 measured
+    on a busy 2-core machine). Parallelism comes from the bot's executor threads instead. Process-wide."""
+    faiss.omp_set_num_threads(1)
 
 
 def index_kind(index: faiss.Index) -> str:
