@@ -9,6 +9,7 @@ its own work counts against the bot's: real Discord would leave the bot more CPU
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -102,7 +103,7 @@ async def ask_all(fake: FakeDiscord, questions: list[str], *, concurrent: bool, 
     elapsed = time.perf_counter() - started
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 1.2)  # let the heartbeat due during the run arrive (or not)
     beats = [f.at for f in fake.frames[frames:] if f.op == 1 and f.direction == "in"]
-    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(beats)]
     late = sum(gap > HEARTBEAT_MS / 1000 * 1.5 for gap in gaps)
     return {
         "seconds": elapsed,
