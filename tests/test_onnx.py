@@ -89,7 +89,7 @@ def test_default_build_serves_with_onnx_and_never_imports_torch(tmp_path: Path, 
         "import sys, json; from index import Library; "
         f"lib = Library.load({str(index_dir)!r}); "
         "a = lib.ask('How many White Helmets are still trapped in Syria?'); "
-        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'discord', 'sklearn', 'pysbd') "
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'discord', 'sklearn', 'pysbd', 'scipy') "
         "if m in sys.modules); "
         "print(json.dumps({'paragraph': a.quotes[0].paragraph, 'heavy': heavy, 'backend': lib.encoder.backend}))"
     )
