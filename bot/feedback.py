@@ -66,7 +66,7 @@ class VoteButton(
         else:
             emoji = VOTES[self.vote][1]
             text = (
-                f"Thanks, noted {emoji}. {tally.up} of {tally.up + tally.down} readers found this answer helpful; "
+                f"Thanks, noted {emoji}. So far {tally.up} 👍 and {tally.down} 👎 for this answer; "
                 "you can change your vote with the other button."
             )
         await interaction.response.send_message(text, ephemeral=True)

@@ -13,6 +13,7 @@ import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
@@ -37,6 +38,7 @@ class Group:
     phrasings: list[tuple[str, int]]  # (question as first asked, times), most asked first
     stories: list[str]
     answered: int = 0
+    readers: set[str] = field(default_factory=set)
 
     @property
     def count(self) -> int:
@@ -105,26 +107,37 @@ def topic_vectors(library: Library) -> dict[str, np.ndarray]:
     return out
 
 
+class Asked(NamedTuple):
+    question: str
+    story: str
+    answered: bool
+    reader: str = ""  # the hashed user id: counts distinct readers, so one reader repeating is not a trend
+
+
 def cluster(
-    questions: list[tuple[str, str, bool]],
+    questions: list[Asked],
     encoder: Encoder,
     topics: dict[str, np.ndarray] | None = None,
     threshold: float = CLUSTER_DISTANCE,
+    cache: dict[str, np.ndarray] | None = None,
 ) -> list[Group]:
-    """Group (question, story, answered) rows by meaning; biggest group first."""
-    distinct: dict[str, list[tuple[str, str, bool]]] = {}
+    """Group questions by meaning; biggest group first. `cache` keeps vectors between calls (normalised text)."""
+    distinct: dict[str, list[Asked]] = {}
     for row in questions:
-        distinct.setdefault(normalise(row[0]), []).append(row)
+        distinct.setdefault(normalise(row.question), []).append(row)
     keys = sorted(distinct, key=lambda k: -len(distinct[k]))[:MAX_DISTINCT]
     if not keys:
         return []
-    firsts = [distinct[k][0] for k in keys]
-    vectors = encoder.encode([q for q, _, _ in firsts]).astype(np.float64)
+    cache = {} if cache is None else cache
+    missing = [k for k in keys if k not in cache]
+    if missing:
+        cache.update(zip(missing, encoder.encode([distinct[k][0].question for k in missing]).astype(np.float64)))
+    vectors = np.stack([cache[k] for k in keys])
     if topics:
-        vectors -= np.stack([topics.get(story, topics[""]) for _, story, _ in firsts])
+        vectors = vectors - np.stack([topics.get(distinct[k][0].story, topics[""]) for k in keys])
     elif len(keys) >= 10:  # no index at hand: what all questions share stands in for the subject
-        vectors -= vectors.mean(axis=0)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        vectors = vectors - vectors.mean(axis=0)
+    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     if len(keys) == 1:
         labels = np.ones(1, dtype=int)
     else:
@@ -133,11 +146,12 @@ def cluster(
     for key, label in zip(keys, labels):
         rows = distinct[key]
         group = groups.setdefault(int(label), Group(phrasings=[], stories=[]))
-        group.phrasings.append((rows[0][0], len(rows)))
-        group.answered += sum(1 for _, _, ok in rows if ok)
-        for _, story, _ in rows:
-            if story and story not in group.stories:
-                group.stories.append(story)
+        group.phrasings.append((rows[0].question, len(rows)))
+        group.answered += sum(1 for row in rows if row.answered)
+        group.readers.update(row.reader for row in rows)
+        for row in rows:
+            if row.story and row.story not in group.stories:
+                group.stories.append(row.story)
     for group in groups.values():
         group.phrasings.sort(key=lambda p: -p[1])
     return sorted(groups.values(), key=lambda g: (-g.count, g.label))
@@ -185,12 +199,15 @@ def gather(
         data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
 
     asked = [
-        (r["question"], r["story"], r["status"] == ANSWERED) for r in rows if r["status"] in (ANSWERED, NOT_COVERED)
+        Asked(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"])
+        for r in rows
+        if r["status"] in (ANSWERED, NOT_COVERED)
     ]
     topics = topic_vectors(library) if library is not None else None
-    groups = cluster(asked, encoder, topics)
+    cache: dict[str, np.ndarray] = {}
+    groups = cluster(asked, encoder, topics, cache=cache)
     data.most_asked = [g for g in groups if g.count > 1][:SHOWN_GROUPS] or groups[:SHOWN_GROUPS]
-    data.unanswered = cluster([q for q in asked if not q[2]], encoder, topics)[:SHOWN_GROUPS]
+    data.unanswered = cluster([q for q in asked if not q.answered], encoder, topics, cache=cache)[:SHOWN_GROUPS]
     data.quoted = _quoted(conn, library)
     return data
 

@@ -30,9 +30,17 @@ def _md_escape(text: str) -> str:
     return " ".join(text.split())
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _readers(group: Group) -> str:
+    return _plural(len(group.readers - {""}), "reader")
+
+
 def _group_line(group: Group, data: ReportData) -> str:
     where = ", ".join(data.title(s) for s in group.stories) or "asked of all stories"
-    line = f"**“{_md_escape(group.label)}”** — asked {group.count}× ({_md_escape(where)})"
+    line = f"**“{_md_escape(group.label)}”** — asked {group.count}× by {_readers(group)} ({_md_escape(where)})"
     others = [p for p, _ in group.phrasings[1:4]]
     if others:
         line += "  \n   also: " + "; ".join(f"“{_md_escape(p)}”" for p in others)
@@ -43,7 +51,7 @@ def headline(data: ReportData) -> str:
     scope = f"“{data.title(data.story)}”" if data.story else "all stories"
     helpful = f"helpful {_pct(data.helpful_rate)} ({data.up} 👍, {data.down} 👎)"
     return (
-        f"{data.total} questions from {data.readers} readers on {scope}, {_span(data)} · "
+        f"{_plural(data.total, 'question')} from {_plural(data.readers, 'reader')} on {scope}, {_span(data)} · "
         f"answered {_pct(data.answered_rate)} · {helpful}"
     )
 
@@ -56,9 +64,11 @@ def markdown(data: ReportData, chart_name: str | None = None) -> str:
     out += [f"{i}. {_group_line(g, data)}" for i, g in enumerate(data.unanswered, 1)] or [
         "Nothing: every question was answered."
     ]
-    out += ["", "## Most asked", "", "| # | Question | Times | Answered |", "|---|---|---|---|"]
+    out += ["", "## Most asked", "", "| # | Question | Times | Readers | Answered |", "|---|---|---|---|---|"]
     for i, g in enumerate(data.most_asked, 1):
-        out.append(f"| {i} | {_md_escape(g.label)} | {g.count} | {_pct(g.answered / g.count)} |")
+        out.append(
+            f"| {i} | {_md_escape(g.label)} | {g.count} | {len(g.readers - {''})} | {_pct(g.answered / g.count)} |"
+        )
     out += [
         "",
         "## Per story",
@@ -148,7 +158,8 @@ def discord_summary(data: ReportData, limit: int = 1900) -> str:
     if data.unanswered:
         lines.append("**The story didn't say:**")
         for g in data.unanswered[:8]:
-            lines.append(f"• “{_md_escape(textwrap.shorten(g.label, 120, placeholder='…'))}” ×{g.count}")
+            label = _md_escape(textwrap.shorten(g.label, 120, placeholder="…"))
+            lines.append(f"• “{label}” ×{g.count} ({_readers(g)})")
     if data.most_asked:
         top = (
             f"“{_md_escape(textwrap.shorten(g.label, 60, placeholder='…'))}” ×{g.count}" for g in data.most_asked[:3]

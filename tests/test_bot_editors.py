@@ -114,7 +114,7 @@ async def test_votes_are_stored_changeable_and_survive_a_restart(
     question_id = _rows(log_path, bot)[0]["id"]
 
     thanks = await alice.click(answer, label="Helpful")
-    assert thanks.response.ephemeral and "1 of 1 readers found this answer helpful" in thanks.response.content
+    assert thanks.response.ephemeral and "So far 1 👍 and 0 👎" in thanks.response.content
     await alice.click(answer, label="Not helpful")  # changed her mind: still one vote
     bot.questions.flush()
     votes = open_reader(log_path).execute("SELECT question_id, user_hash, vote FROM feedback").fetchall()
@@ -125,7 +125,7 @@ async def test_votes_are_stored_changeable_and_survive_a_restart(
     fresh = simcord_env.bot
     assert fresh is not bot
     result = await editor.click(answer, label="Helpful")  # a button sent before the restart
-    assert "1 of 2 readers found this answer helpful" in result.response.content
+    assert "So far 1 👍 and 1 👎" in result.response.content
     fresh.questions.flush()
     votes = open_reader(log_path).execute("SELECT vote FROM feedback ORDER BY vote").fetchall()
     assert [v[0] for v in votes] == [-1, 1]
@@ -141,7 +141,7 @@ async def test_report_posts_a_summary_and_a_real_chart(simcord_env, world) -> No
     assert refused.response.ephemeral and refused.response.content.startswith("Sorry, only the newsroom's admins")
 
     (post,) = answered_after_defer(simcord_env, await editor.slash(channel, "report", days=7))
-    assert not post.ephemeral and post.content.startswith("**Reader questions** — 4 questions from 1 readers")
+    assert not post.ephemeral and post.content.startswith("**Reader questions** — 4 questions from 1 reader on")
     assert "The story didn't say" in post.content
     names = sorted(a.filename for a in post.attachments)
     assert names[0].endswith(".md") and names[1].endswith(".png")

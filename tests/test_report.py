@@ -69,6 +69,7 @@ def test_unanswered_questions_are_grouped_by_meaning(filled, encoder: Encoder, l
     assert {"what is the weather in damascus"} in groups
     assert all("old question" not in g for g in groups)  # outside the window
     assert [g.count for g in data.unanswered] == [3, 3, 1, 1]
+    assert [len(g.readers) for g in data.unanswered] == [3, 3, 1, 1]
     biggest = data.unanswered[0]
     assert biggest.count == 3 and normalise(biggest.label) in (
         "why were the roads blocked",
@@ -104,6 +105,7 @@ def test_markdown_escapes_reader_text_and_discord_summary_fits(filled, encoder: 
     assert "## What readers wanted to know that the story didn't say" in text
     assert "helpful 75% (3 👍, 1 👎)" in text and "![Questions per day and per story](chart.png)" in text
     assert "White Helmets Trapped in Syria" in text  # titles from the index, not slugs
+    assert "— asked 3× by 3 readers" in text
     assert "[x](http://evil)" not in text and "\\*\\*bold\\*\\*" in text
     post = discord_summary(data)
     assert len(post) <= 2000 and "roads" in post and "Who funds" in post
