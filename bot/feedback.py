@@ -53,7 +53,7 @@ class VoteButton(
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: NewsroomBot = interaction.client  # type: ignore[assignment]
         questions = bot.questions
-        if questions is None:
+        if questions is None or not questions.enabled:
             await interaction.response.send_message("Feedback is switched off here.", ephemeral=True)
             return
         try:

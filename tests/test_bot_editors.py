@@ -203,3 +203,20 @@ def test_an_answer_from_an_updated_story_says_so(library: Library) -> None:
     assert "updated" not in attribution(quote)
     line = attribution(quote.model_copy(update={"updated": dt.date(2026, 11, 25)}))
     assert line.endswith("· Sources: NPR; CNN · updated 2026-11-25")
+
+
+async def test_with_the_log_switched_off_nothing_is_logged_and_no_buttons(
+    simcord_env, world, bot_settings, library: Library, log_path: Path
+) -> None:
+    _, channel, alice, editor = world
+    simcord_env.bot.questions.close()
+    await simcord_env.restart_bot(create_bot(bot_settings.model_copy(update={"question_log_enabled": False}), library))
+    bot = simcord_env.bot
+    await alice.send(channel, f"{bot.user.mention} {QUESTION}")
+    reply = channel.last_message
+    assert reply.embeds and _buttons(reply) == {}
+    assert _rows(log_path, bot) == []
+    refused = await editor.slash(channel, "report")
+    assert refused.response.ephemeral and "switched off" in refused.response.content
+    await editor.slash(channel, "story set", story=SEED_SLUG)  # bindings still work
+    assert bot.questions.channel_story(channel.id) == SEED_SLUG
