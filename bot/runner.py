@@ -124,4 +124,10 @@ def run_bot(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+    except discord.ConnectionClosed as exc:
+        print(
+            f"error: Discord closed the connection (code {exc.code}: {exc.reason or 'no reason given'}).",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     return EXIT_ERROR if bot.load_error is not None else EXIT_OK

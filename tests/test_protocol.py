@@ -8,6 +8,7 @@ exercised on the wire, the way Discord sees them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot import create_bot
+from bot import create_bot, runner
 from bot.client import NewsroomBot
 from index import IndexMissing, Library
 
@@ -156,3 +157,37 @@ async def test_an_unreadable_index_stops_the_bot(monkeypatch: pytest.MonkeyPatch
         bot = create_bot(make_settings(tmp_path / "no-index", CONTENT, discord_token=fake.token))
         await asyncio.wait_for(bot.start(fake.token), 60)  # returns once the bot closes itself
     assert isinstance(bot.load_error, IndexMissing) and bot.is_closed()
+
+
+async def test_run_bot_connects_and_explains_a_fatal_close_without_leaking_the_token(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`newsroom-bot run` end to end: settings, logging (DEBUG), the library loaded from INDEX_DIR, the gateway."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    seen: list[str] = []
+    watcher = logging.Handler()
+    watcher.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    for name in ("newsroom.bot", "discord.gateway"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [watcher])
+    async with FakeDiscord(token="MTIzNDU2Nzg5.fake-but-shaped.token-value") as fake:
+        fake.install(monkeypatch)
+        settings = make_settings(
+            built_index, CONTENT, discord_token=fake.token, answer_channel_ids="1", log_level="DEBUG"
+        )
+        try:
+            run = asyncio.create_task(asyncio.to_thread(runner.run_bot, settings))
+            for _ in range(600):  # bounded: until the index is loaded and the gateway session is up
+                if any("loaded the index" in m for m in seen) and any("connected to Gateway" in m for m in seen):
+                    break
+                await asyncio.sleep(0.1)
+            await fake.close_gateway(code=4014)  # Discord's "disallowed intents": the portal toggle is off
+            code = await asyncio.wait_for(run, 60)
+        finally:
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+    assert code == runner.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "ANSWER_CHANNEL_IDS needs the Message Content intent" in err
+    assert "has connected to Gateway" in err and "loaded the index" in err and "DEBUG" in err  # the log really ran
+    assert fake.token not in err
