@@ -146,7 +146,8 @@ def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for s in stories:
         print(f"{s.slug}\n  {s.title} · {s.paragraphs} paragraphs · sources: {'; '.join(s.sources) or 'not listed'}")
-        print(f"  indexed {s.indexed_at:%Y-%m-%d %H:%M} UTC" + (f" · {s.url}" if s.url else ""))
+        updated = f" · updated {s.updated:%Y-%m-%d}" if s.updated else ""
+        print(f"  indexed {s.indexed_at:%Y-%m-%d %H:%M} UTC{updated}" + (f" · {s.url}" if s.url else ""))
     return EXIT_OK
 
 

@@ -202,9 +202,10 @@ def render_summary(summary: Summary, style: Style = "embed") -> list[Reply]:
     """A Summary: its sentences, verbatim and in story order, each quoted with its paragraph number."""
     per_block = (CONTENT_LIMIT if style == "plain" else EMBED_DESCRIPTION_LIMIT) - 40
     blocks = [block_quote(q.text, per_block - 8) + f"\n— ¶{q.paragraph}" for q in summary.quotes]
-    sources = f"Sources: {'; '.join(summary.sources) or 'not listed'}"
+    updated = next((f" · updated {q.updated:%Y-%m-%d}" for q in summary.quotes if q.updated), "")
+    sources = f"Sources: {'; '.join(summary.sources) or 'not listed'}{updated}"
     if style == "plain":
-        blocks.append(f"— {title_link(summary.title, summary.url)} · Sources: {sources_text(summary.sources)}")
+        blocks.append(f"— {title_link(summary.title, summary.url)} · Sources: {sources_text(summary.sources)}{updated}")
         return _replies(blocks, style, title=f"Summary of {escape(summary.title)}")
     footer = f"{sources} · sentences quoted word for word, in story order"
     return _replies(blocks, style, title=f"Summary: {escape(summary.title)}", url=summary.url, footer=footer)
@@ -216,7 +217,7 @@ def render_stories(stories: Sequence[StoryInfo], style: Style = "embed") -> list
         return [Reply(content="No stories are indexed yet. An admin can add story files and run `/reindex`.")]
     blocks = [
         f"{title_link(s.title, s.url)}\n`{s.slug}` · {s.paragraphs} paragraphs · Sources: {sources_text(s.sources)}"
-        f" · indexed {s.indexed_at:%Y-%m-%d}"
+        f" · indexed {s.indexed_at:%Y-%m-%d}" + (f" · updated {s.updated:%Y-%m-%d}" if s.updated else "")
         for s in stories
     ]
     return _replies(blocks, style, title=f"{len(stories)} {'story' if len(stories) == 1 else 'stories'} indexed")

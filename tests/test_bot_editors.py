@@ -18,7 +18,7 @@ from PIL import Image
 from bot import create_bot
 from bot.feedback import custom_id
 from bot.questionlog import open_reader
-from bot.render import attribution
+from bot.render import attribution, render_summary
 from index import Library, build_index
 from index.embedder import Encoder
 
@@ -203,6 +203,13 @@ def test_an_answer_from_an_updated_story_says_so(library: Library) -> None:
     assert "updated" not in attribution(quote)
     line = attribution(quote.model_copy(update={"updated": dt.date(2026, 11, 25)}))
     assert line.endswith("· Sources: NPR; CNN · updated 2026-11-25")
+    summary = library.summary(SEED_SLUG)
+    assert "updated" not in str(render_summary(summary)[0].embeds[0].footer.text)
+    edited = summary.model_copy(
+        update={"quotes": [q.model_copy(update={"updated": dt.date(2026, 11, 25)}) for q in summary.quotes]}
+    )
+    assert "Sources: NPR; CNN · updated 2026-11-25" in str(render_summary(edited)[0].embeds[0].footer.text)
+    assert "· updated 2026-11-25" in str(render_summary(edited, "plain")[-1].content)
 
 
 async def test_with_the_log_switched_off_nothing_is_logged_and_no_buttons(
