@@ -80,9 +80,11 @@ async def test_real_client_handshake_reply_and_deferred_interaction(
 
 
 @asynccontextmanager
-async def connected(fake: FakeDiscord, built_index: Path, library: Library) -> AsyncIterator[NewsroomBot]:
+async def connected(
+    fake: FakeDiscord, built_index: Path, library: Library, **settings: object
+) -> AsyncIterator[NewsroomBot]:
     """The real bot started against `fake`, ready; closed (and its task awaited) on exit."""
-    bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token), library)
+    bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token, **settings), library)
     runner = asyncio.create_task(bot.start(fake.token))
     try:
         await asyncio.wait_for(bot.wait_until_ready(), 30)
@@ -90,6 +92,18 @@ async def connected(fake: FakeDiscord, built_index: Path, library: Library) -> A
     finally:
         await bot.close()
         await asyncio.wait_for(runner, 30)
+
+
+async def test_commands_sync_to_the_guild_when_one_is_set(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
+) -> None:
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        async with connected(fake, built_index, library, discord_guild_id=fake.guild_id):
+            route = f"/applications/{fake.application_id}/guilds/{fake.guild_id}/commands"
+            sync = await fake.wait_for_request("PUT", route)
+            assert "ask" in {c["name"] for c in sync.json}
+    assert not [r for r in fake.requests if r.path == f"/applications/{fake.application_id}/commands"]
 
 
 async def test_fake_discord_faults_rate_limit_and_dropped_gateway(
