@@ -1,0 +1,1 @@
+"""Measurements of the engine (quality, speed); run with `python -m benchmarks.<name>`."""

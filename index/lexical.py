@@ -149,10 +149,40 @@ STOPWORDS = frozenset(
         "yourselves",
         "s",
         "t",
+        # words that frame a question rather than say what it is about ("how many", "what kind of")
+        "many",
+        "much",
+        "often",
+        "kind",
+        "type",
+        "sort",
+        "whose",
+        "also",
+        "happen",
+        "happened",
+        "happens",
+        "tell",
+        "know",
+        "please",
+        "pls",
     ]
 )
 # Chat spellings readers use; mapped before stemming so "ppl" finds "people".
-CHAT_WORDS = {"ppl": "people", "govt": "government", "gov": "government", "u": "you", "ur": "your", "bc": "because"}
+CHAT_WORDS = {
+    "ppl": "people",
+    "govt": "government",
+    "gov": "government",
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "bc": "because",
+    "cuz": "because",
+    "abt": "about",
+    "tho": "though",
+    "wat": "what",
+    "wht": "what",
+    "y": "why",
+}
 
 
 @lru_cache(maxsize=1)
@@ -173,7 +203,7 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
             continue
         word = word.split("'")[0]
         word = CHAT_WORDS.get(word, word)
-        if keep_stopwords or word not in STOPWORDS:
+        if keep_stopwords or (word not in STOPWORDS and len(word) > 1):
             words.append(word)
     return [w if w[0].isdigit() else s for w, s in zip(words, _stemmer().stemWords(words))]
 
@@ -241,12 +271,16 @@ class BM25:
         return float(math.log1p((self.num_docs + 0.5) / 0.5))
 
     def query_terms(self, question: str) -> tuple[np.ndarray, np.ndarray]:
-        """(term ids found in the vocabulary, IDF of every distinct question term, unseen ones at max IDF)."""
+        """(ids of the question's distinct terms found in the vocabulary, IDF of every distinct term).
+
+        The IDF array lists the found terms first, in the order of the ids, then the unseen ones at max IDF.
+        """
         terms = list(dict.fromkeys(tokenize(question)))
-        ids = np.array([self.vocab[t] for t in terms if t in self.vocab], dtype=np.int64)
-        idf = np.array(
-            [self.idf[self.vocab[t]] if t in self.vocab else self.unseen_idf() for t in terms], dtype=np.float32
-        )
+        found = [t for t in terms if t in self.vocab]
+        ids = np.array([self.vocab[t] for t in found], dtype=np.int64)
+        idf = np.concatenate(
+            [self.idf[ids], np.full(len(terms) - len(found), self.unseen_idf(), dtype=np.float32)]
+        ).astype(np.float32)
         return ids, idf
 
     def _entries(self, ids: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -288,6 +322,17 @@ class BM25:
         present = self.presence(ids, rows).astype(np.float32)
         return (present @ self.idf[np.asarray(ids, dtype=np.int64)]).astype(np.float32) / total
 
+    def block(self, ids: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Dense (documents or `rows`) x `ids` BM25 weights: one pass serves every per-question figure."""
+        where, term, values, size = self._entries(ids, rows)
+        out = np.zeros((size, len(ids)), dtype=np.float32)
+        out[where, term] = values
+        return out
+
+    def missing(self, ids: np.ndarray, query_idf: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Largest share of the question's IDF mass held by one term that each of `rows` lacks."""
+        return missing(self.presence(ids, rows), query_idf)
+
     def save(self, path: Path) -> None:
         """scipy's own `save_npz` layout (CSC), so either side can read the other's files."""
         shape = np.array([self.num_docs, len(self.vocab)], dtype=np.int64)
@@ -315,3 +360,23 @@ class BM25:
         ):
             raise ValueError(f"lexical index {path.name} is inconsistent (shape {shape})")
         return cls(vocab=meta["vocab"], idf=idf, indptr=indptr, indices=indices, data=data, num_docs=n)
+
+
+def coverage(present: np.ndarray, query_idf: np.ndarray) -> np.ndarray:
+    """Share of the question's IDF mass (found terms first, as `query_terms` orders it) each row contains."""
+    total = float(query_idf.sum())
+    if total <= 0 or present.shape[1] == 0:
+        return np.zeros(len(present), dtype=np.float32)
+    return (present.astype(np.float32) @ query_idf[: present.shape[1]]) / total
+
+
+def missing(present: np.ndarray, query_idf: np.ndarray) -> np.ndarray:
+    """Largest share of the question's IDF mass held by one term a row lacks (unseen terms count as lacking)."""
+    total = float(query_idf.sum())
+    if total <= 0:
+        return np.zeros(len(present), dtype=np.float32)
+    found = present.shape[1]
+    unseen = float(query_idf[found:].max()) if len(query_idf) > found else 0.0
+    absent = (~present) * query_idf[None, :found]
+    worst = absent.max(axis=1) if found else np.zeros(len(present), dtype=np.float32)
+    return np.maximum(worst, unseen).astype(np.float32) / total

@@ -9,6 +9,7 @@ Every quote is cut from the stored story text by sentence offsets, so it is verb
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import unicodedata
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 
 from .batching import QuestionBatcher
 from .embedder import CachedEncoder, Encoder
-from .lexical import BM25
+from .features import question_kind, question_names, sentence_cues
+from .lexical import BM25, coverage, missing, tokenize
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
 from .refs import RefStatus, resolve_ref
@@ -28,9 +30,8 @@ from .retrieve import (
     answer_features,
     answer_probability,
     load_weights,
-    question_type,
     rank,
-    type_cue,
+    sigmoid,
 )
 from .store import IndexData, Manifest, StoryEntry, check_encoder, flat_index, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
@@ -95,6 +96,11 @@ class Library:
         self._paragraph_vectors = RowVectors(data.paragraph_vectors)
         self._sentence_vectors = RowVectors(data.sentence_vectors)
         search_on_one_thread()
+        # What the ranker reads from each sentence besides its scores, computed once rather than per question.
+        texts = [self._sentence_text(r) for r in range(len(self._sent_para))]
+        self._sent_chars = np.array([len(t) for t in texts], dtype=np.float32)
+        self._sent_cues = np.array([sentence_cues(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+        self._sent_bigrams = [set(itertools.pairwise(terms)) for terms in map(tokenize, texts)]
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -227,6 +233,14 @@ class Library:
             confidence=confidence,
         )
 
+    def paragraph_ranking(self, question: str, story: str | None = None) -> list[int]:
+        """Paragraph numbers of the candidates, most likely to answer first (for benchmarks and debugging)."""
+        candidates = self.candidates(clean_question(question), story)
+        if candidates is None:
+            return []
+        ranking = rank(candidates, self.weights)
+        return [self._paragraph(int(candidates.paragraph_rows[i])).number for i in ranking.paragraph_order]
+
     def _not_covered(self, question: str, story: str | None, confidence: float) -> Answer:
         where = f"“{self.story(story).title}”" if story else "the stories here"
         return Answer(
@@ -251,22 +265,43 @@ class Library:
         s_rows = np.concatenate([np.asarray(self._para_sentences[r], dtype=np.int64) for r in rows])
         position = {int(r): i for i, r in enumerate(rows)}
         s_ids, s_idf = bm25_s.query_terms(question)
-        sentence_texts = [self._sentence_text(int(r)) for r in s_rows]
-        kind = question_type(question)
-        unseen = float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0
+        p_block, s_block = bm25_p.block(p_ids, rows), bm25_s.block(s_ids, s_rows)
+        terms = tokenize(question)
+        pairs = set(itertools.pairwise(terms))
+        bigram = [len(pairs & self._sent_bigrams[r]) / len(pairs) if pairs else 0.0 for r in s_rows]
         return Candidates(
             paragraph_rows=rows,
             paragraph_dense=self._paragraph_vectors[rows] @ vector,
-            paragraph_bm25=bm25_p.scores(p_ids, rows),
-            paragraph_coverage=bm25_p.coverage(p_ids, p_idf, rows),
+            paragraph_bm25=p_block.sum(axis=1, dtype=np.float32),
+            paragraph_coverage=coverage(p_block > 0, p_idf),
+            paragraph_missing=missing(p_block > 0, p_idf),
             sentence_rows=s_rows,
             sentence_paragraph=np.array([position[int(p)] for p in self._sent_para[s_rows]], dtype=np.int64),
+            sentence_position=self._sent_index[s_rows],
             sentence_dense=self._sentence_vectors[s_rows] @ vector,
-            sentence_bm25=bm25_s.scores(s_ids, s_rows),
-            sentence_coverage=bm25_s.coverage(s_ids, s_idf, s_rows),
-            sentence_cue=np.array([type_cue(kind, t) for t in sentence_texts], dtype=np.float32),
-            unseen_share=unseen,
+            sentence_bm25=s_block.sum(axis=1, dtype=np.float32),
+            sentence_coverage=coverage(s_block > 0, s_idf),
+            sentence_bigram=np.asarray(bigram, dtype=np.float32),
+            sentence_chars=self._sent_chars[s_rows],
+            sentence_cues=self._sent_cues[s_rows],
+            kind=question_kind(question),
+            terms=len(p_idf),
+            unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,
+            **self._names(question, rows),
         )
+
+    def _names(self, question: str, rows: np.ndarray) -> dict[str, object]:
+        """How much of what the question names (its capitalised words) the paragraphs and the library hold."""
+        names = list(dict.fromkeys(tokenize(question_names(question))))
+        if not names:
+            return {"paragraph_names": np.ones(len(rows), dtype=np.float32), "names_unseen": -1.0}
+        bm25 = self.data.paragraph_bm25
+        ids = np.array([bm25.vocab[n] for n in names if n in bm25.vocab], dtype=np.int64)
+        held = bm25.presence(ids, rows).sum(axis=1) if len(ids) else np.zeros(len(rows))
+        return {
+            "paragraph_names": (held / len(names)).astype(np.float32),
+            "names_unseen": 1.0 - len(ids) / len(names),
+        }
 
     def _library_candidates(self, vector: np.ndarray, p_ids: np.ndarray) -> np.ndarray:
         n = self.data.paragraph_vectors.ntotal
@@ -300,25 +335,19 @@ class Library:
             if best < 0:
                 continue
             row = int(c.paragraph_rows[para_pos])
-            quotes.append(self._quote(c, r, row, best, confidence * (1.0 if rank_position == 0 else 1 / (1 + margin))))
+            quotes.append(self._quote(c, r, row, best, confidence * float(np.exp(-margin))))
         return quotes
 
     def _quote(self, c: Candidates, r: Ranking, paragraph_row: int, best: int, score: float) -> Quote:
-        """The best sentence, joined by a neighbour that scores nearly as well, cut verbatim from the paragraph."""
+        """The best sentence, joined by a neighbour the ranker finds nearly as likely, cut verbatim."""
         paragraph = self._paragraph(paragraph_row)
         story = self.data.stories[self._para_story[paragraph_row]]
-        first = last = int(self._sent_index[c.sentence_rows[best]])
-        best_score = float(r.sentence_score[best])
-        neighbours = {
-            int(self._sent_index[c.sentence_rows[i]]): float(r.sentence_score[i])
-            for i in np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
-        }
-        spread = float(r.sentence_score.max() - r.sentence_score.min()) or 1.0
-        for candidate in (first - 1, first + 1):
-            if (
-                candidate in neighbours
-                and (best_score - neighbours[candidate]) / spread < 1 - self.weights.neighbour_share
-            ):
+        first = last = int(c.sentence_position[best])
+        same = np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
+        probability = {int(c.sentence_position[i]): float(sigmoid(r.sentence_score[i])) for i in same}
+        neighbours = sorted((first - 1, first + 1), key=lambda i: -probability.get(i, -1.0))
+        for candidate in neighbours:
+            if probability.get(candidate, -1.0) >= self.weights.neighbour_ratio * probability[first]:
                 lo, hi = min(first, candidate), max(last, candidate)
                 if len(paragraph.span_text(lo, hi)) <= MAX_QUOTE_CHARS:
                     first, last = lo, hi

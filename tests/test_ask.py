@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +36,6 @@ def test_off_topic_questions_abstain_without_quotes(library: Library) -> None:
         assert "doesn't say" in answer.message or "don't say" in answer.message
 
 
-@pytest.mark.xfail(strict=True, reason="abstention weights are hand-set until benchmarks/fit.py fits them")
 def test_on_subject_question_the_story_does_not_answer_abstains(library: Library) -> None:
     answer = library.ask("How many White Helmets were killed?")
     assert answer.status is AnswerStatus.NOT_COVERED and not answer.quotes

@@ -1,0 +1,114 @@
+"""Loading benchmark data: question files (JSONL), SQuAD articles as stories, and a disk cache of embeddings.
+
+Nothing here ships data: every path is an argument, so a fresh clone can point it at its own copy of SQuAD
+(https://rajpurkar.github.io/SQuAD-explorer/, CC BY-SA 4.0) or of `../shared/eval`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Encoder
+from index.models import Story
+from index.stories import parse_story
+
+
+@dataclass
+class Question:
+    question: str
+    paragraph: int | None = None  # 1-based gold paragraph; None for questions the story cannot answer
+    answers: list[str] = field(default_factory=list)
+
+
+def read_questions(path: Path) -> list[Question]:
+    """`{"question", "paragraph"?, "answers"?}` a line; blank lines skipped."""
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(Question(str(row["question"]), row.get("paragraph"), [str(a) for a in row.get("answers", [])]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a question line ({exc})") from exc
+    return out
+
+
+@dataclass
+class Article:
+    """One SQuAD article as an engine story plus its questions (gold paragraph numbers are 1-based)."""
+
+    title: str
+    story: Story
+    questions: list[Question]
+
+
+def story_from_paragraphs(slug: str, paragraphs: Sequence[str], source: str = "Wikipedia") -> Story:
+    """A story in the plain-text shape, parsed by the engine's own parser (so sentences split the same way)."""
+    body = "\n\n".join(" ".join(p.split()) for p in paragraphs) + f"\n\nOriginal Source(s): {source}\n"
+    return parse_story(Path(f"{slug}.txt"), body.encode("utf-8"))
+
+
+def read_squad(path: Path, *, exclude: Sequence[str] = ()) -> list[dict]:  # type: ignore[type-arg]
+    """SQuAD v1.1 JSON (optionally .gz) articles, minus the titles in `exclude`."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        articles = json.load(handle)["data"]
+    skip = set(exclude)
+    return [a for a in articles if a["title"] not in skip]
+
+
+def squad_article(raw: dict) -> Article:  # type: ignore[type-arg]
+    slug = re.sub(r"[^a-z0-9]+", "-", raw["title"].lower()).strip("-")[:90] or "article"
+    texts = [p["context"] for p in raw["paragraphs"]]
+    story = story_from_paragraphs(slug, texts)
+    questions = [
+        Question(qa["question"], number, [a["text"] for a in qa["answers"]])
+        for number, p in enumerate(raw["paragraphs"], 1)
+        for qa in p["qas"]
+    ]
+    return Article(raw["title"], story, questions)
+
+
+class DiskCachedEncoder:
+    """An encoder that keeps every vector it has made in one .npz, so refitting does not re-embed SQuAD."""
+
+    def __init__(self, inner: Encoder, folder: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        key = hashlib.sha1(inner.name.encode()).hexdigest()[:10]
+        self.path = folder / f"embeddings-{key}.npz"
+        self._vectors: dict[str, np.ndarray] = {}
+        self._dirty = False
+        if self.path.exists():
+            with np.load(self.path, allow_pickle=False) as saved:
+                self._vectors = dict(zip(saved["texts"].tolist(), saved["vectors"]))
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            for text, row in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
+                self._vectors[text] = row
+            self._dirty = True
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self._vectors)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, texts=np.array(texts), vectors=np.stack([self._vectors[t] for t in texts]))
+        tmp.replace(self.path)
+        self._dirty = False

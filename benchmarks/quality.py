@@ -1,0 +1,203 @@
+"""Answer quality on one story: the project's engine against plain dense-only and BM25-only retrieval.
+
+    python -m benchmarks.quality --story STORY.txt --questions Q.jsonl [--off-topic OFF.jsonl]
+
+Figures, per system: paragraph top-1 and top-3 (gold paragraph first / among the first three), how often the
+first quote contains a gold answer (case-insensitive; an abstention counts as a miss), how many on-topic
+questions are answered and off-topic ones abstained, and the median time per question (question embedding
+included). The baselines get an oracle threshold: the one that answers exactly 95% of this run's on-topic
+questions, i.e. the best a fixed cut-off could do here; the engine's abstention is fitted on SQuAD only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.embedder import Encoder, load_encoder
+from index.library import Library
+from index.retrieve import WEIGHTS_FILE, Weights, load_weights
+from index.stories import parse_story
+
+from .data import DiskCachedEncoder, Question, read_questions
+
+ANSWER_RATE_FOR_BASELINES = 0.95
+
+
+@dataclass
+class Prediction:
+    """What a system says about one question: paragraph numbers best first, its first quote, or silence."""
+
+    paragraphs: list[int]
+    quote: str | None
+    score: float = 0.0  # what a baseline's abstention threshold is applied to
+
+
+@dataclass
+class Metrics:
+    top1: float
+    top3: float
+    first_quote: float
+    answered: float
+    abstained: float
+    p50_ms: float
+
+
+System = Callable[[str], Prediction]
+
+
+def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
+    return quote is not None and any(a.strip().lower() in quote.lower() for a in answers if a.strip())
+
+
+def evaluate(system: System, questions: Sequence[Question], off_topic: Sequence[Question]) -> Metrics:
+    """Ask every question once and score the predictions (see the module docstring for the definitions)."""
+    on = [_timed(system, q.question) for q in questions]
+    off = [_timed(system, q.question) for q in off_topic]
+    n = max(len(questions), 1)
+    return Metrics(
+        top1=sum(bool(p.paragraphs) and p.paragraphs[0] == q.paragraph for (p, _), q in zip(on, questions)) / n,
+        top3=sum(q.paragraph in p.paragraphs[:3] for (p, _), q in zip(on, questions)) / n,
+        first_quote=sum(quote_holds_answer(p.quote, q.answers) for (p, _), q in zip(on, questions)) / n,
+        answered=sum(p.quote is not None for p, _ in on) / n,
+        abstained=sum(p.quote is None for p, _ in off) / max(len(off), 1),
+        p50_ms=statistics.median([t for _, t in on + off]) * 1000 if on or off else 0.0,
+    )
+
+
+def _timed(system: System, question: str) -> tuple[Prediction, float]:
+    start = time.perf_counter()
+    prediction = system(question)
+    return prediction, time.perf_counter() - start
+
+
+def engine_system(library: Library) -> System:
+    """The project's engine exactly as the bot calls it, plus its paragraph ranking for top-k."""
+
+    def ask(question: str) -> Prediction:
+        answer = library.ask(question)
+        return Prediction(library.paragraph_ranking(question), answer.quotes[0].text if answer.quotes else None)
+
+    return ask
+
+
+def single_signal_system(library: Library, encoder: Encoder, kind: str) -> System:
+    """Plain dense-only or BM25-only: rank paragraphs by one score, quote the top paragraph's best sentence by it.
+
+    Sentence-level scores are the same kind (sentence cosine, or BM25 over sentences). The score returned
+    for abstention is the top paragraph's raw score (cosine, or BM25).
+    """
+    story = library.data.stories[0]
+    numbers = [p.number for p in story.paragraphs]
+    spans = [library._para_sentences[row] for row in range(len(numbers))]
+    bm25_p, bm25_s = library.data.paragraph_bm25, library.data.sentence_bm25
+
+    def ask(question: str) -> Prediction:
+        if kind == "dense":
+            vector = encoder.encode([question])[0]
+            para = library._paragraph_vectors[: len(numbers)] @ vector
+            sent = library._sentence_vectors[:] @ vector
+        else:
+            para = bm25_p.scores(bm25_p.query_terms(question)[0])
+            sent = bm25_s.scores(bm25_s.query_terms(question)[0])
+        order = np.argsort(-para, kind="stable")
+        top = int(order[0])
+        rows = spans[top]
+        best = int(np.argmax(sent[rows.start : rows.stop]))
+        quote = story.paragraphs[top].sentence_text(best)
+        return Prediction([numbers[i] for i in order], quote, float(para[top]))
+
+    return ask
+
+
+def with_threshold(system: System, threshold: float) -> System:
+    def ask(question: str) -> Prediction:
+        p = system(question)
+        return p if p.score >= threshold else Prediction(p.paragraphs, None, p.score)
+
+    return ask
+
+
+def oracle_threshold(system: System, questions: Sequence[Question], rate: float = ANSWER_RATE_FOR_BASELINES) -> float:
+    """The score cut-off that answers `rate` of these on-topic questions."""
+    scores = np.array([system(q.question).score for q in questions])
+    return float(np.quantile(scores, 1 - rate)) if len(scores) else 0.0
+
+
+def run(
+    story_file: Path,
+    questions: list[Question],
+    off_topic: list[Question],
+    encoder: Encoder,
+    weights: Weights | None = None,
+) -> dict[str, Metrics]:
+    story = parse_story(story_file)
+    library = Library.from_stories([story], encoder, weights)
+    results = {"engine": evaluate(engine_system(library), questions, off_topic)}
+    for kind in ("dense", "bm25"):
+        plain = single_signal_system(library, encoder, kind)
+        results[f"{kind}-only"] = evaluate(
+            with_threshold(plain, oracle_threshold(plain, questions)), questions, off_topic
+        )
+    return results
+
+
+def format_table(results: dict[str, Metrics], n_on: int, n_off: int) -> str:
+    lines = [
+        f"{n_on} on-topic questions, {n_off} off-topic",
+        f"{'system':<10} {'top-1':>6} {'top-3':>6} {'quote':>6} {'answered':>9} {'abstained':>10} {'p50 ms':>7}",
+    ]
+    for name, m in results.items():
+        lines.append(
+            f"{name:<10} {m.top1:>6.3f} {m.top3:>6.3f} {m.first_quote:>6.3f} {m.answered:>9.3f} "
+            f"{m.abstained:>10.3f} {m.p50_ms:>7.1f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.quality",
+        description=__doc__.split("\n\n")[0],
+        epilog=(
+            "Data: the dev set lives outside the repo, e.g. ../shared/eval/university-of-notre-dame.txt with "
+            "university-of-notre-dame.questions.jsonl and off-topic.questions.jsonl (SQuAD v1.1, CC BY-SA 4.0). "
+            'A questions line is {"question", "paragraph" (1-based gold), "answers": [gold texts]}; an off-topic '
+            'line needs only "question".'
+        ),
+    )
+    parser.add_argument("--story", type=Path, required=True, help="a story file (plain text or Markdown)")
+    parser.add_argument("--questions", type=Path, required=True, help="JSONL of on-topic questions with gold")
+    parser.add_argument("--off-topic", type=Path, help="JSONL of questions the story does not answer")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model (default: the packaged one)")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS_FILE, help="fitted weights (default: the shipped ones)")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="reuse embeddings cached in this folder (fast reruns; latency then excludes encoding)",
+    )
+    args = parser.parse_args(argv)
+    questions = read_questions(args.questions)
+    off_topic = read_questions(args.off_topic) if args.off_topic else []
+    if not questions or any(q.paragraph is None for q in questions):
+        print(f"{args.questions}: every on-topic line needs a gold 'paragraph'", file=sys.stderr)
+        return 2
+    encoder: Encoder = load_encoder(args.model)
+    if args.cache:
+        encoder = DiskCachedEncoder(encoder, args.cache)
+    results = run(args.story, questions, off_topic, encoder, load_weights(args.weights))
+    if isinstance(encoder, DiskCachedEncoder):
+        encoder.save()
+    print(format_table(results, len(questions), len(off_topic)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
