@@ -272,7 +272,7 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "report",
         help="what readers asked: Markdown and a PNG chart for editors",
-        description="Unanswered questions grouped by meaning, the most asked, the helpful rate (👍/👍+👎), "
+        description="Unanswered questions grouped by meaning, the most asked, the helpful rate (👍 / (👍 + 👎)), "
         "counts per story and per day, from the question log.",
     )
     r.add_argument("--since", type=float, default=7.0, metavar="DAYS", help="the last DAYS days (default 7)")
