@@ -207,7 +207,7 @@ class NewsroomBot(commands.Bot):
 
 
 class LibraryUnavailable(RuntimeError):
-    """The index could not be loaded at start-up; `/reindex` (after fixing the cause) brings it back."""
+    """The index could not be loaded at start-up: questions get an apology while the bot closes itself."""
 
 
 def create_bot(settings: Settings, library: Library | None = None) -> NewsroomBot:
