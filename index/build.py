@@ -206,7 +206,7 @@ def build_index(
             if encoder is None:
                 from .onnx_encoder import OnnxEncoder
 
-                encoder = OnnxEncoder(export, quantization, threads=0)  # type: ignore[arg-type]
+                encoder = OnnxEncoder(export, quantization, threads=1, workers=os.cpu_count() or 1)  # type: ignore[arg-type]
             texts = [p.text for s in to_embed for p in s.paragraphs] + [t for s in to_embed for t in _sentence_texts(s)]
             bar = progress(len(texts)) if progress else None
             vectors = _encode_with_progress(encoder, texts, bar)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 ENCODER_JSON = "encoder.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
+TOKEN_BUDGET = 2048
 
 
 class ExportMissing(RuntimeError):
@@ -45,7 +47,11 @@ class OnnxEncoder:
 
     backend = "onnx"
 
-    def __init__(self, folder: str | Path, quantization: str = "int8", *, threads: int | None = None) -> None:
+    def __init__(
+        self, folder: str | Path, quantization: str = "int8", *, threads: int | None = None, workers: int = 1
+    ) -> None:
+        """`threads` per session call (serving: 1); `workers` > 1 runs that many batches at once (builds):
+        on two cores, two single-threaded batches beat one two-threaded batch by 2x."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -69,41 +75,64 @@ class OnnxEncoder:
         self._inputs: list[str] = list(info["inputs"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(int(info["max_seq_length"]))
-        self._tokenizer.enable_padding(pad_id=int(info.get("pad_id", 0)), pad_token=str(info.get("pad_token", "[PAD]")))
+        self._tokenizer.no_padding()  # batches are padded here, to their own longest text
+        self._pad_id = int(info.get("pad_id", 0))
         options = ort.SessionOptions()
         options.intra_op_num_threads = default_threads() if threads is None else threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="encode") if workers > 1 else None
 
     def _prepare(self, text: str) -> str:
         text = self._prompt + text
         return text.lower() if self._lower else text
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Encode in batches of similar token length (less padding), in the caller's order."""
+        """Encode in batches of similar token length (little padding), in the caller's order.
+
+        A batch holds at most `batch_size` texts and about TOKEN_BUDGET tokens: past that, activations fall
+        out of cache and a bigger batch gets slower per text, not faster (8 paragraphs beat 32 by 1.3x here).
+        """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        prepared = [self._prepare(t) for t in texts]
-        if len(prepared) <= batch_size:
-            out[:] = self._run(prepared)
-            return out
-        lengths = [len(e.ids) for e in self._tokenizer.encode_batch(prepared, add_special_tokens=True)]
+        encodings = self._tokenizer.encode_batch([self._prepare(t) for t in texts])
+        lengths = np.array([len(e.ids) for e in encodings])
         order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._run([prepared[i] for i in rows])
+        batches, start = [], 0
+        while start < len(order):
+            size = 1
+            while (
+                start + size < len(order)
+                and size < batch_size
+                and (size + 1) * lengths[order[start + size]] <= TOKEN_BUDGET
+            ):
+                size += 1
+            batches.append(order[start : start + size])
+            start += size
+        run = lambda rows: self._run([encodings[i] for i in rows])  # noqa: E731
+        if self._pool is not None and len(batches) > 1:
+            results = list(self._pool.map(run, batches))
+        else:
+            results = [run(rows) for rows in batches]
+        for rows, vectors in zip(batches, results):
+            out[rows] = vectors
         return out
 
-    def _run(self, texts: list[str]) -> np.ndarray:
-        encodings = self._tokenizer.encode_batch(texts)
-        columns = {
-            "input_ids": [e.ids for e in encodings],
-            "attention_mask": [e.attention_mask for e in encodings],
-            "token_type_ids": [e.type_ids for e in encodings],
-        }
-        feed = {name: np.asarray(columns[name], dtype=np.int64) for name in self._inputs}
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(e.ids) for e in encodings)
+        columns = {name: np.zeros((len(encodings), width), dtype=np.int64) for name in self._inputs}
+        columns.setdefault("input_ids", np.zeros((len(encodings), width), dtype=np.int64))
+        columns["input_ids"][:] = self._pad_id
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            columns["input_ids"][row, :n] = e.ids
+            if "attention_mask" in columns:
+                columns["attention_mask"][row, :n] = e.attention_mask
+            if "token_type_ids" in columns:
+                columns["token_type_ids"][row, :n] = e.type_ids
+        feed = {name: columns[name] for name in self._inputs}
         vectors = self._session.run(None, feed)[0].astype(np.float32, copy=False)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
