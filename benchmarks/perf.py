@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_load:
             from .perf_load import load
 
-            figures["load"] = load(index_dir, Library.load(index_dir), workers=8)
+            figures["load"] = load(index_dir, Library.load(index_dir), rounds=1 if args.quick else 3)
     if not args.skip_million:
         from .perf_million import million
 

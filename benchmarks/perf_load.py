@@ -26,6 +26,20 @@ HEARTBEAT_MS = 1000
 T = TypeVar("T")
 
 
+class LaggyDiscord(FakeDiscord):
+    """The fake Discord answering each REST call after `latency_ms`, as a real API a continent away does
+    (Discord's own API typically answers in 30-100 ms). The wait is a sleep: it costs the bot no CPU."""
+
+    def __init__(self, *, latency_ms: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.latency_s = latency_ms / 1000
+
+    async def _rest(self, request: Any) -> Any:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        return await super()._rest(request)
+
+
 class _Patch:
     """`FakeDiscord.install` wants a monkeypatch: this one undoes itself outside pytest."""
 
@@ -42,16 +56,21 @@ class _Patch:
 
 
 async def with_bot(
-    index_dir: Path, library: Library, fn: Callable[[FakeDiscord, NewsroomBot], Awaitable[T]], *, workers: int = 2
+    index_dir: Path,
+    library: Library,
+    fn: Callable[[FakeDiscord, NewsroomBot], Awaitable[T]],
+    *,
+    latency_ms: float = 0.0,
+    **bot: Any,
 ) -> T:
     """Run `fn(fake, bot)` with the real bot connected to a fresh fake Discord; always closes both."""
     patch = _Patch()
-    async with FakeDiscord(heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800) as fake:
+    async with LaggyDiscord(latency_ms=latency_ms, heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800) as fake:
         fake.install(patch)
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None, index_dir=index_dir, content_dir=ROOT / "content", discord_token=fake.token
         )
-        bot = NewsroomBot(settings, library, workers=workers)
+        bot = NewsroomBot(settings, library, **bot)  # the shipped defaults unless a benchmark asks otherwise
         runner = asyncio.create_task(bot.start(fake.token))
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 60)
@@ -62,44 +81,60 @@ async def with_bot(
             patch.undo()
 
 
-def _replies(fake: FakeDiscord, after: int, ids: set[str]) -> set[str]:
-    path = f"/channels/{fake.channel_id}/messages"
-    return {
-        str(r.json["message_reference"]["message_id"])
-        for r in fake.requests[after:]
-        if r.method == "POST" and r.path == path and isinstance(r.json, dict) and r.json.get("message_reference")
-    } & ids
+class _Replies:
+    """Which of `ids` the bot has replied to, read incrementally from the fake's request log."""
+
+    def __init__(self, fake: FakeDiscord, ids: set[str]) -> None:
+        self.fake, self.ids, self.seen, self._next = fake, ids, set[str](), len(fake.requests)
+
+    def update(self) -> set[str]:
+        for r in self.fake.requests[self._next :]:
+            if r.method == "POST" and r.path.endswith("/messages") and isinstance(r.json, dict):
+                reference = (r.json.get("message_reference") or {}).get("message_id")
+                if str(reference) in self.ids:
+                    self.seen.add(str(reference))
+        self._next = len(self.fake.requests)
+        return self.seen
 
 
-async def _until(check: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the bot did not answer every question in time")
-        await asyncio.sleep(0.005)
+async def _until(fake: FakeDiscord, check: Callable[[], bool], timeout: float) -> None:
+    """Wake on every request the fake records (no polling interval to add to a round trip)."""
+
+    async def wait() -> None:
+        async with fake._changed:
+            while not check():
+                await fake._changed.wait()
+
+    await asyncio.wait_for(wait(), timeout)
 
 
-async def ask_all(fake: FakeDiscord, questions: list[str], *, concurrent: bool, timeout: float = 600) -> dict:
-    """Send `questions` (all at once, or each after the last reply); seconds, answers and heartbeat gaps."""
+async def ask_all(
+    fake: FakeDiscord, questions: list[str], *, concurrent: bool, channels: int = 1, timeout: float = 600
+) -> dict:
+    """Send `questions` (all at once, or each after the last reply) from different readers spread over
+    `channels` channels of the guild; seconds, answers and heartbeat gaps."""
+    channel_ids = [fake.channel_id] + [fake.snowflake() for _ in range(channels - 1)]
     payloads = [
         fake.message_payload(
             f"<@{fake.bot_id}> {q}",
             author=fake.user_payload(fake.snowflake(), f"reader{i}"),
+            channel_id=channel_ids[i % channels],
             mentions=[fake.bot_user],
         )
         for i, q in enumerate(questions)
     ]
     ids = {p["id"] for p in payloads}
-    mark, frames = len(fake.requests), len(fake.frames)
+    replies = _Replies(fake, ids)
+    frames = len(fake.frames)
     started = time.perf_counter()
     if concurrent:
         for payload in payloads:
             await fake.dispatch("MESSAGE_CREATE", payload)
-        await _until(lambda: len(_replies(fake, mark, ids)) == len(ids), timeout)
+        await _until(fake, lambda: len(replies.update()) == len(ids), timeout)
     else:
         for payload in payloads:
             await fake.dispatch("MESSAGE_CREATE", payload)
-            await _until(lambda p=payload: p["id"] in _replies(fake, mark, ids), timeout)  # type: ignore[misc]
+            await _until(fake, lambda p=payload: p["id"] in replies.update(), timeout)  # type: ignore[misc]
     elapsed = time.perf_counter() - started
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 1.2)  # let the heartbeat due during the run arrive (or not)
     beats = [f.at for f in fake.frames[frames:] if f.op == 1 and f.direction == "in"]
@@ -108,7 +143,7 @@ async def ask_all(fake: FakeDiscord, questions: list[str], *, concurrent: bool, 
     return {
         "seconds": elapsed,
         "per_second": len(questions) / elapsed,
-        "answered": len(_replies(fake, mark, ids)),
+        "answered": len(replies.update()),
         "asked": len(questions),
         "heartbeats": len(beats),
         "late_heartbeats": late,
@@ -116,19 +151,49 @@ async def ask_all(fake: FakeDiscord, questions: list[str], *, concurrent: bool, 
     }
 
 
-def load(index_dir: Path, library: Library, *, in_flight: int = 200, one_by_one: int = 40, workers: int = 2) -> dict:
-    """Throughput one at a time and with `in_flight` questions at once, through the real client and gateway."""
-    questions = distinct_questions(one_by_one + in_flight, seed=11)
+def load(
+    index_dir: Path,
+    library: Library,
+    *,
+    in_flight: int = 200,
+    one_by_one: int = 40,
+    rounds: int = 3,
+    latency_ms: float = 0.0,
+    channels: int = 1,
+    **bot: Any,
+) -> dict:
+    """Throughput one at a time and with `in_flight` questions at once, through the real client and gateway.
+
+    Both are measured `rounds` times, alternating, on one connected bot; the medians are reported, because
+    on a shared machine a single run can be off by 2x either way.
+    """
+    questions = distinct_questions(rounds * (one_by_one + in_flight), seed=11)
 
     async def run(fake: FakeDiscord, bot: NewsroomBot) -> dict:
-        single = await ask_all(fake, questions[:one_by_one], concurrent=False)
+        singles, manies = [], []
         batcher = library._batcher
-        batches, asked = batcher.batches, batcher.questions
-        together = await ask_all(fake, questions[one_by_one:], concurrent=True)
-        together["mean_batch"] = (batcher.questions - asked) / max(1, batcher.batches - batches)
-        return {"one_at_a_time": single, "in_flight": together}
+        for r in range(rounds):
+            chunk = questions[r * (one_by_one + in_flight) : (r + 1) * (one_by_one + in_flight)]
+            singles.append(await ask_all(fake, chunk[:one_by_one], concurrent=False))
+            batches, asked = batcher.batches, batcher.questions
+            manies.append(await ask_all(fake, chunk[one_by_one:], concurrent=True, channels=channels))
+            manies[-1]["mean_batch"] = (batcher.questions - asked) / max(1, batcher.batches - batches)
+        return {"one_at_a_time": _median(singles), "in_flight": _median(manies), "rounds": rounds}
 
-    return asyncio.run(with_bot(index_dir, library, run, workers=workers))
+    return asyncio.run(with_bot(index_dir, library, run, latency_ms=latency_ms, **bot))
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run with the median rate, with every run's answers and late heartbeats summed in."""
+    middle = sorted(runs, key=lambda r: r["per_second"])[len(runs) // 2]
+    return {
+        **middle,
+        "answered": sum(r["answered"] for r in runs),
+        "asked": sum(r["asked"] for r in runs),
+        "late_heartbeats": sum(r["late_heartbeats"] for r in runs),
+        "max_heartbeat_gap_s": max(r["max_heartbeat_gap_s"] for r in runs),
+        "rates": [round(r["per_second"], 1) for r in runs],
+    }
 
 
 def engine_load(library: Library, *, in_flight: int = 200, workers: int = 16) -> dict[str, float]:

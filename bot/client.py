@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,13 +29,17 @@ from .settings import Settings
 
 log = logging.getLogger("newsroom.bot")
 T = TypeVar("T")
+# Questions wait for the engine in these threads; those that wait together are encoded in one call by the
+# Library's QuestionBatcher, so more threads mean bigger batches, not more CPU (2 capped a batch at 2).
+ASK_WORKERS = 8
+SWITCH_INTERVAL_S = 0.0005
 COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
 
 
 class NewsroomBot(commands.Bot):
     """Answers questions about the stories in `library`; see the module docstring for the threading model."""
 
-    def __init__(self, settings: Settings, library: Library | None = None, *, workers: int = 2) -> None:
+    def __init__(self, settings: Settings, library: Library | None = None, *, workers: int = ASK_WORKERS) -> None:
         intents = discord.Intents.default()
         # Content of messages that @mention the bot arrives without the privileged intent; it is only needed
         # to read every message in the answer channels.
@@ -54,6 +59,9 @@ class NewsroomBot(commands.Bot):
         if library is not None:
             self._library_ready.set()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
+        # The loop thread hands the GIL to busy executor threads for every socket call; at the default 5 ms switch
+        # interval it then waits up to 5 ms to get it back, which throttled replies under load (benchmarks/perf.py).
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
         self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings
