@@ -39,7 +39,9 @@ COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors"
 class NewsroomBot(commands.Bot):
     """Answers questions about the stories in `library`; see the module docstring for the threading model."""
 
-    def __init__(self, settings: Settings, library: Library | None = None, *, workers: int = ASK_WORKERS) -> None:
+    def __init__(
+        self, settings: Settings, library: Library | None = None, *, workers: int = ASK_WORKERS, **client: Any
+    ) -> None:
         intents = discord.Intents.default()
         # Content of messages that @mention the bot arrives without the privileged intent; it is only needed
         # to read every message in the answer channels.
@@ -49,6 +51,7 @@ class NewsroomBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            **client,
         )
         self.settings = settings
         self.answer_channel_ids: set[int] = set(settings.answer_channel_ids)
@@ -218,6 +221,20 @@ class LibraryUnavailable(RuntimeError):
     """The index could not be loaded at start-up: questions get an apology while the bot closes itself."""
 
 
+class ShardedNewsroomBot(NewsroomBot, commands.AutoShardedBot):
+    """The same bot over several gateway connections (shards), for when it sits in thousands of servers.
+
+    Discord requires sharding past 2,500 servers; each shard carries a share of them, all in this one process
+    and sharing its Library (see README, "How it scales").
+    """
+
+
 def create_bot(settings: Settings, library: Library | None = None) -> NewsroomBot:
-    """The bot `make run` and the tests start. Without a `library`, it is loaded from INDEX_DIR in setup_hook."""
-    return NewsroomBot(settings, library)
+    """The bot `make run` and the tests start. Without a `library`, it is loaded from INDEX_DIR in setup_hook.
+
+    SHARD_COUNT unset: one gateway connection. `auto`: as many shards as Discord recommends. A number: that many.
+    """
+    if settings.shard_count is None:
+        return NewsroomBot(settings, library)
+    count = None if settings.shard_count == "auto" else settings.shard_count
+    return ShardedNewsroomBot(settings, library, shard_count=count)

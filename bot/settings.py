@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     index_type: Literal["auto", "flat", "ivf", "hnsw"] = Field(
         default="auto", description="FAISS index kind; auto: exact flat up to 20,000 vectors, IVF above"
     )
+    shard_count: int | Literal["auto"] | None = Field(
+        default=None, description="gateway shards: unset = one connection, auto = Discord's advice, or a number"
+    )
     top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
     cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
@@ -51,6 +54,23 @@ class Settings(BaseSettings):
             return [part for part in value.replace(",", " ").split() if part]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _shards(cls, value: object) -> object:
+        """'' means unset; 'auto' in any case; a number must be at least 1."""
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if not value:
+                return None
+            if value != "auto":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ValueError("SHARD_COUNT must be auto or a whole number of shards") from None
+        if isinstance(value, int) and value < 1:
+            raise ValueError("SHARD_COUNT must be at least 1")
         return value
 
     @field_validator("discord_token", "question_log_salt", "question_log_path", mode="before")
