@@ -77,7 +77,7 @@ SENTENCE_FEATURES = (
 QUESTION_FEATURES = (
     "top_logit", "logit_gap", "second_paragraph_gap", "best_sentence_cosine", "top_paragraph_cosine",
     "top_sentence_coverage", "top_paragraph_coverage", "top_window_coverage", "best_coverage", "unseen_share",
-    "top_missing", "log_terms", "top_cue", "top_names", "names_unseen", "has_names",
+    "top_missing", "log_terms", "top_cue", "top_names", "names_unseen", "names_all_unseen", "has_names",
     *(f"q_{k}" for k in QUESTION_KINDS),
 )  # fmt: skip
 

@@ -45,6 +45,8 @@ class Weights(BaseModel):
     answer_intercept: float = 0.0
     answer_mean: list[float] = []
     answer_scale: list[float] = []
+    answer_low: list[float] = []  # features are clipped to what the fit saw (2nd-98th percentile), so one
+    answer_high: list[float] = []  # extreme value, e.g. a z-score on a single matched word, cannot decide alone
     answer_threshold: float = 0.5
     neighbour_ratio: float = 0.5  # join a neighbour whose probability is at least this share of the best's
     extra_quote_margin: float = 2.0  # further quotes only from paragraphs within this logit of the best
@@ -56,7 +58,7 @@ def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
         weights = Weights.model_validate(json.loads(path.read_text(encoding="utf-8")))
         if weights.sentence_coef and not set(weights.sentence_features) <= set(SENTENCE_FEATURES):
             raise ValueError(f"{path} was fitted for other sentence features; rerun python -m benchmarks.fit")
-        if weights.answer_coef and weights.question_features != list(QUESTION_FEATURES):
+        if weights.answer_coef and not set(weights.question_features) <= set(QUESTION_FEATURES):
             raise ValueError(f"{path} was fitted for other question features; rerun python -m benchmarks.fit")
         return weights
     return Weights()
@@ -122,6 +124,7 @@ def answer_features(c: Candidates, r: Ranking) -> np.ndarray:
             float(c.sentence_cues[best].any()),
             float(c.paragraph_names[top]),
             max(c.names_unseen, 0.0),
+            float(c.names_unseen >= 0.999),  # the question is about something the story never names
             float(c.names_unseen >= 0),
             *kinds,
         ],
@@ -133,5 +136,9 @@ def answer_probability(features: np.ndarray, w: Weights) -> float:
     """P(the best passage answers the question); an unfitted engine trusts the best sentence's cosine."""
     if not w.answer_coef:
         return float(sigmoid(12.0 * (features[QUESTION_FEATURES.index("best_sentence_cosine")] - 0.45)))
-    x = (features - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)
+    columns = [QUESTION_FEATURES.index(name) for name in w.question_features]
+    x = features[columns]
+    if w.answer_low:
+        x = np.clip(x, w.answer_low, w.answer_high)
+    x = (x - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)
     return float(sigmoid(float(x @ np.asarray(w.answer_coef)) + w.answer_intercept))
