@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -20,8 +21,9 @@ from typing import Any, TypeVar
 import discord
 from discord.ext import commands
 
-from index import BuildReport, Library, StoryInfo, build_index
+from index import BuildReport, Library, LiveLibrary, StoryInfo, build_index
 
+from . import lifecycle
 from .cogs.common import SORRY
 from .feedback import VoteButton
 from .questionlog import QuestionLog
@@ -59,8 +61,14 @@ class NewsroomBot(commands.Bot):
         self._stories: list[StoryInfo] = library.stories() if library is not None else []
         self._library_ready = asyncio.Event()
         self.load_error: BaseException | None = None
+        # The index on disk, followed for new builds (bot/lifecycle.py); a given library is served as loaded.
+        self.live: LiveLibrary | None = None
         if library is not None:
             self._library_ready.set()
+            self.live = LiveLibrary(settings.index_dir, library=library, model=settings.model, check_interval=math.inf)
+        self.draining = False  # shutting down: no new questions
+        self._watch: asyncio.Task[None] | None = None
+        self.tree.interaction_check = functools.partial(lifecycle.accepting, self)  # type: ignore[method-assign]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
         # The loop thread hands the GIL to busy executor threads for every socket call; at the default 5 ms switch
         # interval it then waits up to 5 ms to get it back, which throttled replies under load (benchmarks/perf.py).
@@ -78,6 +86,8 @@ class NewsroomBot(commands.Bot):
         if self._library is None:
             # Load while the gateway connects; commands wait for it (deferred) instead of failing.
             self.loop.create_task(self._load_library(), name="newsroom-load-library")
+        if self.settings.index_watch_seconds > 0:
+            self._watch = self.loop.create_task(lifecycle.watch_index(self), name="newsroom-index-watch")
         self.questions = await asyncio.to_thread(self._open_question_log)
         self.add_dynamic_items(VoteButton)  # 👍 / 👎 under answers sent before this start still work
         for cog in COGS:
@@ -92,20 +102,11 @@ class NewsroomBot(commands.Bot):
             log.info("synced %d application commands globally (may take a while to appear)", len(synced))
 
     async def _load_library(self) -> None:
-        started = time.perf_counter()
+        """Open the index; without a usable one the bot stays up and says how to build it (bot/lifecycle.py)."""
         try:
-            library = await self.run_blocking(Library.load, self.settings.index_dir, model=self.settings.model)
-            await self.swap_library(library)
-        except Exception as exc:
-            self.load_error = exc
-            log.error("could not load the index at %s: %s; stopping", self.settings.index_dir, exc)
-        else:
-            log.info("loaded the index in %.1f s", time.perf_counter() - started)
+            await lifecycle.load_live(self)
         finally:
             self._library_ready.set()
-        if self.load_error is not None:
-            await self.wait_until_ready()  # closing mid-connect would pull the HTTP session from under it
-            await self.close()  # a bot that cannot read its stories should not sit in the member list
 
     def _open_question_log(self) -> QuestionLog:
         s = self.settings
@@ -114,7 +115,13 @@ class NewsroomBot(commands.Bot):
             s.question_log_file, salt=salt, retention_days=s.question_log_retention_days, enabled=s.question_log_enabled
         )
 
+    async def shutdown(self, grace: float = lifecycle.SHUTDOWN_GRACE) -> None:
+        """What SIGTERM does: no new questions, the answers in flight finish (up to `grace` s), then close."""
+        await lifecycle.shutdown(self, grace)
+
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
         await super().close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.build_executor.shutdown(wait=False, cancel_futures=True)
@@ -126,12 +133,16 @@ class NewsroomBot(commands.Bot):
     ) -> None:
         """A command that fails still answers (so "thinking…" never hangs); the cause goes to the log."""
         name = interaction.command.qualified_name if interaction.command else "?"
-        log.error("/%s failed", name, exc_info=error)
+        text = SORRY
+        if isinstance(getattr(error, "original", error), LibraryUnavailable):
+            text = lifecycle.NOT_READY  # no usable index: say how an admin fixes it (the cause is logged at start)
+        else:
+            log.error("/%s failed", name, exc_info=error)
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(SORRY, ephemeral=True)
+                await interaction.followup.send(text, ephemeral=True)
             else:
-                await interaction.response.send_message(SORRY, ephemeral=True)
+                await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException:
             log.warning("could not tell the reader that /%s failed", name)
 
@@ -161,13 +172,15 @@ class NewsroomBot(commands.Bot):
         """The current Library, waiting for the start-up load if it is still running."""
         await self._library_ready.wait()
         if self._library is None:
-            raise LibraryUnavailable(f"the index could not be loaded: {self.load_error}")
+            raise LibraryUnavailable(lifecycle.NOT_READY)  # what readers see; the cause is in the log
         return self._library
 
     async def swap_library(self, new: Library) -> None:
         """Serve `new` from now on; calls already running on the old Library finish there."""
         stories = await self.run_blocking(new.stories)
-        self._library, self._stories = new, stories
+        self._library, self._stories, self.load_error = new, stories, None
+        if self.live is not None:
+            self.live.adopt(new, self.settings.index_dir)  # the watch now knows this build is served
         self._library_ready.set()
         log.info("library swapped in: %d stories", len(stories))
 

@@ -6,18 +6,24 @@ The Library loads in the bot's executor while the gateway connects (see `Newsroo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import discord
 
 from index import IndexProblem
 from index.store import resolve_build
 
+from . import lifecycle
 from .questionlog import QuestionLog, QuestionLogError
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .client import NewsroomBot
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_TOKEN = 0, 1, 2
 
@@ -84,13 +90,36 @@ def configure_logging(settings: Settings) -> logging.Handler:
 
 def stop_on_sigterm() -> None:
     """Treat SIGTERM (docker stop, systemd) like Ctrl-C: discord.py then closes the bot, and the question log
-    writes its queued rows, instead of the process dying mid-queue."""
+    writes its queued rows, instead of the process dying mid-queue. Once the bot's loop runs, `serve` replaces
+    this with a graceful shutdown that also lets the answers in flight finish."""
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
         signal.signal(signal.SIGTERM, interrupt)
+
+
+def index_warning(settings: Settings) -> str | None:
+    """What is wrong with INDEX_DIR, if anything. The bot starts anyway (see bot/lifecycle.py) but says so first."""
+    try:
+        resolve_build(settings.index_dir)
+    except IndexProblem as exc:
+        return (
+            f"warning: {exc}\n  Starting anyway: the bot tells readers it has no stories yet, and picks up the index "
+            f"as soon as it is built (newsroom-bot build --index {settings.index_dir}, or /reindex in Discord)."
+        )
+    return None
+
+
+async def serve(bot: NewsroomBot, token: str) -> None:
+    """What `bot.run` does, plus SIGTERM/SIGINT handlers: answers in flight finish before the bot closes."""
+    async with bot:
+        remove = lifecycle.install_signal_handlers(bot, asyncio.get_running_loop())
+        try:
+            await bot.start(token)
+        finally:
+            remove()
 
 
 def check_question_log(settings: Settings) -> None:
@@ -104,18 +133,21 @@ def run_bot(settings: Settings) -> int:
         print(how_to_get_a_token(settings), file=sys.stderr)
         return EXIT_NO_TOKEN
     try:
-        resolve_build(settings.index_dir)  # fail before connecting, not after
-        check_question_log(settings)
-    except (IndexProblem, QuestionLogError) as exc:
+        check_question_log(settings)  # fail before connecting, not after
+    except QuestionLogError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    if warning := index_warning(settings):
+        print(warning, file=sys.stderr)
     configure_logging(settings)
     from .client import create_bot
 
     bot = create_bot(settings)
     stop_on_sigterm()
     try:
-        bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+        asyncio.run(serve(bot, settings.discord_token.get_secret_value()))
+    except KeyboardInterrupt:
+        return EXIT_OK
     except discord.LoginFailure:
         print("error: Discord rejected DISCORD_TOKEN; reset it in the Developer Portal (Bot -> Reset Token).")
         return EXIT_ERROR
@@ -132,4 +164,4 @@ def run_bot(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    return EXIT_ERROR if bot.load_error is not None else EXIT_OK
+    return EXIT_OK

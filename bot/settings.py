@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
     reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
     allow_dms: bool = Field(default=True, description="answer questions sent by direct message (false: polite refusal)")
+    index_watch_seconds: float = Field(
+        default=10.0, ge=0, description="check for a new index build this often; 0 = off"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # For editors: the question log (see README, "For editors").
     question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")

@@ -57,7 +57,9 @@ class LiveLibrary:
         model: str | None = None,
         check_interval: float = 2.0,
         loader: Loader = _load,
+        library: Library | None = None,
     ) -> None:
+        """Load the current build now (or serve `library`, already loaded from it, without loading it again)."""
         self.index_dir = Path(index_dir)
         self.model = model
         self.check_interval = check_interval
@@ -72,7 +74,10 @@ class LiveLibrary:
         self._last_check = time.monotonic()
         self.problem: IndexProblem | None = None
         self.reloads = 0
-        self.reload(wait=True)
+        if library is not None:
+            self._library, self._signature = library, self._signature_of(library.data.path)
+        else:
+            self.reload(wait=True)
 
     # ----------------------------------------------------------------- state
     @property
@@ -102,15 +107,33 @@ class LiveLibrary:
         serving = f"serving {self.build.name}" if self.build else "no index loaded"
         return serving + (f"; last problem: {self.problem}" if self.problem else "")
 
+    def adopt(self, library: Library, index_dir: str | Path | None = None) -> None:
+        """Serve `library`, loaded elsewhere (e.g. by /reindex) from a build of `index_dir` (default: this one)."""
+        with self._reload_lock:
+            if index_dir is not None:
+                self.index_dir = Path(index_dir)
+            self._library, self._signature, self._failed, self.problem = (
+                library,
+                self._signature_of(library.data.path),
+                None,
+                None,
+            )
+
     # ----------------------------------------------------------------- change detection
     def signature(self) -> BuildSignature | None:
         """The current build's signature, or None when there is no index (a couple of syscalls)."""
         try:
-            build = resolve_build(self.index_dir)
-            stat = os.stat(build / "manifest.json")
-        except (IndexMissing, OSError):
+            return self._signature_of(resolve_build(self.index_dir))
+        except IndexMissing:
             return None
-        return BuildSignature(build, stat.st_mtime_ns, stat.st_size)
+
+    @staticmethod
+    def _signature_of(build: Path) -> BuildSignature | None:
+        try:
+            stat = os.stat(build / "manifest.json")
+        except OSError:
+            return None
+        return BuildSignature(build.resolve(), stat.st_mtime_ns, stat.st_size)
 
     def maybe_reload(self) -> bool:
         """Reload if `check_interval` has passed and the build changed. Cheap enough to call on every question."""

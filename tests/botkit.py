@@ -16,7 +16,12 @@ ATTRIBUTION = re.compile(
 
 
 def make_settings(index_dir: Path, content_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a test bot: never read from a `.env` in the working directory."""
+    """Settings for a test bot: never read from a `.env` in the working directory.
+
+    The index watch is off unless a test turns it on: SimCord runs a sleeping loop in virtual time, so a periodic
+    watch would keep every settle busy (the watch is tested against the fake Discord, in real time).
+    """
+    overrides.setdefault("index_watch_seconds", 0)
     return Settings(_env_file=None, index_dir=index_dir, content_dir=content_dir, **overrides)  # type: ignore[call-arg]
 
 

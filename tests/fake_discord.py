@@ -18,9 +18,11 @@ API
   match at index >= `after` (pass `len(fake.requests)` to wait for a new one); bounded by `timeout`.
 - `dispatch(event, data)`: send a DISPATCH (op 0) with the next sequence number.
 - Payload builders: `user_payload`, `message_payload`, `interaction_payload(name, options)`; ids from `snowflake()`.
-- Faults: `fail(method, path_glob, status=500, times=1, retry_after=None)` answers the next matching calls with
-  that status (429 carries Discord's JSON `retry_after` and headers); `await close_gateway(code)` drops the
-  websocket mid-stream (the client reconnects and RESUMEs: answered with RESUMED); `ack_heartbeats = False`
+- Faults: `fail(method, path_glob, status=500, times=1, retry_after=None, code=0)` answers the next matching calls
+  with that status and JSON error code (429 carries Discord's JSON `retry_after` and headers); `answered(method,
+  glob, status=200)` lists what the fake answered with a status; `await close_gateway(code)` drops the
+  websocket mid-stream (the client reconnects and RESUMEs: the events it missed are replayed, then RESUMED;
+  `missed` counts events dispatched while it was down); `ack_heartbeats = False`
   stops ACKs (a zombie connection). `identify_count` and `resume_count` count sessions.
 - Bounded: every wait has a timeout, and the server shuts itself down after `lifetime` seconds.
 """
@@ -51,6 +53,7 @@ class Request:
     query: dict[str, str]
     json: Any
     at: float = field(default_factory=time.monotonic)
+    status: int | None = None  # what the fake answered (set once answered)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class Fault:
     status: int
     times: int
     retry_after: float | None
+    code: int = 0  # Discord's JSON error code, e.g. 10062 Unknown interaction
 
 
 class FakeDiscord:
@@ -91,6 +95,9 @@ class FakeDiscord:
         self.ack_heartbeats = True
         self.identify_count = 0
         self.resume_count = 0
+        self.missed = 0  # events dispatched while the gateway was down (replayed on RESUME)
+        self._history: list[dict[str, Any]] = []
+        self._live = False  # a session (READY or RESUMED) is running on the current socket
         self.http_url = ""
         self.ws_url = ""
         self._sequence = 0
@@ -199,17 +206,42 @@ class FakeDiscord:
 
     # ----------------------------------------------------------------- faults and control
     def fail(
-        self, method: str, path_glob: str, *, status: int = 500, times: int = 1, retry_after: float | None = None
+        self,
+        method: str,
+        path_glob: str,
+        *,
+        status: int = 500,
+        times: int = 1,
+        retry_after: float | None = None,
+        code: int = 0,
     ) -> None:
-        self.faults.append(Fault(method.upper(), path_glob, status, times, retry_after))
+        self.faults.append(Fault(method.upper(), path_glob, status, times, retry_after, code))
+
+    def answered(self, method: str, path_glob: str, status: int = 200) -> list[Request]:
+        """Requests matching `method` and `path_glob` that the fake answered with `status`."""
+        return [
+            r
+            for r in self.requests
+            if r.method == method and r.status == status and fnmatch.fnmatchcase(r.path, path_glob)
+        ]
 
     async def close_gateway(self, code: int = 4000) -> None:
+        self._live = False  # from now on events wait for the client's RESUME, as on Discord
         if self._ws is not None and not self._ws.closed:
             await self._ws.close(code=code, message=b"fake discord: closed on request")
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send an event; while the gateway is down it is kept and replayed on RESUME, as Discord does."""
         self._sequence += 1
-        await self._send({"op": 0, "t": event, "s": self._sequence, "d": data})
+        payload = {"op": 0, "t": event, "s": self._sequence, "d": data}
+        self._history.append(payload)
+        if not self._live:
+            self.missed += 1  # no session on the wire: the client gets it when it resumes
+            return
+        try:
+            await self._send(payload)
+        except (ConnectionError, RuntimeError):
+            self.missed += 1  # the socket is closing
 
     # ----------------------------------------------------------------- waiting
     async def wait_for_request(self, method: str, path: str, *, after: int = 0, timeout: float = 30.0) -> Request:
@@ -257,7 +289,7 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 22)
         await ws.prepare(request)
-        self._ws = ws
+        self._ws, self._live = ws, False
         await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
@@ -272,10 +304,17 @@ class FakeDiscord:
                 await self._ready()
             elif op == 6:
                 self.resume_count += 1
+                seq = data.get("seq") or 0
+                i = next((k for k, p in enumerate(self._history) if p["s"] > seq), len(self._history))
+                while i < len(self._history):  # what the client did not see, in order, including any added meanwhile
+                    await self._send(self._history[i])
+                    i += 1
+                self._live = True
                 await self.dispatch("RESUMED", {})
         return ws
 
     async def _ready(self) -> None:
+        self._live = True
         await self.dispatch(
             "READY",
             {
@@ -299,8 +338,11 @@ class FakeDiscord:
                       and fnmatch.fnmatchcase(path, f.pattern)), None)  # fmt: skip
         if fault is not None:
             fault.times -= 1
-            return _fault(fault)
-        return await self._route(request.method, path, record.json)
+            response = _fault(fault)
+        else:
+            response = await self._route(request.method, path, record.json)
+        record.status = response.status
+        return response
 
     async def _route(self, method: str, path: str, payload: Any) -> web.Response:
         parts = path.strip("/").split("/")
@@ -374,4 +416,4 @@ def _fault(fault: Fault) -> web.Response:
         headers = {"Via": "1.1 google", "Retry-After": str(after), "X-RateLimit-Scope": "user", "X-RateLimit-Limit": "5",
                    "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": str(after), "X-RateLimit-Bucket": "fake"}  # fmt: skip
         return _json({"message": "You are being rate limited.", "retry_after": after, "global": False}, 429, headers)
-    return _json({"message": f"fake Discord: injected {fault.status}", "code": 0}, fault.status)
+    return _json({"message": f"fake Discord: injected {fault.status}", "code": fault.code}, fault.status)

@@ -69,10 +69,11 @@ def test_without_a_token_run_explains_how_to_get_one(capsys: pytest.CaptureFixtu
     assert "turn ON 'Message Content Intent'" in capsys.readouterr().err
 
 
-def test_a_missing_index_stops_before_connecting(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    settings = make_settings(tmp_path / "nothing", CONTENT, discord_token="abc.def.ghi")
-    assert runner.run_bot(settings) == runner.EXIT_ERROR
-    assert "newsroom-bot build" in capsys.readouterr().err
+def test_a_missing_index_is_explained_before_connecting(tmp_path: Path, built_index: Path) -> None:
+    """The bot starts anyway (bot/lifecycle.py), but the operator sees what is wrong and the command that fixes it."""
+    warning = runner.index_warning(make_settings(tmp_path / "nothing", CONTENT, discord_token="abc.def.ghi"))
+    assert warning is not None and f"newsroom-bot build --index {tmp_path / 'nothing'}" in warning
+    assert runner.index_warning(make_settings(built_index, CONTENT)) is None
 
 
 def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ import pytest
 
 from bot import create_bot, runner
 from bot.client import NewsroomBot
-from index import IndexMissing, Library
+from bot.lifecycle import NOT_READY
+from index import IndexMissing, Library, build_index
+from index.embedder import Encoder
 
 from .botkit import make_settings, quoted_passages
 from .conftest import CONTENT
@@ -140,7 +142,7 @@ async def test_the_library_loads_while_the_gateway_connects(
     release = threading.Event()
 
     def slow_load(path: Path, **kwargs: object) -> Library:
-        assert Path(path) == built_index and release.wait(30)
+        assert Path(path).resolve().is_relative_to(built_index.resolve()) and release.wait(30)
         return library
 
     monkeypatch.setattr(Library, "load", staticmethod(slow_load))
@@ -165,12 +167,42 @@ async def test_the_library_loads_while_the_gateway_connects(
             await asyncio.wait_for(runner, 30)
 
 
-async def test_an_unreadable_index_stops_the_bot(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_without_an_index_the_bot_stays_up_says_how_to_build_and_picks_up_the_first_build(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, encoder: Encoder
+) -> None:
+    """The newsroom's choice (bot/lifecycle.py): not ready beats a crash loop; the first build is picked up."""
+    index_dir = tmp_path / "index"
     async with FakeDiscord() as fake:
         fake.install(monkeypatch)
-        bot = create_bot(make_settings(tmp_path / "no-index", CONTENT, discord_token=fake.token))
-        await asyncio.wait_for(bot.start(fake.token), 60)  # returns once the bot closes itself
-    assert isinstance(bot.load_error, IndexMissing) and bot.is_closed()
+        settings = make_settings(index_dir, CONTENT, discord_token=fake.token, index_watch_seconds=0.2)
+        bot = create_bot(settings)
+        task = asyncio.create_task(bot.start(fake.token))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            await asyncio.wait_for(bot._library_ready.wait(), 30)
+            assert isinstance(bot.load_error, IndexMissing) and not bot.is_closed()
+            mark = len(fake.requests)
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            )
+            sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
+            assert sent.json["content"] == NOT_READY and "/reindex" in NOT_READY and "newsroom-bot build" in NOT_READY
+
+            await asyncio.to_thread(build_index, CONTENT, index_dir, encoder=encoder)  # `newsroom-bot build`
+            for _ in range(300):
+                if bot.library is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert bot.library is not None and bot.load_error is None
+            mark = len(fake.requests)
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> {QUESTION}", mentions=[fake.bot_user])
+            )
+            sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
+            assert "300" in sent.json["embeds"][0]["description"]
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 30)
 
 
 async def test_run_bot_connects_and_explains_a_fatal_close_without_leaking_the_token(

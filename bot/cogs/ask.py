@@ -17,14 +17,19 @@ from discord.ext import commands
 
 from index import Answer
 
+from ..client import LibraryUnavailable
 from ..feedback import Asked, bound_story, log_and_attach
 from ..render import Reply, render_answer
+from ..resilience import defer, typing
 from .common import SORRY, cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
 
 log = logging.getLogger("newsroom.ask")
+
+
+DM_REFUSAL = "I only answer questions in the newsroom's server. Ask me there: @mention me or use `/ask`."
 
 
 def strip_mention(content: str, user_id: int) -> str:
@@ -48,7 +53,10 @@ class Ask(commands.Cog):
     ) -> list[Reply]:
         """Answer (scoped to `story`, else to the story `/story set` bound the channel to), log it, render it."""
         started = time.perf_counter()
-        library = await self.bot.get_library()
+        try:
+            library = await self.bot.get_library()
+        except LibraryUnavailable as exc:  # no usable index: say so (and how an admin fixes it)
+            return [Reply(content=str(exc))]
         story = story or bound_story(self.bot, library, channel)
         answer: Answer = await self.bot.run_blocking(library.ask, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
@@ -60,8 +68,10 @@ class Ask(commands.Cog):
     def is_question(self, message: discord.Message) -> bool:
         """In an answer channel (or a thread under one), or mentioning the bot itself (not a role, not @everyone)."""
         me = self.bot.user
-        if me is None or message.author.bot or message.author.id == me.id or message.guild is None:
-            return False  # direct messages: see the DM policy (a later issue)
+        if me is None or message.author.bot or message.author.id == me.id or self.bot.draining:
+            return False
+        if message.guild is None:
+            return True  # a direct message is a question to the bot: answered, or refused politely (ALLOW_DMS)
         channel = message.channel
         parent_id = getattr(channel, "parent_id", None)
         if channel.id in self.bot.answer_channel_ids or parent_id in self.bot.answer_channel_ids:
@@ -77,11 +87,14 @@ class Ask(commands.Cog):
         if retry:
             await reply_to_message(message, [Reply(content=cooldown_text(retry))])
             return
+        if message.guild is None and not self.bot.settings.allow_dms:
+            await reply_to_message(message, [Reply(content=DM_REFUSAL)])
+            return
         question = strip_mention(message.content, self.bot.user.id)
         mentioned = any(user.id == self.bot.user.id for user in message.mentions)
         asked = Asked.from_message(message, "mention" if mentioned else "channel")
         try:
-            async with message.channel.typing():
+            async with typing(message.channel):
                 replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
         except Exception:  # the reader still hears back; the cause goes to the log
             log.exception("answering message %s failed", message.id)
@@ -96,7 +109,10 @@ class Ask(commands.Cog):
         if retry:
             await interaction.response.send_message(cooldown_text(retry), ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
+        if interaction.guild is None and not self.bot.settings.allow_dms:
+            await interaction.response.send_message(DM_REFUSAL, ephemeral=True)
+            return
+        await defer(interaction)  # if the token already expired, the answer goes to the channel instead
         try:
             await self.bot.get_library()
             slug = find_story(self.bot.stories, story)

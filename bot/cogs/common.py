@@ -12,6 +12,7 @@ from discord import app_commands
 from index import Library, StoryInfo
 
 from ..render import Reply, escape
+from ..resilience import deliver, send_to_interaction
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -62,16 +63,28 @@ def find_story(stories: Sequence[StoryInfo] | Library, typed: str | None) -> str
 
 
 async def send_followups(interaction: discord.Interaction, replies: Sequence[Reply], *, ephemeral: bool = False):
-    """Send rendered replies after `defer()`: the first one fills the "thinking…" message."""
-    for reply in replies:
-        await interaction.followup.send(**reply.kwargs(), ephemeral=ephemeral)
+    """Send rendered replies after `defer()`: the first one fills the "thinking…" message.
+
+    Failed sends are retried; if the interaction expired, a public answer goes to the channel (bot/resilience.py).
+    """
+    await send_to_interaction(interaction, [reply.kwargs() for reply in replies], ephemeral=ephemeral)
 
 
 async def reply_to_message(message: discord.Message, replies: Sequence[Reply]) -> None:
-    """Reply to a reader's message (even if it was deleted meanwhile), then send any overflow below it."""
+    """Reply to a reader's message (even if it was deleted meanwhile), then send any overflow below it.
+
+    Each send carries a nonce Discord enforces, so a retry after a lost response cannot post the answer twice.
+    """
     reference = message.to_reference(fail_if_not_exists=False)
     for i, reply in enumerate(replies):
-        await message.channel.send(**reply.kwargs(), reference=reference if i == 0 else None)  # type: ignore[arg-type]
+        sent = await deliver(
+            lambda r=reply, i=i: message.channel.send(  # type: ignore[misc]
+                **r.kwargs(), reference=reference if i == 0 else None, nonce=f"{message.id}-{i}"
+            ),
+            f"the reply to message {message.id}",
+        )
+        if sent is None:
+            return
 
 
 def cooldown_text(retry_after: float) -> str:

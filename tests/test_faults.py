@@ -1,0 +1,127 @@
+"""Discord faults, with the real discord.py client against the fake Discord on 127.0.0.1.
+
+The gateway drops mid-stream, REST answers 429 and 500, interaction tokens expire: the bot survives, retries
+what can be retried, and every reply that could be delivered is delivered exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import create_bot
+from bot.client import NewsroomBot
+from index import Library
+
+from .botkit import make_settings
+from .conftest import CONTENT
+from .fake_discord import FakeDiscord
+
+QUESTIONS = [
+    "How many White Helmets are still trapped in Syria?",
+    "How many lives have the White Helmets saved?",
+    "Who evacuated the rescue workers?",
+    "Who painted the Mona Lisa?",
+    "",
+    "@everyone what happened?",
+]
+SENDS = "/channels/*/messages"
+FAULT_TALLY: Counter[str] = Counter()  # faults injected across this module, for the report
+
+
+@asynccontextmanager
+async def serving(fake: FakeDiscord, index_dir: Path, library: Library, **settings: Any) -> AsyncIterator[NewsroomBot]:
+    """The real bot connected to `fake` (no cooldown unless asked), closed and awaited on exit."""
+    settings.setdefault("cooldown_questions", 1_000_000)
+    bot = create_bot(make_settings(index_dir, CONTENT, discord_token=fake.token, **settings), library)
+    runner = asyncio.create_task(bot.start(fake.token))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 30)
+        yield bot
+    finally:
+        await bot.close()
+        await asyncio.wait_for(runner, 30)
+
+
+def _ask(fake: FakeDiscord, text: str, author: dict[str, Any] | None = None) -> dict[str, Any]:
+    return fake.message_payload(f"<@{fake.bot_id}> {text}", mentions=[fake.bot_user], author=author)
+
+
+def _replied_to(fake: FakeDiscord) -> Counter[str]:
+    """How many delivered (200) replies each question message got."""
+    return Counter(
+        str(r.json["message_reference"]["message_id"])
+        for r in fake.answered("POST", SENDS)
+        if r.json and r.json.get("message_reference")
+    )
+
+
+async def _until(predicate: Any, timeout: float, what: str) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _inject_rest_faults(fake: FakeDiscord, *, rounds: int, every: int) -> None:
+    """Every `every` delivered replies: two 429s and a 500 on sends, a 500 on the typing indicator.
+
+    Spread over the stream as Discord's hiccups are, rather than thirty failures in a row (that is an outage,
+    which no retry policy rides out).
+    """
+    for k in range(rounds):
+        await _until(lambda k=k: len(_replied_to(fake)) >= (k + 1) * every, 120, f"{(k + 1) * every} replies")
+        fake.fail("POST", SENDS, status=429, times=2, retry_after=0.05)
+        fake.fail("POST", SENDS, status=500, times=1)
+        fake.fail("POST", "/channels/*/typing", status=500, times=1)
+        FAULT_TALLY.update({"429 on send": 2, "500 on send": 1, "500 on typing": 1})
+
+
+def _check_sent(fake: FakeDiscord) -> None:
+    for request in fake.answered("POST", SENDS):
+        body = request.json
+        assert body["allowed_mentions"] == {"parse": []}, body.get("allowed_mentions")
+        assert len(body.get("content") or "") <= 2000
+        for embed in body.get("embeds") or []:
+            assert len(embed.get("description") or "") <= 4096 and len(embed.get("title") or "") <= 256
+
+
+async def test_a_thousand_questions_across_a_gateway_drop_and_rest_faults_lose_no_reply(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, built_index: Path, library: Library
+) -> None:
+    caplog.set_level(logging.WARNING)
+    total, drop_at = 1000, 500
+    async with FakeDiscord(lifetime=300) as fake:
+        fake.install(monkeypatch)
+        async with serving(fake, built_index, library, reply_style="plain"):
+            chaos = asyncio.create_task(_inject_rest_faults(fake, rounds=10, every=90))
+            asked = []
+            for n in range(total):
+                message = _ask(fake, QUESTIONS[n % len(QUESTIONS)])
+                asked.append(message["id"])
+                await fake.dispatch("MESSAGE_CREATE", message)
+                if n == drop_at:
+                    await fake.close_gateway(code=4000)  # resumable: the client reconnects and RESUMEs
+                    FAULT_TALLY["gateway closed mid-stream"] += 1
+                if n % 25 == 0:
+                    await asyncio.sleep(0.01)  # a burst, not one giant write
+            await asyncio.wait_for(chaos, 150)
+            await _until(lambda: len(_replied_to(fake)) >= total, 150, f"{total} replies")
+            await asyncio.sleep(0.3)  # anything extra (a duplicate) would arrive now
+            replies = _replied_to(fake)
+    lost = [m for m in asked if m not in replies]
+    assert not lost, f"{len(lost)} replies lost"
+    assert max(replies.values()) == 1, "a question was answered twice"
+    assert fake.resume_count >= 1 and fake.identify_count == 1 and fake.missed > 0
+    assert len(fake.answered("POST", SENDS, 429)) == 20 and len(fake.answered("POST", SENDS, 500)) == 10
+    _check_sent(fake)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
