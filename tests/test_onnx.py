@@ -97,6 +97,12 @@ def test_default_build_serves_with_onnx_and_never_imports_torch(tmp_path: Path, 
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"paragraph": 1, "heavy": [], "backend": "onnx"}
+    # The command a reader's first answer comes from: `-X importtime` lists every module it imported.
+    command = [sys.executable, "-X", "importtime", "-m", "bot.cli", "ask", "--index", str(index_dir), "Who died?"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert "onnxruntime" in imported and not imported & {"torch", "sentence_transformers", "discord", "scipy"}
 
 
 def test_query_encoder_must_match_the_index(tmp_path: Path, built_index: Path, export_dir: Path) -> None:
