@@ -79,6 +79,10 @@ class _Bar:
         self._bar.close()
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     report = build_index(
         args.content or settings.content_dir,
@@ -93,7 +97,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
     if report.changed:
         print(
-            f"Indexed {len(report.stories)} stories ({report.paragraphs} paragraphs, {report.sentences} sentences) "
+            f"Indexed {_count(len(report.stories), 'story', 'stories')} ({report.paragraphs} paragraphs, {report.sentences} sentences) "
             f"in {report.index}: embedded {len(report.embedded)}, reused {len(report.reused)}."
         )
     elif report.stories:

@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar on every load
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -109,7 +110,6 @@ class SentenceTransformerEncoder:
         location = resolve_model(model)
         try:
             from sentence_transformers import SentenceTransformer
-
             self._model = SentenceTransformer(location, device=device, local_files_only=True)
         except Exception as exc:
             hint = (

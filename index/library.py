@@ -242,13 +242,11 @@ class Library:
         return [self._paragraph(int(candidates.paragraph_rows[i])).number for i in ranking.paragraph_order]
 
     def _not_covered(self, question: str, story: str | None, confidence: float) -> Answer:
-        where = f"“{self.story(story).title}”" if story else "the stories here"
+        """The polite no: names the story when there is only one it could have been."""
+        only = story or (self.data.stories[0].slug if len(self.data.stories) == 1 else None)
+        message = f"“{self.story(only).title}” doesn't say that." if only else "None of the stories here says that."
         return Answer(
-            question=question,
-            status=AnswerStatus.NOT_COVERED,
-            story=story,
-            message=f"{where[0].upper()}{where[1:]} doesn't say that." if story else "The stories here don't say that.",
-            confidence=confidence,
+            question=question, status=AnswerStatus.NOT_COVERED, story=story, message=message, confidence=confidence
         )
 
     def candidates(self, question: str, story: str | None = None) -> Candidates | None:
