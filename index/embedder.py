@@ -110,6 +110,7 @@ class SentenceTransformerEncoder:
         location = resolve_model(model)
         try:
             from sentence_transformers import SentenceTransformer
+
             self._model = SentenceTransformer(location, device=device, local_files_only=True)
         except Exception as exc:
             hint = (
