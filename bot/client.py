@@ -67,6 +67,7 @@ class NewsroomBot(commands.Bot):
             self._library_ready.set()
             self.live = LiveLibrary(settings.index_dir, library=library, model=settings.model, check_interval=math.inf)
         self.draining = False  # shutting down: no new questions
+        self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
         self.tree.interaction_check = functools.partial(lifecycle.accepting, self)  # type: ignore[method-assign]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")

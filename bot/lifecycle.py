@@ -122,7 +122,8 @@ def install_signal_handlers(bot: NewsroomBot, loop: asyncio.AbstractEventLoop) -
 
 def _on_signal(bot: NewsroomBot, sig: signal.Signals) -> None:
     log.info("%s received", sig.name)
-    bot.loop.create_task(shutdown(bot), name="newsroom-shutdown")
+    if bot.shutdown_task is None:
+        bot.shutdown_task = bot.loop.create_task(shutdown(bot), name="newsroom-shutdown")
 
 
 async def accepting(bot: NewsroomBot, interaction: discord.Interaction) -> bool:

@@ -118,6 +118,8 @@ async def serve(bot: NewsroomBot, token: str) -> None:
         remove = lifecycle.install_signal_handlers(bot, asyncio.get_running_loop())
         try:
             await bot.start(token)
+            if bot.shutdown_task is not None:
+                await bot.shutdown_task  # start() returns as the close begins; let the shutdown finish
         finally:
             remove()
 

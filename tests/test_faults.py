@@ -125,3 +125,57 @@ async def test_a_thousand_questions_across_a_gateway_drop_and_rest_faults_lose_n
     _check_sent(fake)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_expired_interactions_still_deliver_the_answer_in_the_channel(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, built_index: Path, library: Library
+) -> None:
+    """10062 on the acknowledgement (the 3 s window missed) and 401 on the follow-up (15 min token expired)."""
+    caplog.set_level(logging.WARNING)
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        async with serving(fake, built_index, library):
+            for fault in ("callback-10062", "followup-401"):
+                interaction = fake.interaction_payload("ask", {"question": QUESTIONS[0]})
+                base = f"/interactions/{interaction['id']}/{interaction['token']}/callback"
+                if fault == "callback-10062":
+                    fake.fail("POST", base, status=404, code=10062)
+                    fake.fail("POST", f"/webhooks/*/{interaction['token']}", status=404, code=10015)
+                else:
+                    fake.fail("POST", f"/webhooks/*/{interaction['token']}", status=401)
+                FAULT_TALLY[f"expired interaction ({fault})"] += 1
+                mark = len(fake.requests)
+                await fake.dispatch("INTERACTION_CREATE", interaction)
+                sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
+                assert sent.status == 200 and "300" in sent.json["embeds"][0]["description"]
+                assert sent.json["embeds"][0]["title"] == f"“{QUESTIONS[0]}”"  # the channel sees what was asked
+                assert sent.json["allowed_mentions"] == {"parse": []}
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
+
+
+async def test_replies_that_cannot_be_delivered_are_logged_once_and_the_bot_carries_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, built_index: Path, library: Library
+) -> None:
+    """403 (no permission) is not retried; a 429 that never ends is retried, then given up; the next one gets out."""
+    caplog.set_level(logging.WARNING)
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        async with serving(fake, built_index, library):
+            fake.fail("POST", SENDS, status=403, code=50013)
+            fake.fail("POST", SENDS, status=429, times=15, retry_after=0.01)
+            FAULT_TALLY.update({"403 on send": 1, "429 on send (persistent)": 15})
+
+            def errors() -> int:
+                return sum(r.levelno >= logging.ERROR for r in caplog.records)
+
+            for expected_errors in (1, 2):  # the 403, then the endless 429
+                await fake.dispatch("MESSAGE_CREATE", _ask(fake, QUESTIONS[1]))
+                await _until(lambda n=expected_errors: errors() >= n, 60, f"{expected_errors} undelivered replies")
+            await fake.dispatch("MESSAGE_CREATE", _ask(fake, QUESTIONS[1]))
+            await _until(lambda: len(fake.answered("POST", SENDS)) >= 1, 30, "a delivered reply")
+            assert len(fake.answered("POST", SENDS, 403)) == 1  # not retried
+            assert len(fake.answered("POST", SENDS, 429)) == 15  # 5 tries by discord.py, times 3 rounds by the bot
+    lost = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(lost) == 2 and all(m.startswith("could not deliver the reply to message") for m in lost), lost
+    assert not any(r.exc_info for r in caplog.records if r.levelno >= logging.ERROR)  # one line, no traceback

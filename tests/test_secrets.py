@@ -79,3 +79,45 @@ def test_every_setting_is_documented_in_the_example() -> None:
 def test_allow_dms_setting(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
     monkeypatch.setenv("ALLOW_DMS", raw)
     assert load_settings(_env_file=None).allow_dms is expected
+
+
+async def test_a_failed_login_and_a_full_session_never_log_the_token(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path, built_index, library
+) -> None:
+    """Everything at DEBUG: a rejected token (401), then a real session (IDENTIFY carries the token) and a reply."""
+    import asyncio
+
+    import discord
+
+    from bot import create_bot
+
+    from .botkit import make_settings
+    from .conftest import CONTENT
+    from .fake_discord import FakeDiscord
+
+    caplog.set_level(logging.DEBUG)
+    async with FakeDiscord(token=FAKE_TOKEN) as fake:
+        fake.install(monkeypatch)
+        wrong = FAKE_TOKEN[::-1]
+        bot = create_bot(make_settings(built_index, CONTENT, discord_token=wrong), library)
+        with pytest.raises(discord.LoginFailure) as failed:
+            await asyncio.wait_for(bot.start(wrong), 30)
+        await bot.close()
+        rendered = "".join(traceback.format_exception(failed.value))
+        assert wrong not in rendered and wrong not in caplog.text
+
+        bot = create_bot(make_settings(built_index, CONTENT, discord_token=FAKE_TOKEN), library)
+        task = asyncio.create_task(bot.start(FAKE_TOKEN))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            identify = await fake.wait_for_frame(op=2)
+            assert identify.d["token"] == FAKE_TOKEN  # it was on the wire, so the logs had the chance to leak it
+            await fake.dispatch(
+                "MESSAGE_CREATE", fake.message_payload(f"<@{fake.bot_id}> hi", mentions=[fake.bot_user])
+            )
+            await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages")
+        finally:
+            await bot.close()
+            await asyncio.wait_for(task, 30)
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    assert FAKE_TOKEN not in caplog.text and FAKE_TOKEN.split(".")[0] not in caplog.text
