@@ -32,6 +32,7 @@ from index.features import QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, sen
 from index.library import Library, clean_question
 from index.retrieve import MAX_QUOTE_CHARS, WEIGHTS_FILE, Weights, answer_features, rank
 
+from . import extra_quotes
 from .data import Article, DiskCachedEncoder, Question, read_squad, squad_article, story_from_paragraphs
 
 DEV_ARTICLE = "University_of_Notre_Dame"
@@ -245,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("data/cache"), help="embedding cache folder")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
     parser.add_argument("--answer-rate", type=float, default=0.97, help="share of answerable questions to answer")
+    parser.add_argument(
+        "--extra-precision", type=float, default=0.8, help="share of 2nd/3rd quotes that must hold the answer"
+    )
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument(
         "--neighbour-ratio",
@@ -283,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
             str(ratio): quote_rate(valid_whole, weights, ratio) for ratio in (0.0, 0.2, 0.5, 1.0, float("inf"))
         },
     }
+
+    logits, right = extra_quotes.extra_quotes(valid.answerable, weights)
+    weights.extra_quote_min_logit = extra_quotes.fit_cut(logits, right, args.extra_precision)
+    report["extra_quotes_validation"] = extra_quotes.report(
+        logits, right, weights.extra_quote_min_logit, len(valid.answerable)
+    )
 
     weights.question_features = list(ABSTAIN_FEATURES)
     qcols = [QUESTION_FEATURES.index(name) for name in ABSTAIN_FEATURES]

@@ -327,7 +327,7 @@ class Library:
         for rank_position, para_pos in enumerate(r.paragraph_order[: max(top_k, 1)]):
             para_pos = int(para_pos)
             margin = top_score - float(r.paragraph_score[para_pos])
-            if rank_position and margin > self.weights.extra_quote_margin:
+            if rank_position and not self._extra_quote_ok(float(r.paragraph_score[para_pos]), margin):
                 break
             best = int(r.best_sentence[para_pos])
             if best < 0:
@@ -335,6 +335,11 @@ class Library:
             row = int(c.paragraph_rows[para_pos])
             quotes.append(self._quote(c, r, row, best, confidence * float(np.exp(-margin))))
         return quotes
+
+    def _extra_quote_ok(self, logit: float, margin: float) -> bool:
+        """A 2nd or 3rd quote only when it is nearly as likely as the first and likely enough on its own."""
+        cut = self.weights.extra_quote_min_logit
+        return margin <= self.weights.extra_quote_margin and (cut is None or logit >= cut)
 
     def _quote(self, c: Candidates, r: Ranking, paragraph_row: int, best: int, score: float) -> Quote:
         """The best sentence, joined by a neighbour the ranker finds nearly as likely, cut verbatim."""

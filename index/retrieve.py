@@ -50,6 +50,9 @@ class Weights(BaseModel):
     answer_threshold: float = 0.5
     neighbour_ratio: float = 0.5  # join a neighbour whose probability is at least this share of the best's
     extra_quote_margin: float = 2.0  # further quotes only from paragraphs within this logit of the best
+    # ... and only when their own ranker logit clears this cut, fitted on SQuAD so extra quotes are right
+    # (hold the answer) most of the time they appear; None (unfitted engine) applies the margin alone
+    extra_quote_min_logit: float | None = None
     fitted: dict[str, object] = {}  # how and on what the weights were fitted, for the record
 
 
