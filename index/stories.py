@@ -7,8 +7,10 @@ raises `StoryError` naming the file and the line, so an editor can fix it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -61,26 +63,23 @@ def split_sentences(text: str) -> tuple[Sentence, ...]:
 
     Spans exclude surrounding white space, so `text[s.start:s.end]` is a clean verbatim sentence.
     """
-    spans: list[Sentence] = []
-    pieces: list[tuple[int, int]] = []
+    # pysbd decides where sentences start; the spans between those starts tile the text, so no character is
+    # ever dropped even where pysbd's own spans leave gaps (seen with runs of quotes and ellipses).
+    starts = {0}
     for base, end in _windows(text):
-        try:
-            pieces += [(base + p.start, base + p.end) for p in _segmenter().segment(text[base:end])]
-        except Exception:  # pysbd can trip on odd input; one sentence is a safe, verbatim fallback
-            pieces.append((base, end))
-    covered = 0
-    for start, end in pieces:
-        start = max(start, covered)
+        starts.add(base)
+        # pysbd can trip on odd input; the window then stays one sentence, still verbatim
+        with contextlib.suppress(Exception):
+            starts.update(base + p.start for p in _segmenter().segment(text[base:end]) if 0 < p.start < end - base)
+    bounds = [*sorted(starts), len(text)]
+    spans: list[Sentence] = []
+    for start, end in itertools.pairwise(bounds):
         while start < end and text[start].isspace():
             start += 1
         while end > start and text[end - 1].isspace():
             end -= 1
         if end > start:
             spans.append(Sentence(start=start, end=end))
-            covered = end
-    if not spans and text.strip():
-        stripped_start = len(text) - len(text.lstrip())
-        spans.append(Sentence(start=stripped_start, end=len(text.rstrip())))
     return tuple(spans)
 
 
