@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot import create_bot
 from bot.settings import Settings
 from index import Library
+
+if TYPE_CHECKING:
+    from bot.client import NewsroomBot
+
+    from .fake_discord import FakeDiscord
 
 _ESCAPED = re.compile(r"\\([\\*_`~|>\[\]()#\-])")
 ATTRIBUTION = re.compile(
@@ -23,6 +32,23 @@ def make_settings(index_dir: Path, content_dir: Path, **overrides: Any) -> Setti
     """
     overrides.setdefault("index_watch_seconds", 0)
     return Settings(_env_file=None, index_dir=index_dir, content_dir=content_dir, **overrides)  # type: ignore[call-arg]
+
+
+@asynccontextmanager
+async def connected(
+    fake: FakeDiscord, index_dir: Path, library: Library, **settings: Any
+) -> AsyncIterator[NewsroomBot]:
+    """The real bot started against the loopback `fake` Discord, ready; closed (and its task awaited) on exit."""
+    from .conftest import CONTENT
+
+    bot = create_bot(make_settings(index_dir, CONTENT, discord_token=fake.token, **settings), library)
+    runner = asyncio.create_task(bot.start(fake.token))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 30)
+        yield bot
+    finally:
+        await bot.close()
+        await asyncio.wait_for(runner, 30)
 
 
 def unescape(text: str) -> str:

@@ -9,19 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot import create_bot
 from bot.client import NewsroomBot
 from index import Library
 
-from .botkit import make_settings
-from .conftest import CONTENT
+from .botkit import connected
 from .fake_discord import FakeDiscord
 
 QUESTIONS = [
@@ -36,18 +33,12 @@ SENDS = "/channels/*/messages"
 FAULT_TALLY: Counter[str] = Counter()  # faults injected across this module, for the report
 
 
-@asynccontextmanager
-async def serving(fake: FakeDiscord, index_dir: Path, library: Library, **settings: Any) -> AsyncIterator[NewsroomBot]:
-    """The real bot connected to `fake` (no cooldown unless asked), closed and awaited on exit."""
+def serving(
+    fake: FakeDiscord, index_dir: Path, library: Library, **settings: Any
+) -> AbstractAsyncContextManager[NewsroomBot]:
+    """The real bot connected to `fake`, with no cooldown unless a test asks for one."""
     settings.setdefault("cooldown_questions", 1_000_000)
-    bot = create_bot(make_settings(index_dir, CONTENT, discord_token=fake.token, **settings), library)
-    runner = asyncio.create_task(bot.start(fake.token))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), 30)
-        yield bot
-    finally:
-        await bot.close()
-        await asyncio.wait_for(runner, 30)
+    return connected(fake, index_dir, library, **settings)
 
 
 def _ask(fake: FakeDiscord, text: str, author: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -10,20 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import discord
 import pytest
 
 from bot import create_bot, runner
-from bot.client import NewsroomBot
 from bot.lifecycle import NOT_READY
 from index import IndexMissing, Library, build_index
 from index.embedder import Encoder
 
-from .botkit import make_settings, quoted_passages
+from .botkit import connected, make_settings, quoted_passages
 from .conftest import CONTENT
 from .fake_discord import FakeDiscord
 
@@ -79,21 +76,6 @@ async def test_real_client_handshake_reply_and_deferred_interaction(
             await asyncio.wait_for(runner, 30)
     assert fake.identify_count == 1
     assert not [r for r in fake.requests if r.path.startswith("/api")]  # every call went through Route.BASE
-
-
-@asynccontextmanager
-async def connected(
-    fake: FakeDiscord, built_index: Path, library: Library, **settings: object
-) -> AsyncIterator[NewsroomBot]:
-    """The real bot started against `fake`, ready; closed (and its task awaited) on exit."""
-    bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token, **settings), library)
-    runner = asyncio.create_task(bot.start(fake.token))
-    try:
-        await asyncio.wait_for(bot.wait_until_ready(), 30)
-        yield bot
-    finally:
-        await bot.close()
-        await asyncio.wait_for(runner, 30)
 
 
 async def test_commands_sync_to_the_guild_when_one_is_set(
