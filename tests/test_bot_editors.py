@@ -40,15 +40,9 @@ def bot_settings(built_index: Path, log_path: Path):  # type: ignore[no-untyped-
 
 
 @pytest.fixture
-def simcord_bot(bot_settings, library: Library):  # type: ignore[no-untyped-def]
-    return create_bot(bot_settings, library)
-
-
-@pytest.fixture
-def world(simcord_env):  # type: ignore[no-untyped-def]
-    guild = simcord_env.create_guild()
-    channel = guild.create_text_channel("general")
-    alice = guild.add_member(simcord_env.create_user("alice"))
+def world(world, simcord_env):  # type: ignore[no-untyped-def]
+    """The shared world (guild, #general, alice) plus an editor with Manage Server."""
+    guild, channel, alice = world
     desk = guild.create_role("desk", permissions=discord.Permissions(manage_guild=True))
     editor = guild.add_member(simcord_env.create_user("editor"), roles=[desk])
     return guild, channel, alice, editor
