@@ -4,7 +4,7 @@ A newsroom would rather show one right quote than one right and one wrong, so a 
 is quoted only when its own best sentence's ranker logit clears `extra_quote_min_logit`. The cut is fitted on
 SQuAD validation questions: the lowest logit at which the extra quotes that clear it hold a gold answer at least
 `precision` of the time. "Holds the answer" means the quoted sentences (the best one, joined by its likelier
-neighbour as Library._quote does) include a gold-answer sentence of the gold paragraph, a strict reading: an
+neighbour as index.quoting.quote_text does) include a gold-answer sentence of the gold paragraph, a strict reading: an
 extra quote that repeats the answer from another paragraph counts as wrong.
 """
 
@@ -25,7 +25,7 @@ class Labelled(Protocol):
 
 
 def quoted_sentences(c: Candidates, scores: np.ndarray, best: int, ratio: float) -> list[int]:
-    """Candidate positions Library._quote would quote around `best` (the best, maybe one neighbour)."""
+    """Candidate positions index.quoting.quote_text would quote around `best` (the best, maybe one neighbour)."""
     p = 1 / (1 + np.exp(-scores))
     near = [
         i for i in (best - 1, best + 1) if 0 <= i < len(p) and c.sentence_paragraph[i] == c.sentence_paragraph[best]

@@ -97,7 +97,7 @@ def engine_figures(index_dir: Path, eval_dir: Path | None, quick: bool) -> dict[
     out["build_paragraphs_per_s"]["runs"] = rates  # type: ignore[assignment]
     story_texts = [p.text for s in library.data.stories for p in s.paragraphs]
     started = time.perf_counter()
-    naive.encode(story_texts + [library._sentence_text(r) for r in range(len(library._sent_para))])
+    naive.encode(story_texts + [library.rows.sentence_text(r) for r in range(library.rows.sentence_count)])
     out["unchanged_rebuild_s"]["naive"] = time.perf_counter() - started  # a naive bot embeds all again
 
     questions = distinct_questions(100 if quick else 400)
@@ -105,8 +105,8 @@ def engine_figures(index_dir: Path, eval_dir: Path | None, quick: bool) -> dict[
         if stories == 1:
             mine = [library.data.paragraph_vectors, library.data.sentence_vectors]
             flat = [
-                make_index(library._paragraph_vectors[:], ours.dimension, "flat"),
-                make_index(library._sentence_vectors[:], ours.dimension, "flat"),
+                make_index(library.scorer.paragraph_vectors[:], ours.dimension, "flat"),
+                make_index(library.scorer.sentence_vectors[:], ours.dimension, "flat"),
             ]
         else:
             mine, flat = synthetic_indexes(stories, "ours"), synthetic_indexes(stories, "naive")

@@ -96,14 +96,14 @@ def single_signal_system(library: Library, encoder: Encoder, kind: str) -> Syste
     """
     story = library.data.stories[0]
     numbers = [p.number for p in story.paragraphs]
-    spans = [library._para_sentences[row] for row in range(len(numbers))]
+    spans = [library.rows.para_sentences[row] for row in range(len(numbers))]
     bm25_p, bm25_s = library.data.paragraph_bm25, library.data.sentence_bm25
 
     def ask(question: str) -> Prediction:
         if kind == "dense":
             vector = encoder.encode([question])[0]
-            para = library._paragraph_vectors[: len(numbers)] @ vector
-            sent = library._sentence_vectors[:] @ vector
+            para = library.scorer.paragraph_vectors[: len(numbers)] @ vector
+            sent = library.scorer.sentence_vectors[:] @ vector
         else:
             para = bm25_p.scores(bm25_p.query_terms(question)[0])
             sent = bm25_s.scores(bm25_s.query_terms(question)[0])

@@ -1,211 +1,24 @@
-"""The lexical half of retrieval: a tokenizer that respects names, figures and hyphens, and BM25.
+"""BM25, the lexical half of retrieval, over the terms `tokens.tokenize` makes.
 
 BM25 weights are precomputed into a sparse (documents x terms) matrix at build time, so scoring a question
-is a few column slices and a sum (plain numpy: serving never imports scipy). The same matrix gives IDF-weighted coverage of the question's words, a
-feature that tells "the story talks about this" from "the story uses a few of these words".
+is a few column slices and a sum (plain numpy: serving never imports scipy). The same matrix gives IDF-weighted
+coverage of the question's words, a feature that tells "the story talks about this" from "the story uses a few
+of these words".
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-_WORD = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "s",
-        "t",
-        # words that frame a question rather than say what it is about ("how many", "what kind of")
-        "many",
-        "much",
-        "often",
-        "kind",
-        "type",
-        "sort",
-        "whose",
-        "also",
-        "happen",
-        "happened",
-        "happens",
-        "tell",
-        "know",
-        "please",
-        "pls",
-    ]
-)
-# Chat spellings readers use; mapped before stemming so "ppl" finds "people".
-CHAT_WORDS = {
-    "ppl": "people",
-    "govt": "government",
-    "gov": "government",
-    "u": "you",
-    "ur": "your",
-    "r": "are",
-    "bc": "because",
-    "cuz": "because",
-    "abt": "about",
-    "tho": "though",
-    "wat": "what",
-    "wht": "what",
-    "y": "why",
-}
+from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
-
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Stemmed, lower-cased terms; '115,000' becomes '115000', 'Israeli-led' gives 'isra' and 'led'."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    words = []
-    for match in _WORD.finditer(text):
-        word = match.group(0).replace("’", "'")
-        if word[0].isdigit():
-            words.append(word.replace(",", "").rstrip("."))
-            continue
-        word = word.split("'")[0]
-        word = CHAT_WORDS.get(word, word)
-        if keep_stopwords or (word not in STOPWORDS and len(word) > 1):
-            words.append(word)
-    return [w if w[0].isdigit() else s for w, s in zip(words, _stemmer().stemWords(words))]
+__all__ = ["BM25", "CHAT_WORDS", "STOPWORDS", "coverage", "missing", "tokenize"]
 
 
 @dataclass

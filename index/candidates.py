@@ -1,0 +1,105 @@
+"""Finding the paragraphs that could answer a question and scoring them and their sentences for the ranker.
+
+A question scoped to a story considers all of its paragraphs; an open question considers the union of the
+dense, sentence-dense and BM25 top `CANDIDATE_PARAGRAPHS` of the whole library. The scores produced here are
+the raw inputs of `retrieve.rank` (which z-scores and weighs them) and of the abstention model.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .features import question_kind, question_names, sentence_cues
+from .lexical import coverage, missing
+from .retrieve import Candidates
+from .rows import RowLayout
+from .store import IndexData
+from .tokens import tokenize
+from .vectors import RowVectors, search_on_one_thread
+
+CANDIDATE_PARAGRAPHS = 40
+
+
+class CandidateScorer:
+    """Scores candidate paragraphs and sentences of one loaded index; per-sentence inputs are computed once."""
+
+    def __init__(self, data: IndexData, layout: RowLayout) -> None:
+        self.data = data
+        self.layout = layout
+        # Candidate rows are read through the FAISS index itself: no second copy of every vector.
+        self.paragraph_vectors = RowVectors(data.paragraph_vectors)
+        self.sentence_vectors = RowVectors(data.sentence_vectors)
+        search_on_one_thread()
+        # What the ranker reads from each sentence besides its scores, computed once rather than per question.
+        texts = [layout.sentence_text(r) for r in range(layout.sentence_count)]
+        self.sent_chars = np.array([len(t) for t in texts], dtype=np.float32)
+        self.sent_cues = np.array([sentence_cues(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
+        self.sent_bigrams = [set(itertools.pairwise(terms)) for terms in map(tokenize, texts)]
+
+    def score(self, question: str, vector: np.ndarray, story_index: int | None = None) -> Candidates | None:
+        """Candidates for the (cleaned) `question` encoded as `vector`: a story's own paragraphs, or the library's
+        best; None when there are none."""
+        bm25_p, bm25_s = self.data.paragraph_bm25, self.data.sentence_bm25
+        p_ids, p_idf = bm25_p.query_terms(question)
+        if story_index is not None:
+            rows = self.layout.story_rows[story_index]
+        else:
+            rows = self.library_rows(vector, p_ids)
+        if len(rows) == 0:
+            return None
+        s_rows = self.layout.sentence_rows(rows)
+        position = {int(r): i for i, r in enumerate(rows)}
+        s_ids, s_idf = bm25_s.query_terms(question)
+        p_block, s_block = bm25_p.block(p_ids, rows), bm25_s.block(s_ids, s_rows)
+        pairs = set(itertools.pairwise(tokenize(question)))
+        bigram = [len(pairs & self.sent_bigrams[r]) / len(pairs) if pairs else 0.0 for r in s_rows]
+        paragraph_names, names_unseen = self.names(question, rows)
+        return Candidates(
+            paragraph_rows=rows,
+            paragraph_dense=self.paragraph_vectors[rows] @ vector,
+            paragraph_bm25=p_block.sum(axis=1, dtype=np.float32),
+            paragraph_coverage=coverage(p_block > 0, p_idf),
+            paragraph_missing=missing(p_block > 0, p_idf),
+            sentence_rows=s_rows,
+            sentence_paragraph=np.array([position[int(p)] for p in self.layout.sent_para[s_rows]], dtype=np.int64),
+            sentence_position=self.layout.sent_index[s_rows],
+            sentence_dense=self.sentence_vectors[s_rows] @ vector,
+            sentence_bm25=s_block.sum(axis=1, dtype=np.float32),
+            sentence_coverage=coverage(s_block > 0, s_idf),
+            sentence_bigram=np.asarray(bigram, dtype=np.float32),
+            sentence_chars=self.sent_chars[s_rows],
+            sentence_cues=self.sent_cues[s_rows],
+            kind=question_kind(question),
+            terms=len(p_idf),
+            unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,
+            paragraph_names=paragraph_names,
+            names_unseen=names_unseen,
+        )
+
+    def names(self, question: str, rows: np.ndarray) -> tuple[np.ndarray, float]:
+        """How much of what the question names (its capitalised words) each paragraph holds, and the share of
+        those names the library never uses (-1 when the question names nothing)."""
+        names = list(dict.fromkeys(tokenize(question_names(question))))
+        if not names:
+            return np.ones(len(rows), dtype=np.float32), -1.0
+        bm25 = self.data.paragraph_bm25
+        ids = np.array([bm25.vocab[n] for n in names if n in bm25.vocab], dtype=np.int64)
+        held = bm25.presence(ids, rows).sum(axis=1) if len(ids) else np.zeros(len(rows))
+        return (held / len(names)).astype(np.float32), 1.0 - len(ids) / len(names)
+
+    def library_rows(self, vector: np.ndarray, p_ids: np.ndarray) -> np.ndarray:
+        """Paragraph rows worth scoring for an open question: the dense, sentence-dense and BM25 top of all."""
+        n = self.data.paragraph_vectors.ntotal
+        k = min(n, CANDIDATE_PARAGRAPHS)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        _, dense_rows = self.data.paragraph_vectors.search(vector[None, :], k)
+        _, sentence_rows = self.data.sentence_vectors.search(vector[None, :], min(self.data.sentence_vectors.ntotal, k))
+        lexical = self.data.paragraph_bm25.scores(p_ids)
+        top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
+        lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
+        found = sentence_rows[0][sentence_rows[0] >= 0]
+        rows = np.concatenate([dense_rows[0], self.layout.sent_para[found], lexical_rows])
+        return np.unique(rows[rows >= 0])
