@@ -1,9 +1,11 @@
 """The Discord client: a `commands.Bot` holding a `Library`, an executor for the engine, and hot swapping.
 
 The engine is synchronous and CPU-bound, so every call into it goes through `run_blocking` (a small thread pool
-owned by the bot) and the event loop keeps answering heartbeats and other readers meanwhile. Rebuilds run on a
-separate one-thread pool so a long `/reindex` never takes the threads questions need; the new `Library` is swapped
-in with one attribute assignment, so questions in flight finish on the old one and the next ones use the new one.
+owned by the bot) and the event loop keeps answering heartbeats and other readers meanwhile. Readers' questions
+queue in `asking` (bot/asking.py), where one worker answers whatever has queued with one `Library.ask_many` call.
+Rebuilds run on a separate one-thread pool so a long `/reindex` never takes the threads questions need; the new
+`Library` is swapped in with one attribute assignment, so questions in flight finish on the old one and the next
+ones use the new one.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from discord.ext import commands
 from index import BuildReport, Library, LiveLibrary, StoryInfo, build_index
 
 from . import lifecycle
+from .asking import AskQueue
 from .cogs.common import SORRY
 from .feedback import VoteButton
 from .questionlog import QuestionLog
@@ -31,9 +34,9 @@ from .settings import Settings
 
 log = logging.getLogger("newsroom.bot")
 T = TypeVar("T")
-# Questions wait for the engine in these threads; those that wait together are encoded in one call by the
-# Library's QuestionBatcher, so more threads mean bigger batches, not more CPU (2 capped a batch at 2).
-ASK_WORKERS = 8
+# Questions queue on the event loop and one worker answers them in batches (bot/asking.py), so the engine needs
+# one thread; the second keeps summaries and other engine calls from waiting behind a batch.
+ASK_WORKERS = 2
 SWITCH_INTERVAL_S = 0.0005
 COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
 
@@ -71,6 +74,7 @@ class NewsroomBot(commands.Bot):
         self._watch: asyncio.Task[None] | None = None
         self.tree.interaction_check = functools.partial(lifecycle.accepting, self)  # type: ignore[method-assign]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
+        self.asking = AskQueue(self.run_blocking)  # readers' questions, answered in batches by one worker
         # The loop thread hands the GIL to busy executor threads for every socket call; at the default 5 ms switch
         # interval it then waits up to 5 ms to get it back, which throttled replies under load (benchmarks/perf.py).
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))

@@ -38,15 +38,22 @@ class CandidateScorer:
         self.sent_cues = np.array([sentence_cues(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
         self.sent_bigrams = [set(itertools.pairwise(terms)) for terms in map(tokenize, texts)]
 
-    def score(self, question: str, vector: np.ndarray, story_index: int | None = None) -> Candidates | None:
+    def score(
+        self,
+        question: str,
+        vector: np.ndarray,
+        story_index: int | None = None,
+        *,
+        dense_rows: np.ndarray | None = None,
+    ) -> Candidates | None:
         """Candidates for the (cleaned) `question` encoded as `vector`: a story's own paragraphs, or the library's
-        best; None when there are none."""
+        best; None when there are none. `dense_rows`: the question's `dense_rows`, when already searched."""
         bm25_p, bm25_s = self.data.paragraph_bm25, self.data.sentence_bm25
         p_ids, p_idf = bm25_p.query_terms(question)
         if story_index is not None:
             rows = self.layout.story_rows[story_index]
         else:
-            rows = self.library_rows(vector, p_ids)
+            rows = self.library_rows(vector, p_ids, dense_rows)
         if len(rows) == 0:
             return None
         s_rows = self.layout.sentence_rows(rows)
@@ -89,17 +96,28 @@ class CandidateScorer:
         held = bm25.presence(ids, rows).sum(axis=1) if len(ids) else np.zeros(len(rows))
         return (held / len(names)).astype(np.float32), 1.0 - len(ids) / len(names)
 
-    def library_rows(self, vector: np.ndarray, p_ids: np.ndarray) -> np.ndarray:
+    def library_rows(self, vector: np.ndarray, p_ids: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
         """Paragraph rows worth scoring for an open question: the dense, sentence-dense and BM25 top of all."""
         n = self.data.paragraph_vectors.ntotal
         k = min(n, CANDIDATE_PARAGRAPHS)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
-        _, dense_rows = self.data.paragraph_vectors.search(vector[None, :], k)
-        _, sentence_rows = self.data.sentence_vectors.search(vector[None, :], min(self.data.sentence_vectors.ntotal, k))
+        dense = self.dense_rows(vector[None, :])[0] if dense is None else dense
         lexical = self.data.paragraph_bm25.scores(p_ids)
         top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
         lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
-        found = sentence_rows[0][sentence_rows[0] >= 0]
-        rows = np.concatenate([dense_rows[0], self.layout.sent_para[found], lexical_rows])
-        return np.unique(rows[rows >= 0])
+        return np.unique(np.concatenate([dense, lexical_rows]))
+
+    def dense_rows(self, vectors: np.ndarray) -> list[np.ndarray]:
+        """Per question: its nearest paragraphs and the paragraphs of its nearest sentences, from one search per
+        index for all of `vectors` (FAISS answers a batch faster than the same questions one by one)."""
+        paragraphs, sentences = self.data.paragraph_vectors, self.data.sentence_vectors
+        k = min(paragraphs.ntotal, CANDIDATE_PARAGRAPHS)
+        if k == 0 or len(vectors) == 0:
+            return [np.zeros(0, dtype=np.int64) for _ in range(len(vectors))]
+        queries = np.ascontiguousarray(vectors, dtype=np.float32)
+        _, paragraph_rows = paragraphs.search(queries, k)
+        _, sentence_rows = sentences.search(queries, min(sentences.ntotal, k))
+        return [
+            np.concatenate([p[p >= 0], self.layout.sent_para[s[s >= 0]]]) for p, s in zip(paragraph_rows, sentence_rows)
+        ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -136,9 +137,32 @@ class Library:
 
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
         """Answer with 1 to `top_k` verbatim quotes, or abstain when no passage answers."""
-        text = clean_question(question)
-        if story is not None:
-            self.story(story)  # raises UnknownStory
+        return self.ask_many([question], [story], top_k=top_k)[0]
+
+    def ask_many(
+        self, questions: Sequence[str], stories: Sequence[str | None] | None = None, *, top_k: int = 3
+    ) -> list[Answer]:
+        """`ask` for many questions at once, answers in order: one encode and one search per index for all of
+        them (where a batch saves time), then each is ranked and quoted exactly as `ask` does it."""
+        scopes = list(stories) if stories is not None else [None] * len(questions)
+        if len(scopes) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(scopes)} stories")
+        for story in scopes:
+            if story is not None:
+                self.story(story)  # raises UnknownStory
+        texts = [clean_question(q) for q in questions]
+        answers = [self._refusal(q, t, s) for q, t, s in zip(questions, texts, scopes)]
+        todo = [i for i, answer in enumerate(answers) if answer is None]
+        vectors = self._batcher.encode_many([texts[i] for i in todo])
+        wide = [k for k, i in enumerate(todo) if scopes[i] is None]
+        dense = dict(zip(wide, self.scorer.dense_rows(vectors[wide]))) if wide else {}
+        for k, i in enumerate(todo):
+            candidates = self.candidates(texts[i], scopes[i], vector=vectors[k], dense_rows=dense.get(k))
+            answers[i] = self._answer(questions[i], scopes[i], candidates, top_k)
+        return answers  # type: ignore[return-value]  # every None was replaced above
+
+    def _refusal(self, question: str, text: str, story: str | None) -> Answer | None:
+        """The polite answer to a question the engine cannot take (empty, too long); None for a real one."""
         if not any(ch.isalnum() for ch in text):
             return Answer(
                 question=question,
@@ -153,7 +177,9 @@ class Library:
                 story=story,
                 message=f"That question is too long; please ask it in under {MAX_QUESTION_CHARS} characters.",
             )
-        candidates = self.candidates(text, story)
+        return None
+
+    def _answer(self, question: str, story: str | None, candidates: Candidates | None, top_k: int) -> Answer:
         if candidates is None:
             return self._not_covered(question, story, 0.0)
         ranking = rank(candidates, self.weights)
@@ -186,10 +212,21 @@ class Library:
             question=question, status=AnswerStatus.NOT_COVERED, story=story, message=message, confidence=confidence
         )
 
-    def candidates(self, question: str, story: str | None = None) -> Candidates | None:
-        """Score the paragraphs that could answer (a story's own, or the best of the library) and their sentences."""
-        vector = self.encode_question(question)
-        return self.scorer.score(question, vector, None if story is None else self._by_slug[story])
+    def candidates(
+        self,
+        question: str,
+        story: str | None = None,
+        *,
+        vector: np.ndarray | None = None,
+        dense_rows: np.ndarray | None = None,
+    ) -> Candidates | None:
+        """Score the paragraphs that could answer (a story's own, or the best of the library) and their sentences.
+
+        `vector` (the question's embedding) and `dense_rows` (its `scorer.dense_rows`) when the caller has them.
+        """
+        vector = self.encode_question(question) if vector is None else vector
+        story_index = None if story is None else self._by_slug[story]
+        return self.scorer.score(question, vector, story_index, dense_rows=dense_rows)
 
     def _quotes(self, c: Candidates, r: Ranking, confidence: float, top_k: int) -> list[Quote]:
         quotes = []

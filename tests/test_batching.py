@@ -92,3 +92,35 @@ def test_concurrent_asks_answer_as_sequential_ones_do(library: Library) -> None:
         return answer.status, [(q.story, q.paragraph, q.text) for q in answer.quotes], round(answer.confidence, 3)
 
     assert [gist(a) for a in together] == [gist(alone[q]) for q in questions]
+
+
+def test_ask_many_answers_as_ask_does_one_by_one(library: Library) -> None:
+    slug = library.stories()[0].slug
+    questions = [
+        "How many White Helmets are still trapped in Syria?",
+        "   ",
+        "Who led the evacuation?",
+        "What is the capital of Peru?",
+        "x" * 2000,
+        "How many lives have the White Helmets saved?",
+    ]
+    scopes = [None, None, slug, None, None, slug]
+    fresh = Library(library.data, library.encoder.inner)  # type: ignore[attr-defined]  # empty question cache
+    together = fresh.ask_many(questions, scopes, top_k=2)
+    alone = [library.ask(q, s, top_k=2) for q, s in zip(questions, scopes)]
+
+    def gist(answer):  # type: ignore[no-untyped-def]  # batched fp32 rows differ from lone ones by ~1e-7
+        quotes = [(q.story, q.paragraph, q.text) for q in answer.quotes]
+        return answer.question, answer.status, answer.story, answer.message, quotes, round(answer.confidence, 3)
+
+    assert [gist(a) for a in together] == [gist(a) for a in alone]
+    assert {a.status.value for a in together} >= {"answered", "empty_question", "question_too_long"}
+    assert fresh._batcher.batches == 1 and fresh._batcher.questions == 4  # one encode for the four real questions
+
+
+def test_ask_many_checks_its_arguments(library: Library) -> None:
+    assert library.ask_many([]) == []
+    with pytest.raises(ValueError, match="2 questions but 1 stories"):
+        library.ask_many(["a?", "b?"], [None])
+    with pytest.raises(KeyError, match="no story 'nope'"):
+        library.ask_many(["a?"], ["nope"])

@@ -182,6 +182,7 @@ async def test_an_engine_failure_still_gets_a_polite_answer(simcord_env, world, 
         raise RuntimeError("engine down")
 
     monkeypatch.setattr(bot.library, "ask", broken)
+    monkeypatch.setattr(bot.library, "ask_many", broken)  # the bot asks in batches (bot/asking.py)
     (message,) = answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=QUESTION))
     assert message.content.startswith("Sorry, something went wrong on my side")
     failures = simcord_env.errors

@@ -23,7 +23,8 @@ QUESTION = "How many White Helmets are still trapped in Syria?"
 
 
 class SlowLibrary:
-    """The real Library, whose `ask` waits for the test to let it finish: an answer held in flight."""
+    """The real Library, whose `ask` and `ask_many` (the bot's) wait for the test to let them finish: an answer
+    held in flight."""
 
     def __init__(self, inner: Library) -> None:
         self.inner = inner
@@ -37,6 +38,11 @@ class SlowLibrary:
         self.started.set()
         assert self.release.wait(30)
         return self.inner.ask(*args, **kwargs)
+
+    def ask_many(self, *args: Any, **kwargs: Any) -> list[Answer]:
+        self.started.set()
+        assert self.release.wait(30)
+        return self.inner.ask_many(*args, **kwargs)
 
 
 async def test_sigterm_lets_the_answer_in_flight_finish_then_closes_cleanly(

@@ -1,7 +1,8 @@
 """Asking: messages in answer channels, @mentions anywhere, `/ask`, and the "Ask the story" message menu.
 
-Every path ends in the same place: the question (mention stripped) goes to `Library.ask` in the bot's executor,
-and the rendered answer is sent as a reply. Each path checks the per-user cooldown first and answers politely.
+Every path ends in the same place: the question (mention stripped) goes to the engine through the bot's ask queue
+(answered together with whatever else is waiting, in the bot's executor), and the rendered answer is sent as a
+reply. Each path checks the per-user cooldown first and answers politely.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Ask(commands.Cog):
         except LibraryUnavailable as exc:  # no usable index: say so (and how an admin fixes it)
             return [Reply(content=str(exc))]
         story = story or bound_story(self.bot, library, channel)
-        answer: Answer = await self.bot.run_blocking(library.ask, question, story, top_k=self.bot.settings.top_k)
+        answer: Answer = await self.bot.asking.ask(library, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
             answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(self.bot.stories)
         )
