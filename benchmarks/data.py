@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def story_from_paragraphs(slug: str, paragraphs: Sequence[str], source: str = "W
     return parse_story(Path(f"{slug}.txt"), body.encode("utf-8"))
 
 
-def read_squad(path: Path, *, exclude: Sequence[str] = ()) -> list[dict]:  # type: ignore[type-arg]
+def read_squad(path: Path, *, exclude: Sequence[str] = ()) -> list[dict[str, Any]]:
     """SQuAD v1.1 JSON (optionally .gz) articles, minus the titles in `exclude`."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
@@ -66,7 +67,7 @@ def read_squad(path: Path, *, exclude: Sequence[str] = ()) -> list[dict]:  # typ
     return [a for a in articles if a["title"] not in skip]
 
 
-def squad_article(raw: dict) -> Article:  # type: ignore[type-arg]
+def squad_article(raw: dict[str, Any]) -> Article:
     slug = re.sub(r"[^a-z0-9]+", "-", raw["title"].lower()).strip("-")[:90] or "article"
     texts = [p["context"] for p in raw["paragraphs"]]
     story = story_from_paragraphs(slug, texts)

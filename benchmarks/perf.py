@@ -82,7 +82,8 @@ def engine_figures(index_dir: Path, eval_dir: Path | None, quick: bool) -> dict[
     out["unchanged_rebuild_s"] = {"ours": unchanged_rebuild(index_dir, ROOT / "content")}
 
     library = Library.load(index_dir)
-    export = library.encoder.inner.folder  # type: ignore[attr-defined]
+    assert isinstance(library.encoder.inner, OnnxEncoder)  # what Library.load serves with
+    export = library.encoder.inner.folder
     naive = load_encoder()
     ours = OnnxEncoder(export, library.manifest.quantization, threads=1)
     texts = build_texts(eval_dir, 100 if quick else 400)
@@ -94,7 +95,7 @@ def engine_figures(index_dir: Path, eval_dir: Path | None, quick: bool) -> dict[
         rates["ours"].append(throughput(lambda t: _encode_with_progress(builder, t, None), texts))
         rates["naive"].append(throughput(lambda t: naive.encode(t, batch_size=32), texts))
     out["build_paragraphs_per_s"] = {name: float(np.median(values)) for name, values in rates.items()}
-    out["build_paragraphs_per_s"]["runs"] = rates  # type: ignore[assignment]
+    out["build_paragraphs_per_s"]["runs"] = rates
     story_texts = [p.text for s in library.data.stories for p in s.paragraphs]
     started = time.perf_counter()
     naive.encode(story_texts + [library.rows.sentence_text(r) for r in range(library.rows.sentence_count)])

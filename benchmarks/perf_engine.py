@@ -13,8 +13,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import faiss
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many White Helmets are still trapped in Syria?"
@@ -89,12 +93,20 @@ def cold_start(index_dir: Path, runs: int = 3) -> dict[str, float]:
     return {"ours": float(np.median(ours)), "naive": float(np.median(naive))}
 
 
+def _rss_kb(output: str) -> int:
+    """The "RSS <kB>" line a measuring subprocess prints."""
+    found = re.search(r"RSS (\d+)", output)
+    if found is None:
+        raise RuntimeError(f"no RSS figure in the subprocess output: {output[-500:]!r}")
+    return int(found.group(1))
+
+
 def rss(index_dir: Path) -> dict[str, float]:
     """Peak RSS in MB: ours serving the shipped story (50 questions and a summary); naive after embedding."""
     build = str((index_dir / "current").resolve())
     ours = _run([sys.executable, "-c", OUR_RSS, str(index_dir), QUESTION])[1]
     naive = _run([sys.executable, "-c", NAIVE_BOT, build, QUESTION, "embed"])[1]
-    kb = [int(re.search(r"RSS (\d+)", out).group(1)) for out in (ours, naive)]  # type: ignore[union-attr]
+    kb = [_rss_kb(out) for out in (ours, naive)]
     return {"ours": kb[0] / 1024, "naive": kb[1] / 1024}
 
 
@@ -125,7 +137,9 @@ def throughput(encode: Callable[[list[str]], object], texts: list[str]) -> float
     return len(texts) / (time.perf_counter() - started)
 
 
-def latency(encode: Callable[[list[str]], np.ndarray], indexes: Sequence[object], questions: list[str]) -> dict:
+def latency(
+    encode: Callable[[list[str]], np.ndarray], indexes: Sequence[faiss.Index], questions: list[str]
+) -> dict[str, float]:
     """p50/p99 ms of encode + search (paragraphs and sentences, 40 candidates each), one question at a time."""
     encode(questions[:3])
     times = []
@@ -133,7 +147,7 @@ def latency(encode: Callable[[list[str]], np.ndarray], indexes: Sequence[object]
         started = time.perf_counter()
         vector = encode([question])
         for index in indexes:
-            index.search(vector, 40)  # type: ignore[attr-defined]
+            index.search(vector, 40)
         times.append((time.perf_counter() - started) * 1000)
     return {"p50": pct(times, 50), "p99": pct(times, 99)}
 

@@ -9,11 +9,14 @@ its own work counts against the bot's: real Discord would leave the bot more CPU
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from pydantic import SecretStr
 
 from bot.client import NewsroomBot
 from bot.settings import Settings
@@ -61,16 +64,16 @@ async def with_bot(
     fn: Callable[[FakeDiscord, NewsroomBot], Awaitable[T]],
     *,
     latency_ms: float = 0.0,
-    **bot: Any,
+    **client: Any,
 ) -> T:
     """Run `fn(fake, bot)` with the real bot connected to a fresh fake Discord; always closes both."""
     patch = _Patch()
     async with LaggyDiscord(latency_ms=latency_ms, heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800) as fake:
         fake.install(patch)
         settings = Settings(  # type: ignore[call-arg]
-            _env_file=None, index_dir=index_dir, content_dir=ROOT / "content", discord_token=fake.token
+            _env_file=None, index_dir=index_dir, content_dir=ROOT / "content", discord_token=SecretStr(fake.token)
         )
-        bot = NewsroomBot(settings, library, **bot)  # the shipped defaults unless a benchmark asks otherwise
+        bot = NewsroomBot(settings, library, **client)  # the shipped defaults unless a benchmark asks otherwise
         runner = asyncio.create_task(bot.start(fake.token))
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 60)
@@ -95,6 +98,9 @@ class _Replies:
                     self.seen.add(str(reference))
         self._next = len(self.fake.requests)
         return self.seen
+
+    def has(self, message_id: str) -> bool:
+        return message_id in self.update()
 
 
 async def _until(fake: FakeDiscord, check: Callable[[], bool], timeout: float) -> None:
@@ -134,7 +140,7 @@ async def ask_all(
     else:
         for payload in payloads:
             await fake.dispatch("MESSAGE_CREATE", payload)
-            await _until(fake, lambda p=payload: p["id"] in replies.update(), timeout)  # type: ignore[misc]
+            await _until(fake, functools.partial(replies.has, payload["id"]), timeout)
     elapsed = time.perf_counter() - started
     await asyncio.sleep(HEARTBEAT_MS / 1000 * 1.2)  # let the heartbeat due during the run arrive (or not)
     beats = [f.at for f in fake.frames[frames:] if f.op == 1 and f.direction == "in"]
@@ -204,7 +210,7 @@ def engine_load(library: Library, *, in_flight: int = 200, workers: int = 16) ->
     questions = distinct_questions(in_flight, seed=5)
     out: dict[str, float] = {}
     for name, max_batch, threads in (("one_at_a_time", 1, 1), ("unbatched", 1, workers), ("batched", 64, workers)):
-        fresh = Library(library.data, library.encoder.inner)  # type: ignore[attr-defined]
+        fresh = Library(library.data, library.encoder.inner)
         fresh._batcher.max_batch = max_batch
         fresh.ask("warm up")
         started = time.perf_counter()

@@ -78,5 +78,6 @@ def million(n: int = 1_000_000, queries: int = 200, kind: str = "auto") -> dict[
     out[chosen] = {"build_s": built, "p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "recall10": recall}
     out[chosen]["ram_mb"] = rss_mb() - before
     if chosen == "ivf":
-        out[chosen].update(cells=float(index.nlist), nprobe=float(index.nprobe))
+        ivf = faiss.extract_index_ivf(index)
+        out[chosen].update(cells=float(ivf.nlist), nprobe=float(ivf.nprobe))
     return out

@@ -26,6 +26,7 @@ from index import (
     build_index,
     load_encoder,
 )
+from index.embedder import Encoder
 
 from .settings import Settings, SettingsError, load_settings
 
@@ -184,8 +185,10 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from .report_render import write_report
 
     log_path = args.log or settings.question_log_file
+    library: Library | None = None
+    encoder: Encoder
     try:
-        library: Library | None = _library(args, settings)
+        library = _library(args, settings)
         encoder = library.encoder
     except IndexProblem as exc:
         print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from index import BuildReport, Library, LiveLibrary, StoryInfo, build_index
@@ -41,6 +42,13 @@ SWITCH_INTERVAL_S = 0.0005
 COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
 
 
+class NewsroomTree(app_commands.CommandTree["NewsroomBot"]):
+    """The command tree, whose check refuses new commands politely while the bot shuts down."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await lifecycle.accepting(self.client, interaction)
+
+
 class NewsroomBot(commands.Bot):
     """Answers questions about the stories in `library`; see the module docstring for the threading model."""
 
@@ -56,6 +64,7 @@ class NewsroomBot(commands.Bot):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
+            tree_cls=NewsroomTree,
             **client,
         )
         self.settings = settings
@@ -72,7 +81,6 @@ class NewsroomBot(commands.Bot):
         self.draining = False  # shutting down: no new questions
         self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
-        self.tree.interaction_check = functools.partial(lifecycle.accepting, self)  # type: ignore[method-assign]
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
         self.asking = AskQueue(self.run_blocking)  # readers' questions, answered in batches by one worker
         # The loop thread hands the GIL to busy executor threads for every socket call; at the default 5 ms switch
@@ -81,7 +89,7 @@ class NewsroomBot(commands.Bot):
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
         self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings
-        self.tree.on_error = self._on_app_command_error  # type: ignore[method-assign]
+        self.tree.error(self._on_app_command_error)
         self.cooldowns: commands.CooldownMapping[int] = commands.CooldownMapping(
             commands.Cooldown(settings.cooldown_questions, settings.cooldown_seconds), lambda user_id: user_id
         )

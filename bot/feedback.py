@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
@@ -51,7 +51,7 @@ class VoteButton(
         return cls(match["vote"], int(match["id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: NewsroomBot = interaction.client  # type: ignore[assignment]
+        bot = cast("NewsroomBot", interaction.client)
         questions = bot.questions
         if questions is None or not questions.enabled:
             await interaction.response.send_message("Feedback is switched off here.", ephemeral=True)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import signal
@@ -111,7 +112,7 @@ def install_signal_handlers(bot: NewsroomBot, loop: asyncio.AbstractEventLoop) -
     """
     signals = (signal.SIGTERM, signal.SIGINT) if threading.current_thread() is threading.main_thread() else ()
     for sig in signals:
-        loop.add_signal_handler(sig, lambda s=sig: _on_signal(bot, s))
+        loop.add_signal_handler(sig, functools.partial(_on_signal, bot, sig))
 
     def remove() -> None:
         for sig in signals:

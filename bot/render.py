@@ -145,7 +145,9 @@ def status_text(answer: Answer, story_count: int = 1) -> str:
     return escape(answer.message)
 
 
-def _embed(description: str, *, title: str | None = None, url: str | None = None, footer: str | None = None):
+def _embed(
+    description: str, *, title: str | None = None, url: str | None = None, footer: str | None = None
+) -> discord.Embed:
     embed = discord.Embed(
         title=trim(title, EMBED_TITLE_LIMIT) if title else None,
         url=url,
@@ -187,7 +189,9 @@ def _cap(replies: list[Reply]) -> list[Reply]:
 
 
 # ----------------------------------------------------------------- public renderers
-def render_answer(answer: Answer, style: Style = "embed", *, show_question: bool = False, story_count: int = 1):
+def render_answer(
+    answer: Answer, style: Style = "embed", *, show_question: bool = False, story_count: int = 1
+) -> list[Reply]:
     """An Answer as one or more Discord messages. Abstentions and refusals are one short plain line."""
     if not answer.answered or not answer.quotes:
         return [Reply(content=status_text(answer, story_count))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -94,7 +95,7 @@ async def send_to_interaction(
     for i, message in enumerate(kwargs):
         try:
             await deliver(
-                lambda m=message: interaction.followup.send(**m, ephemeral=ephemeral),  # type: ignore[misc]
+                functools.partial(interaction.followup.send, **message, ephemeral=ephemeral),
                 what,
                 passthrough=expired,
             )
@@ -111,5 +112,5 @@ async def to_channel(channel: object, kwargs: Sequence[dict[str, Any]], what: st
         log.error("could not deliver %s: its interaction expired and its channel is unknown", what)
         return
     for message in kwargs:
-        if await deliver(lambda m=message: channel.send(**m), what) is None:  # type: ignore[misc]
+        if await deliver(functools.partial(channel.send, **message), what) is None:
             return

@@ -28,6 +28,14 @@ class _Slot:
     done: bool = False
     ready: threading.Event = field(default_factory=threading.Event)
 
+    def result(self) -> np.ndarray:
+        """The row, once `done`: the encoder's error if its batch failed."""
+        if self.error is not None:
+            raise self.error
+        if self.vector is None:
+            raise RuntimeError("a question's row was read before its batch finished")
+        return self.vector
+
 
 class QuestionBatcher:
     """Thread-safe: concurrent `encode` calls share encoder calls; the encoder only ever sees one caller."""
@@ -56,9 +64,8 @@ class QuestionBatcher:
                     slot.ready.wait()
                 else:
                     self._run(batch)
-            if slot.error is not None:
-                raise slot.error
-        return np.stack([s.vector for s in slots]) if slots else np.zeros((0, self.encoder.dimension), np.float32)
+            slot.result()  # the batch's error, at once
+        return np.stack([s.result() for s in slots]) if slots else np.zeros((0, self.encoder.dimension), np.float32)
 
     def _claim(self) -> list[_Slot] | None:
         """Become the leader and take up to `max_batch` queued questions, unless a batch is already running."""

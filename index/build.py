@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -26,19 +27,16 @@ from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve
 from .stories import StoryError, load_stories
 from .vectors import choose_type
 
-ProgressFactory = Callable[[int, str], "Progress"]
 DEFAULT_QUANTIZATION = "int8"
 MODELS = "models"
 
 
-class Progress:
-    """Minimal progress sink; the CLI passes a tqdm-backed one on a terminal."""
+class Progress(Protocol):
+    """What `build_index` reports embedding progress to; the CLI passes a tqdm-backed one on a terminal."""
 
-    def update(self, n: int) -> None:  # pragma: no cover - trivial
-        pass
+    def update(self, n: int) -> None: ...
 
-    def close(self) -> None:  # pragma: no cover - trivial
-        pass
+    def close(self) -> None: ...
 
 
 class BuildLocked(RuntimeError):
@@ -206,7 +204,8 @@ def build_index(
             if encoder is None:
                 from .onnx_encoder import OnnxEncoder
 
-                encoder = OnnxEncoder(export, quantization, threads=1, workers=os.cpu_count() or 1)  # type: ignore[arg-type]
+                assert export is not None  # `_export(required=True)` made it or raised: there was no encoder
+                encoder = OnnxEncoder(export, quantization, threads=1, workers=os.cpu_count() or 1)
             texts = [p.text for s in to_embed for p in s.paragraphs] + [t for s in to_embed for t in _sentence_texts(s)]
             bar = progress(len(texts)) if progress else None
             vectors = _encode_with_progress(encoder, texts, bar)

@@ -13,8 +13,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy.sparse import csc_matrix
 
 from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
@@ -49,10 +53,10 @@ class BM25:
             for term in terms:
                 col = vocab.setdefault(term, len(vocab))
                 counts[col] = counts.get(col, 0) + 1
-            for col, tf in counts.items():
+            for col, count in counts.items():
                 rows.append(row)
                 cols.append(col)
-                counts_out.append(tf)
+                counts_out.append(count)
         n = len(documents)
         row_ids, col_ids = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         tf = np.asarray(counts_out, dtype=np.float64)
@@ -74,7 +78,7 @@ class BM25:
         )
 
     @property
-    def weights(self):  # type: ignore[no-untyped-def]
+    def weights(self) -> csc_matrix:
         """The weights as a scipy CSC matrix, for analysis code (imports scipy; serving never calls this)."""
         import scipy.sparse as sp
 

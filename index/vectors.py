@@ -74,12 +74,13 @@ def empty_index(rows: int, dimension: int, kind: str = "auto") -> faiss.Index:
 
 def training_rows(index: faiss.Index, rows: int) -> int:
     """How many sample vectors `index` wants before vectors can be added (0: none)."""
-    return 0 if index.is_trained else min(rows, index.nlist * IVF_TRAIN_PER_CELL)
+    return 0 if index.is_trained else min(rows, faiss.extract_index_ivf(index).nlist * IVF_TRAIN_PER_CELL)
 
 
 def train(index: faiss.Index, sample: np.ndarray, *, seed: int = 1234) -> None:
     """k-means for IVF cells: a sample of ~40 vectors per cell and 10 iterations are plenty for retrieval."""
-    index.cp.seed, index.cp.niter = seed, IVF_TRAIN_ITERATIONS
+    clustering = faiss.extract_index_ivf(index).cp
+    clustering.seed, clustering.niter = seed, IVF_TRAIN_ITERATIONS
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
 
 

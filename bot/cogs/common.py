@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
@@ -62,7 +63,9 @@ def find_story(stories: Sequence[StoryInfo] | Library, typed: str | None) -> str
     raise LookupError(f"I don't have a story called “{escape(typed)}”. `/stories` lists the ones I know.")
 
 
-async def send_followups(interaction: discord.Interaction, replies: Sequence[Reply], *, ephemeral: bool = False):
+async def send_followups(
+    interaction: discord.Interaction, replies: Sequence[Reply], *, ephemeral: bool = False
+) -> None:
     """Send rendered replies after `defer()`: the first one fills the "thinking…" message.
 
     Failed sends are retried; if the interaction expired, a public answer goes to the channel (bot/resilience.py).
@@ -77,12 +80,10 @@ async def reply_to_message(message: discord.Message, replies: Sequence[Reply]) -
     """
     reference = message.to_reference(fail_if_not_exists=False)
     for i, reply in enumerate(replies):
-        sent = await deliver(
-            lambda r=reply, i=i: message.channel.send(  # type: ignore[misc]
-                **r.kwargs(), reference=reference if i == 0 else None, nonce=f"{message.id}-{i}"
-            ),
-            f"the reply to message {message.id}",
-        )
+        kwargs = reply.kwargs() | {"nonce": f"{message.id}-{i}"}
+        if i == 0:
+            kwargs["reference"] = reference
+        sent = await deliver(functools.partial(message.channel.send, **kwargs), f"the reply to message {message.id}")
         if sent is None:
             return
 
