@@ -30,6 +30,7 @@ from . import lifecycle
 from .asking import AskQueue
 from .cogs.common import SORRY
 from .feedback import VoteButton
+from .lifecycle import LibraryUnavailable
 from .questionlog import QuestionLog
 from .settings import Settings
 
@@ -148,7 +149,7 @@ class NewsroomBot(commands.Bot):
         name = interaction.command.qualified_name if interaction.command else "?"
         text = SORRY
         if isinstance(getattr(error, "original", error), LibraryUnavailable):
-            text = lifecycle.NOT_READY  # no usable index: say how an admin fixes it (the cause is logged at start)
+            text = lifecycle.not_ready_text(self, interaction.user)  # the cause was logged at start-up
         else:
             log.error("/%s failed", name, exc_info=error)
         try:
@@ -185,7 +186,7 @@ class NewsroomBot(commands.Bot):
         """The current Library, waiting for the start-up load if it is still running."""
         await self._library_ready.wait()
         if self._library is None:
-            raise LibraryUnavailable(lifecycle.NOT_READY)  # what readers see; the cause is in the log
+            raise LibraryUnavailable(lifecycle.NOT_READY)  # the cause is in the log
         return self._library
 
     async def swap_library(self, new: Library) -> None:
@@ -241,10 +242,6 @@ class NewsroomBot(commands.Bot):
             return True
         admin_roles = set(self.settings.admin_role_ids)
         return any(role.id in admin_roles for role in member.roles)
-
-
-class LibraryUnavailable(RuntimeError):
-    """The index could not be loaded at start-up: questions get an apology while the bot closes itself."""
 
 
 class ShardedNewsroomBot(NewsroomBot, commands.AutoShardedBot):

@@ -31,14 +31,25 @@ if TYPE_CHECKING:
     from .client import NewsroomBot
 
 log = logging.getLogger("newsroom.bot")
-NOT_READY = (
-    "I can't answer yet: no stories are indexed here. An admin can run `/reindex` "
-    "(or `newsroom-bot build` on the server), and I'll start answering without a restart."
+# Without a usable index, readers are told to come back; only those who can fix it are told how.
+NOT_READY = "I'm not ready to answer yet: my stories aren't loaded. Please try again shortly."
+NOT_READY_ADMIN = (
+    "I can't answer yet: no stories are indexed here. Run `/reindex` (or `newsroom-bot build` on the server) "
+    "and I'll start answering without a restart; the bot's log says what went wrong."
 )
 RESTARTING = "I'm restarting right now. Please ask again in a minute."
 SHUTDOWN_GRACE = 30.0
 # Where discord.py runs the work a question starts: message listeners and application commands.
 ANSWER_TASK_NAMES = ("discord.py: on_message", "CommandTree-invoker")
+
+
+class LibraryUnavailable(RuntimeError):
+    """No usable index (the start-up load failed): questions get `not_ready_text` until a build is swapped in."""
+
+
+def not_ready_text(bot: NewsroomBot, user: discord.abc.User) -> str:
+    """What `user` is told while there is no usable index: how to fix it if they may run `/reindex`."""
+    return NOT_READY_ADMIN if bot.is_admin(user) else NOT_READY
 
 
 async def load_live(bot: NewsroomBot) -> None:

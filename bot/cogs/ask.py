@@ -18,11 +18,19 @@ from discord.ext import commands
 
 from index import Answer
 
-from ..client import LibraryUnavailable
 from ..feedback import Asked, bound_story, log_and_attach
+from ..lifecycle import LibraryUnavailable, not_ready_text
 from ..render import Reply, render_answer
-from ..resilience import defer, typing
-from .common import SORRY, cooldown_text, find_story, newsroom, reply_to_message, send_followups, story_autocomplete
+from ..resilience import typing
+from .common import (
+    SORRY,
+    answer_interaction,
+    cooldown_text,
+    find_story,
+    newsroom,
+    reply_to_message,
+    story_autocomplete,
+)
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -52,12 +60,12 @@ class Ask(commands.Cog):
     async def answer(
         self, question: str, story: str | None = None, *, show_question: bool, asked: Asked, channel: object = None
     ) -> list[Reply]:
-        """Answer (scoped to `story`, else to the story `/story set` bound the channel to), log it, render it."""
+        """Answer (scoped to `story`, else to the story `/story set` bound the channel to), log it, render it.
+
+        Raises LibraryUnavailable when there is no usable index: the caller knows who asked, and so what to say.
+        """
         started = time.perf_counter()
-        try:
-            library = await self.bot.get_library()
-        except LibraryUnavailable as exc:  # no usable index: say so (and how an admin fixes it)
-            return [Reply(content=str(exc))]
+        library = await self.bot.get_library()
         story = story or bound_story(self.bot, library, channel)
         answer: Answer = await self.bot.asking.ask(library, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
@@ -97,6 +105,8 @@ class Ask(commands.Cog):
         try:
             async with typing(message.channel):
                 replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
+        except LibraryUnavailable:
+            replies = [Reply(content=not_ready_text(self.bot, message.author))]
         except Exception:  # the reader still hears back; the cause goes to the log
             log.exception("answering message %s failed", message.id)
             replies = [Reply(content=SORRY)]
@@ -113,16 +123,14 @@ class Ask(commands.Cog):
         if interaction.guild is None and not self.bot.settings.allow_dms:
             await interaction.response.send_message(DM_REFUSAL, ephemeral=True)
             return
-        await defer(interaction)  # if the token already expired, the answer goes to the channel instead
-        try:
+        asked = Asked.from_interaction(interaction, source)
+
+        async def work() -> list[Reply]:
             await self.bot.get_library()
             slug = find_story(self.bot.stories, story)
-        except LookupError as exc:
-            await interaction.followup.send(str(exc))
-            return
-        asked = Asked.from_interaction(interaction, source)
-        replies = await self.answer(question, slug, show_question=True, asked=asked, channel=interaction.channel)
-        await send_followups(interaction, replies)
+            return await self.answer(question, slug, show_question=True, asked=asked, channel=interaction.channel)
+
+        await answer_interaction(interaction, work)  # if the token expired, the answer goes to the channel
 
     @app_commands.command(name="ask", description="Ask about the story: answered with quotes, word for word")
     @app_commands.describe(question="Your question", story="Only this story (optional)")

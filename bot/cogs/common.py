@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 import discord
@@ -12,8 +12,9 @@ from discord import app_commands
 
 from index import Library, StoryInfo
 
+from ..lifecycle import LibraryUnavailable, not_ready_text
 from ..render import Reply, escape
-from ..resilience import deliver, send_to_interaction
+from ..resilience import defer, deliver, send_to_interaction
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -71,6 +72,29 @@ async def send_followups(
     Failed sends are retried; if the interaction expired, a public answer goes to the channel (bot/resilience.py).
     """
     await send_to_interaction(interaction, [reply.kwargs() for reply in replies], ephemeral=ephemeral)
+
+
+async def answer_interaction(
+    interaction: discord.Interaction,
+    work: Callable[[], Awaitable[Sequence[Reply]]],
+    *,
+    ephemeral: bool = False,
+) -> None:
+    """Acknowledge within Discord's 3 s, `await work()` for the replies, then send them: every reading command
+    and /ask go through here, so each one survives an expired interaction the same way.
+
+    If the token has expired (10062 on the acknowledgement, or a follow-up refused), public replies go to the
+    channel instead. A LookupError (an unknown story) becomes its reader-facing message; no usable index becomes
+    the "not ready" text that suits who asked. Anything else propagates to the command tree's error handler.
+    """
+    await defer(interaction, ephemeral=ephemeral)
+    try:
+        replies = await work()
+    except LookupError as exc:
+        replies = [Reply(content=str(exc))]
+    except LibraryUnavailable:
+        replies = [Reply(content=not_ready_text(newsroom(interaction), interaction.user))]
+    await send_followups(interaction, replies, ephemeral=ephemeral)
 
 
 async def reply_to_message(message: discord.Message, replies: Sequence[Reply]) -> None:
