@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import SecretStr
 
 from bot.client import NewsroomBot
+from bot.lifecycle import thread_switch_interval
 from bot.settings import Settings
 from index import Library
 from tests.fake_discord import FakeDiscord
@@ -74,13 +75,14 @@ async def with_bot(
             _env_file=None, index_dir=index_dir, content_dir=ROOT / "content", discord_token=SecretStr(fake.token)
         )
         bot = NewsroomBot(settings, library, **client)  # the shipped defaults unless a benchmark asks otherwise
-        runner = asyncio.create_task(bot.start(fake.token))
-        try:
-            await asyncio.wait_for(bot.wait_until_ready(), 60)
-            return await fn(fake, bot)
-        finally:
-            await bot.close()
-            await asyncio.wait_for(runner, 60)
+        with thread_switch_interval(settings.thread_switch_ms):  # as `run_bot` runs it
+            runner = asyncio.create_task(bot.start(fake.token))
+            try:
+                await asyncio.wait_for(bot.wait_until_ready(), 60)
+                return await fn(fake, bot)
+            finally:
+                await bot.close()
+                await asyncio.wait_for(runner, 60)
             patch.undo()
 
 

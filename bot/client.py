@@ -14,7 +14,6 @@ import asyncio
 import functools
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,6 @@ T = TypeVar("T")
 # Questions queue on the event loop and one worker answers them in batches (bot/asking.py), so the engine needs
 # one thread; the second keeps summaries and other engine calls from waiting behind a batch.
 ASK_WORKERS = 2
-SWITCH_INTERVAL_S = 0.0005
 COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
 
 
@@ -84,9 +82,6 @@ class NewsroomBot(commands.Bot):
         self._watch: asyncio.Task[None] | None = None
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
         self.asking = AskQueue(self.run_blocking)  # readers' questions, answered in batches by one worker
-        # The loop thread hands the GIL to busy executor threads for every socket call; at the default 5 ms switch
-        # interval it then waits up to 5 ms to get it back, which throttled replies under load (benchmarks/perf.py).
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
         self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings

@@ -14,13 +14,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import discord
@@ -50,6 +52,24 @@ class LibraryUnavailable(RuntimeError):
 def not_ready_text(bot: NewsroomBot, user: discord.abc.User) -> str:
     """What `user` is told while there is no usable index: how to fix it if they may run `/reindex`."""
     return NOT_READY_ADMIN if bot.is_admin(user) else NOT_READY
+
+
+@contextlib.contextmanager
+def thread_switch_interval(ms: float) -> Iterator[None]:
+    """Python's thread switch interval lowered to `ms` (THREAD_SWITCH_MS; never raised) while the bot runs.
+
+    The loop thread hands the GIL to busy engine threads for every socket call; at Python's default 5 ms it then
+    waits up to 5 ms to get it back, which throttled replies under load (benchmarks/README.md, "Load"). The setting
+    is process-wide, so `run_bot` scopes it to the run and restores it after: creating a bot in a test or a REPL
+    leaves the interpreter alone. 0 keeps Python's own interval.
+    """
+    before = sys.getswitchinterval()
+    if ms > 0:
+        sys.setswitchinterval(min(before, ms / 1000))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
 
 
 async def load_live(bot: NewsroomBot) -> None:

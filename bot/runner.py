@@ -147,7 +147,8 @@ def run_bot(settings: Settings) -> int:
     bot = create_bot(settings)
     stop_on_sigterm()
     try:
-        asyncio.run(serve(bot, settings.discord_token.get_secret_value()))
+        with lifecycle.thread_switch_interval(settings.thread_switch_ms):
+            asyncio.run(serve(bot, settings.discord_token.get_secret_value()))
     except KeyboardInterrupt:
         return EXIT_OK
     except discord.LoginFailure:

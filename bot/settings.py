@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     index_watch_seconds: float = Field(
         default=10.0, ge=0, description="check for a new index build this often; 0 = off"
     )
+    thread_switch_ms: float = Field(
+        default=0.5, ge=0, description="Python's thread switch interval while the bot runs (ms); 0 = Python's 5 ms"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # For editors: the question log (see README, "For editors").
     question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")

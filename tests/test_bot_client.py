@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 from pathlib import Path
 
@@ -91,3 +92,25 @@ def test_the_token_never_reaches_the_log(capsys: pytest.CaptureFixture[str], tmp
         logging.getLogger().removeHandler(handler)
     err = capsys.readouterr().err
     assert token not in err and err.count("[token]") == 3
+
+
+def test_the_thread_switch_interval_is_lowered_only_while_run_bot_runs(
+    monkeypatch: pytest.MonkeyPatch, library: Library, built_index: Path, tmp_path: Path
+) -> None:
+    """Creating a bot (a test, a REPL) leaves the interpreter alone; `run_bot` lowers the interval, then restores it."""
+    default = sys.getswitchinterval()
+    bot = create_bot(make_settings(built_index, CONTENT), library)
+    bot.executor.shutdown()
+    bot.build_executor.shutdown()
+    assert sys.getswitchinterval() == default
+    during: list[float] = []
+
+    async def serve(bot: NewsroomBot, token: str) -> None:
+        during.append(sys.getswitchinterval())
+
+    monkeypatch.setattr(runner, "serve", serve)
+    monkeypatch.setattr(runner, "configure_logging", lambda settings: None)
+    for ms, expected in ((0.5, 0.0005), (0, default), (50, default)):  # 0: Python's own; never raised above it
+        settings = make_settings(tmp_path / "index", CONTENT, discord_token="abc.def.ghi", thread_switch_ms=ms)
+        assert runner.run_bot(settings) == runner.EXIT_OK
+        assert during.pop() == pytest.approx(expected) and sys.getswitchinterval() == default
