@@ -7,21 +7,17 @@ imported by `run`, so the terminal commands start fast.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import sys
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from index import (
-    Answer,
     BuildLocked,
     IndexProblem,
     Library,
     ModelNotFound,
-    Summary,
     UnknownStory,
     build_index,
     load_encoder,
@@ -29,55 +25,10 @@ from index import (
 from index.embedder import Encoder
 
 from .settings import Settings, SettingsError, load_settings
+from .terminal import ProgressBar, format_answer, format_summary
 
 DEMO_QUESTION = "How many White Helmets are still trapped in Syria?"
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-def format_quote_lines(
-    text: str,
-    title: str,
-    paragraph: int,
-    sources: Sequence[str],
-    url: str | None,
-    updated: dt.date | None = None,
-) -> str:
-    body = textwrap.fill(f"“{text}”", width=100, initial_indent="  ", subsequent_indent="   ")
-    note = f" (updated {updated:%Y-%m-%d})" if updated else ""
-    cite = f"   — {title}{note}, ¶{paragraph} · Sources: {'; '.join(sources) or 'not listed'}"
-    return body + "\n" + cite + (f"\n     {url}" if url else "")
-
-
-def format_answer(answer: Answer) -> str:
-    if not answer.answered:
-        return answer.message
-    return "\n\n".join(
-        format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url, q.updated) for q in answer.quotes
-    )
-
-
-def format_summary(summary: Summary) -> str:
-    lines = [f"Summary of “{summary.title}” (sources: {'; '.join(summary.sources) or 'not listed'})"]
-    for q in summary.quotes:
-        lines.append(textwrap.fill(f"¶{q.paragraph}  “{q.text}”", width=100, subsequent_indent="     "))
-    if summary.url:
-        lines.append(summary.url)
-    return "\n".join(lines)
-
-
-class _Bar:
-    """tqdm progress for `build`, only on a terminal."""
-
-    def __init__(self, total: int) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=total, unit="text", desc="Embedding", file=sys.stderr)
-
-    def update(self, n: int) -> None:
-        self._bar.update(n)
-
-    def close(self) -> None:
-        self._bar.close()
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -91,7 +42,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         model=settings.model,
         quantization=settings.quantization,
         index_type=settings.index_type,
-        progress=_Bar if sys.stderr.isatty() else None,
+        progress=ProgressBar if sys.stderr.isatty() else None,
         force=args.force,
     )
     for error in report.errors:

@@ -1,0 +1,56 @@
+"""How `newsroom-bot` shows things on a terminal: answers and summaries as wrapped quotes, build progress as a bar."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from index import Answer, Summary
+
+
+def format_quote_lines(
+    text: str,
+    title: str,
+    paragraph: int,
+    sources: Sequence[str],
+    url: str | None,
+    updated: dt.date | None = None,
+) -> str:
+    body = textwrap.fill(f"“{text}”", width=100, initial_indent="  ", subsequent_indent="   ")
+    note = f" (updated {updated:%Y-%m-%d})" if updated else ""
+    cite = f"   — {title}{note}, ¶{paragraph} · Sources: {'; '.join(sources) or 'not listed'}"
+    return body + "\n" + cite + (f"\n     {url}" if url else "")
+
+
+def format_answer(answer: Answer) -> str:
+    if not answer.answered:
+        return answer.message
+    return "\n\n".join(
+        format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url, q.updated) for q in answer.quotes
+    )
+
+
+def format_summary(summary: Summary) -> str:
+    lines = [f"Summary of “{summary.title}” (sources: {'; '.join(summary.sources) or 'not listed'})"]
+    for q in summary.quotes:
+        lines.append(textwrap.fill(f"¶{q.paragraph}  “{q.text}”", width=100, subsequent_indent="     "))
+    if summary.url:
+        lines.append(summary.url)
+    return "\n".join(lines)
+
+
+class ProgressBar:
+    """tqdm progress for `build`, only on a terminal."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="text", desc="Embedding", file=sys.stderr)
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def close(self) -> None:
+        self._bar.close()
