@@ -177,9 +177,18 @@ def report(figures: dict[str, Any]) -> str:
         e = f["engine_load_per_s"]
         add("engine: 200 in flight, batched (questions/s)", e["batched"], e["one_at_a_time"], "", None, "{:.0f}")
         add("engine: 200 in flight, unbatched (questions/s)", e["unbatched"], e["one_at_a_time"], "", None, "{:.0f}")
+        add(
+            "engine: 200 in `ask_many` batches of 64 (questions/s)",
+            e["ask_many"],
+            e["one_at_a_time"],
+            "",
+            None,
+            "{:.0f}",
+        )
     for key, label in (
         ("load", "Discord 40 ms away, 50 channels"),
         ("load_loopback", "Discord on loopback, 1 channel"),
+        ("load_loopback_inline", "Discord on loopback in the bot's process, 1 channel"),
     ):
         if key in f:
             one, many = f[key]["one_at_a_time"], f[key]["in_flight"]
@@ -188,7 +197,9 @@ def report(figures: dict[str, Any]) -> str:
             add(name, many["per_second"], one["per_second"], "≥ 3× one at a time", ok, "{:.0f}")
             late = many["late_heartbeats"] + one["late_heartbeats"]
             add("  answered / late heartbeats", many["answered"], f"of {many['asked']}", "all / 0", late == 0, "{:.0f}")
-            add("  mean micro-batch (questions per encode)", many["mean_batch"], "1", "", None, "{:.1f}")
+            add("  mean batch (questions per engine call)", many["mean_batch"], "1", "", None, "{:.1f}")
+            cpu = "bot process CPU per question (ms)"
+            add(f"  {cpu}", many["bot_cpu_ms_per_question"], one["bot_cpu_ms_per_question"], "", None)
     if "million" in f:
         m = f["million"]
         kind = next(k for k in m if k != "flat")
@@ -250,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             library = Library.load(index_dir)
             figures["load"] = load(index_dir, library, rounds=rounds, latency_ms=40, channels=50, one_by_one=20)
             figures["load_loopback"] = load(index_dir, library, rounds=rounds)
+            figures["load_loopback_inline"] = load(index_dir, library, rounds=rounds, process=False)
     if not args.skip_million:
         from .perf_million import million
 

@@ -2,15 +2,14 @@
 
 One at a time (each question waits for its reply before the next is sent) against all in flight at once
 (every event dispatched, then every reply awaited). Each question comes from a different reader, so the
-per-user cooldown never refuses one. The fake server shares the process and event loop with the bot, so
-its own work counts against the bot's: real Discord would leave the bot more CPU, not less.
+per-user cooldown never refuses one. By default the fake Discord runs in a process of its own
+(`benchmarks.discord_load.RemoteDiscord`), as Discord does; `process=False` runs it in the bot's process and
+event loop, where its own work counts against the bot's (the figure measured before, kept for comparison).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,30 +21,16 @@ from bot.client import NewsroomBot
 from bot.lifecycle import thread_switch_interval
 from bot.settings import Settings
 from index import Library
-from tests.fake_discord import FakeDiscord
 
+from .discord_load import HEARTBEAT_MS, LaggyDiscord, RemoteDiscord, ask_all
 from .perf_engine import ROOT, distinct_questions
 
-HEARTBEAT_MS = 1000
 T = TypeVar("T")
-
-
-class LaggyDiscord(FakeDiscord):
-    """The fake Discord answering each REST call after `latency_ms`, as a real API a continent away does
-    (Discord's own API typically answers in 30-100 ms). The wait is a sleep: it costs the bot no CPU."""
-
-    def __init__(self, *, latency_ms: float = 0.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.latency_s = latency_ms / 1000
-
-    async def _rest(self, request: Any) -> Any:
-        if self.latency_s:
-            await asyncio.sleep(self.latency_s)
-        return await super()._rest(request)
+Ask = Callable[..., Awaitable[dict[str, Any]]]  # ask(questions, concurrent=..., channels=...) -> ask_all's figures
 
 
 class _Patch:
-    """`FakeDiscord.install` wants a monkeypatch: this one undoes itself outside pytest."""
+    """`install` wants a monkeypatch: this one undoes itself outside pytest."""
 
     def __init__(self) -> None:
         self._undo: list[tuple[Any, str, Any]] = []
@@ -62,101 +47,36 @@ class _Patch:
 async def with_bot(
     index_dir: Path,
     library: Library,
-    fn: Callable[[FakeDiscord, NewsroomBot], Awaitable[T]],
+    fn: Callable[[Ask, NewsroomBot], Awaitable[T]],
     *,
     latency_ms: float = 0.0,
-    **client: Any,
+    process: bool = True,
+    **bot: Any,
 ) -> T:
-    """Run `fn(fake, bot)` with the real bot connected to a fresh fake Discord; always closes both."""
+    """Run `fn(ask, bot)` with the real bot connected to a fresh fake Discord (in a child process, or in this one
+    with `process=False`); always closes both."""
     patch = _Patch()
-    async with LaggyDiscord(latency_ms=latency_ms, heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800) as fake:
+    fake: RemoteDiscord | LaggyDiscord
+    if process:
+        fake = RemoteDiscord(latency_ms=latency_ms, heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800)
+    else:
+        fake = LaggyDiscord(latency_ms=latency_ms, heartbeat_interval_ms=HEARTBEAT_MS, lifetime=1800)
+    async with fake:
         fake.install(patch)
+        ask: Ask = fake.ask_all if isinstance(fake, RemoteDiscord) else lambda qs, **kw: ask_all(fake, qs, **kw)
         settings = Settings(  # type: ignore[call-arg]
             _env_file=None, index_dir=index_dir, content_dir=ROOT / "content", discord_token=SecretStr(fake.token)
         )
-        bot = NewsroomBot(settings, library, **client)  # the shipped defaults unless a benchmark asks otherwise
+        client = NewsroomBot(settings, library, **bot)  # the shipped defaults unless a benchmark asks otherwise
         with thread_switch_interval(settings.thread_switch_ms):  # as `run_bot` runs it
-            runner = asyncio.create_task(bot.start(fake.token))
+            runner = asyncio.create_task(client.start(fake.token))
             try:
-                await asyncio.wait_for(bot.wait_until_ready(), 60)
-                return await fn(fake, bot)
+                await asyncio.wait_for(client.wait_until_ready(), 60)
+                return await fn(ask, client)
             finally:
-                await bot.close()
+                await client.close()
                 await asyncio.wait_for(runner, 60)
-            patch.undo()
-
-
-class _Replies:
-    """Which of `ids` the bot has replied to, read incrementally from the fake's request log."""
-
-    def __init__(self, fake: FakeDiscord, ids: set[str]) -> None:
-        self.fake, self.ids, self.seen, self._next = fake, ids, set[str](), len(fake.requests)
-
-    def update(self) -> set[str]:
-        for r in self.fake.requests[self._next :]:
-            if r.method == "POST" and r.path.endswith("/messages") and isinstance(r.json, dict):
-                reference = (r.json.get("message_reference") or {}).get("message_id")
-                if str(reference) in self.ids:
-                    self.seen.add(str(reference))
-        self._next = len(self.fake.requests)
-        return self.seen
-
-    def has(self, message_id: str) -> bool:
-        return message_id in self.update()
-
-
-async def _until(fake: FakeDiscord, check: Callable[[], bool], timeout: float) -> None:
-    """Wake on every request the fake records (no polling interval to add to a round trip)."""
-
-    async def wait() -> None:
-        async with fake._changed:
-            while not check():
-                await fake._changed.wait()
-
-    await asyncio.wait_for(wait(), timeout)
-
-
-async def ask_all(
-    fake: FakeDiscord, questions: list[str], *, concurrent: bool, channels: int = 1, timeout: float = 600
-) -> dict:
-    """Send `questions` (all at once, or each after the last reply) from different readers spread over
-    `channels` channels of the guild; seconds, answers and heartbeat gaps."""
-    channel_ids = [fake.channel_id] + [fake.snowflake() for _ in range(channels - 1)]
-    payloads = [
-        fake.message_payload(
-            f"<@{fake.bot_id}> {q}",
-            author=fake.user_payload(fake.snowflake(), f"reader{i}"),
-            channel_id=channel_ids[i % channels],
-            mentions=[fake.bot_user],
-        )
-        for i, q in enumerate(questions)
-    ]
-    ids = {p["id"] for p in payloads}
-    replies = _Replies(fake, ids)
-    frames = len(fake.frames)
-    started = time.perf_counter()
-    if concurrent:
-        for payload in payloads:
-            await fake.dispatch("MESSAGE_CREATE", payload)
-        await _until(fake, lambda: len(replies.update()) == len(ids), timeout)
-    else:
-        for payload in payloads:
-            await fake.dispatch("MESSAGE_CREATE", payload)
-            await _until(fake, functools.partial(replies.has, payload["id"]), timeout)
-    elapsed = time.perf_counter() - started
-    await asyncio.sleep(HEARTBEAT_MS / 1000 * 1.2)  # let the heartbeat due during the run arrive (or not)
-    beats = [f.at for f in fake.frames[frames:] if f.op == 1 and f.direction == "in"]
-    gaps = [b - a for a, b in itertools.pairwise(beats)]
-    late = sum(gap > HEARTBEAT_MS / 1000 * 1.5 for gap in gaps)
-    return {
-        "seconds": elapsed,
-        "per_second": len(questions) / elapsed,
-        "answered": len(replies.update()),
-        "asked": len(questions),
-        "heartbeats": len(beats),
-        "late_heartbeats": late,
-        "max_heartbeat_gap_s": max(gaps, default=0.0),
-    }
+                patch.undo()
 
 
 def load(
@@ -168,30 +88,46 @@ def load(
     rounds: int = 3,
     latency_ms: float = 0.0,
     channels: int = 1,
+    process: bool = True,
     **bot: Any,
-) -> dict:
+) -> dict[str, Any]:
     """Throughput one at a time and with `in_flight` questions at once, through the real client and gateway.
 
     Both are measured `rounds` times, alternating, on one connected bot; the medians are reported, because
-    on a shared machine a single run can be off by 2x either way.
+    on a shared machine a single run can be off by 2x either way. The bot gets a copy of `library` with an
+    empty question cache, so no question is answered from an earlier run's cache.
     """
     questions = distinct_questions(rounds * (one_by_one + in_flight), seed=11)
+    library = Library(library.data, library.encoder.inner)
 
-    async def run(fake: FakeDiscord, bot: NewsroomBot) -> dict:
+    async def run(ask: Ask, client: NewsroomBot) -> dict[str, Any]:
         singles, manies = [], []
-        batcher = library._batcher
         for r in range(rounds):
             chunk = questions[r * (one_by_one + in_flight) : (r + 1) * (one_by_one + in_flight)]
-            singles.append(await ask_all(fake, chunk[:one_by_one], concurrent=False))
-            batches, asked = batcher.batches, batcher.questions
-            manies.append(await ask_all(fake, chunk[one_by_one:], concurrent=True, channels=channels))
-            manies[-1]["mean_batch"] = (batcher.questions - asked) / max(1, batcher.batches - batches)
+            singles.append(await _timed(ask, chunk[:one_by_one], concurrent=False))
+            batches, asked = _batches(client, library)
+            manies.append(await _timed(ask, chunk[one_by_one:], concurrent=True, channels=channels))
+            batches_after, asked_after = _batches(client, library)
+            manies[-1]["mean_batch"] = (asked_after - asked) / max(1, batches_after - batches)
         return {"one_at_a_time": _median(singles), "in_flight": _median(manies), "rounds": rounds}
 
-    return asyncio.run(with_bot(index_dir, library, run, latency_ms=latency_ms, **bot))
+    return asyncio.run(with_bot(index_dir, library, run, latency_ms=latency_ms, process=process, **bot))
 
 
-def _median(runs: list[dict]) -> dict:
+async def _timed(ask: Ask, questions: list[str], **options: Any) -> dict[str, Any]:
+    """`ask`'s figures plus the CPU this process (the bot's, all threads) spent per question meanwhile."""
+    cpu = time.process_time()
+    result = await ask(questions, **options)
+    return result | {"bot_cpu_ms_per_question": (time.process_time() - cpu) * 1000 / len(questions)}
+
+
+def _batches(client: NewsroomBot, library: Library) -> tuple[int, int]:
+    """Engine calls and questions so far: the bot's ask queue, else (a bot without one) the encode batcher."""
+    counter: Any = getattr(client, "asking", None) or library._batcher
+    return counter.batches, counter.questions
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median rate, with every run's answers and late heartbeats summed in."""
     middle = sorted(runs, key=lambda r: r["per_second"])[len(runs) // 2]
     return {
@@ -205,19 +141,29 @@ def _median(runs: list[dict]) -> dict:
 
 
 def engine_load(library: Library, *, in_flight: int = 200, workers: int = 16) -> dict[str, float]:
-    """Questions per second through `Library.ask` alone: one at a time, and `in_flight` at once from `workers`
-    threads with micro-batching on (and, for comparison, off: max_batch=1). Fresh question caches each time."""
+    """Questions per second through the engine alone: one at a time (`ask`), `in_flight` at once from `workers`
+    threads meeting in the encode batcher (and, for comparison, unbatched: max_batch=1), and the same questions
+    in one `ask_many` call as the bot's ask queue makes it. Fresh question caches each time."""
     from concurrent.futures import ThreadPoolExecutor
 
     questions = distinct_questions(in_flight, seed=5)
     out: dict[str, float] = {}
-    for name, max_batch, threads in (("one_at_a_time", 1, 1), ("unbatched", 1, workers), ("batched", 64, workers)):
+    for name, max_batch, threads in (
+        ("one_at_a_time", 1, 1),
+        ("unbatched", 1, workers),
+        ("batched", 64, workers),
+        ("ask_many", 64, 0),
+    ):
         fresh = Library(library.data, library.encoder.inner)
         fresh._batcher.max_batch = max_batch
         fresh.ask("warm up")
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(fresh.ask, questions))
+        if threads:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(fresh.ask, questions))
+        else:
+            for start in range(0, len(questions), 64):  # the ask queue's batches
+                fresh.ask_many(questions[start : start + 64])
         out[name] = len(questions) / (time.perf_counter() - started)
         if name == "batched":
             out["mean_batch"] = fresh._batcher.questions / max(1, fresh._batcher.batches)

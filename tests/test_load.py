@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.discord_load import LaggyDiscord, RemoteDiscord, ask_all
 from benchmarks.perf_engine import distinct_questions
-from benchmarks.perf_load import LaggyDiscord, ask_all
 from bot import create_bot
 from bot.client import ShardedNewsroomBot
 from index import Library
@@ -63,3 +63,29 @@ def test_no_shard_count_means_one_plain_connection(built_index: Path, library: L
     assert not isinstance(bot, ShardedNewsroomBot) and bot.shard_count is None
     fixed = create_bot(make_settings(built_index, CONTENT, shard_count=3), library)
     assert isinstance(fixed, ShardedNewsroomBot) and fixed.shard_count == 3
+
+
+async def test_the_fake_discord_in_its_own_process_serves_the_real_client(
+    monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
+) -> None:
+    """The load benchmark's honest setup: Discord's work runs in another process, not in the bot's."""
+    async with RemoteDiscord(heartbeat_interval_ms=500, lifetime=300) as fake:
+        assert fake.info["http_url"].startswith("http://127.0.0.1:")
+        fake.install(monkeypatch)
+        bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token), library)
+        runner = asyncio.create_task(bot.start(fake.token))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 60)
+            questions = distinct_questions(12, seed=4)
+            one = await fake.ask_all(questions[:2], concurrent=False)
+            many = await fake.ask_all(questions[2:], concurrent=True, channels=3)
+            counts = await fake.call("counts")
+        finally:
+            await bot.close()
+            await asyncio.wait_for(runner, 60)
+    assert (one["answered"], many["answered"]) == (2, 10)
+    assert counts["identify"] == 1 and counts["resume"] == 0
+    assert bot.asking.questions == 12  # every question went through the bot's ask queue
+    with pytest.raises(RuntimeError, match="unknown command"):
+        async with RemoteDiscord() as idle:
+            await idle.call("no-such-command")
