@@ -55,3 +55,15 @@ async def test_an_unknown_story_after_expiry_is_still_pointed_out_in_the_channel
     _expire_interactions(simcord_env)
     await alice.slash(channel, "summary", story="nope")
     assert "I don't have a story called “nope”" in channel.last_message.content
+
+
+async def test_the_ask_the_story_menu_after_expiry_answers_in_the_channel(simcord_env, world, library) -> None:
+    guild, channel, alice = world
+    claim = await guild.add_member(simcord_env.create_user("bob")).send(
+        channel, "They saved over 115,000 lives, right?"
+    )
+    _expire_interactions(simcord_env)
+    await alice.context_menu(channel, "Ask the story", claim)
+    posted = channel.last_message
+    assert posted.author.id == simcord_env.bot.user.id and "115,000" in posted.embeds[0].description
+    assert_verbatim(library, posted.embeds[0].description)
