@@ -79,6 +79,17 @@ def test_batching_changes_fp32_vectors_not_at_all_and_int8_within_its_tolerance(
         assert np.array_equal(alone, np.vstack([enc.encode([t]) for t in texts]))  # deterministic alone
 
 
+def test_a_lone_text_takes_the_short_path_to_the_same_vector(export_dir: Path, texts: list[str]) -> None:
+    """One text skips sorting and padding; a batch of two copies of it (same length, same int8 scales) does not."""
+    for quantization in ("fp32", "int8"):
+        enc = OnnxEncoder(export_dir, quantization)
+        for text in texts[:5]:
+            alone, pair = enc.encode([text]), enc.encode([text, text])
+            assert alone.shape == (1, enc.dimension) and alone.dtype == np.float32
+            np.testing.assert_allclose(alone[0], pair[0], atol=1e-6)
+            assert abs(float(np.linalg.norm(alone)) - 1.0) < 1e-5
+
+
 def test_default_build_serves_with_onnx_and_never_imports_torch(tmp_path: Path, content_copy: Path) -> None:
     """The CLI's path: build (int8 by default) and ask in a fresh process that must not import torch."""
     index_dir = tmp_path / "index"
