@@ -86,7 +86,8 @@ class DiskCachedEncoder:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
-        key = hashlib.sha1(inner.name.encode()).hexdigest()[:10]
+        # by fingerprint when the encoder has one: the same model name with another adapter embeds differently
+        key = hashlib.sha1(str(getattr(inner, "fingerprint", "") or inner.name).encode()).hexdigest()[:10]
         self.path = folder / f"embeddings-{key}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False

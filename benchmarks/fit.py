@@ -29,14 +29,16 @@ from sklearn.linear_model import LogisticRegression
 
 from index.embedder import Encoder, load_encoder
 from index.features import QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, sentence_matrix
+from index.lexical import tokenize
 from index.library import Library, clean_question
+from index.models import Story
 from index.retrieve import MAX_QUOTE_CHARS, WEIGHTS_FILE, Weights, answer_features, rank
 
 from . import extra_quotes
 from .data import Article, DiskCachedEncoder, Question, read_squad, squad_article, story_from_paragraphs
 
 DEV_ARTICLE = "University_of_Notre_Dame"
-EXAMPLES_VERSION = 4  # bump when Candidates or the examples change
+EXAMPLES_VERSION = 5  # bump when Candidates or the examples change
 # The ranker's margins to the runner-up are left out of abstention and every feature is clipped to the fit's
 # 2nd-98th percentile: they are z-score based, so one rare word matched once ("painted" in "Who painted the Mona
 # Lisa?") looks like certainty. Leaving out the ranker's logit too abstains on that question but answers "How
@@ -88,7 +90,10 @@ def collect(articles: list[Article], encoder: DiskCachedEncoder, cache: Path, of
     split = Split()
     pool = [(a.title, q.question) for a in articles for q in a.questions]
     for number, article in enumerate(articles, 1):
-        key = hashlib.sha1(f"{EXAMPLES_VERSION}|{article.title}|{len(pool)}|{off_per_article}".encode()).hexdigest()
+        model_id = getattr(encoder.inner, "fingerprint", encoder.name)
+        key = hashlib.sha1(
+            f"{EXAMPLES_VERSION}|{model_id}|{article.title}|{len(pool)}|{off_per_article}".encode()
+        ).hexdigest()
         path = cache / "examples" / f"{key[:16]}.pkl"
         if path.exists():
             part = pickle.loads(path.read_bytes())
@@ -143,7 +148,7 @@ def _story_examples(article: Article, pool: list[tuple[str, str]], encoder: Enco
             continue
         split.answerable.append(_example(library, lowered, c, q.answers, q.paragraph or 0, short))
         holding = {i + 1 for i, t in enumerate(texts) if any(a.lower() in t for a in q.answers)}
-        without.setdefault(frozenset(holding | {q.paragraph}), []).append(q)
+        without.setdefault(frozenset(holding | {q.paragraph or 0}), []).append(q)
     groups = list(without.items())
     random.Random(article.story.slug).shuffle(groups)
     for dropped, questions in groups[:MAX_REDUCED_STORIES]:
@@ -157,11 +162,28 @@ def _story_examples(article: Article, pool: list[tuple[str, str]], encoder: Enco
             if c is not None:
                 split.unanswered.append(Example(c, np.zeros(len(c.sentence_rows), bool), -1, short))
     others = [question for title, question in pool if title != article.title]
-    for question in random.Random(article.story.slug).sample(others, min(off, len(others))):
+    rng = random.Random(article.story.slug)
+    chosen = rng.sample(others, min(off, len(others)))
+    chosen += near_misses(article.story, others, off // 2, rng)
+    for question in chosen:
         c = library.candidates(clean_question(question))
         if c is not None:
             split.off_topic.append(Example(c, np.zeros(len(c.sentence_rows), bool), -1, short))
     return split
+
+
+def near_misses(story: Story, questions: list[str], count: int, rng: random.Random) -> list[str]:
+    """Off-topic questions that share a rare word with the story ("Who painted the Mona Lisa?" against "The
+    interior was painted by ..."): random off-topic questions rarely do, so without these the abstention
+    model learns that one matched rare word means the story answers."""
+    paragraphs = [set(tokenize(p.text)) for p in story.paragraphs]
+    counts: dict[str, int] = {}
+    for words in paragraphs:
+        for word in words:
+            counts[word] = counts.get(word, 0) + 1
+    rare = {word for word, n in counts.items() if n <= max(1, len(paragraphs) // 10)}
+    sharing = [q for q in questions if rare.intersection(tokenize(q))]
+    return rng.sample(sharing, min(count, len(sharing)))
 
 
 def ranker_rows(examples: list[Example], rng: np.random.Generator, negatives: int) -> tuple[np.ndarray, np.ndarray]:
@@ -251,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument(
+        "--adapter", default="auto", help="LoRA adapter for the model: auto (the shipped one), none, or a .npz"
+    )
+    parser.add_argument(
         "--neighbour-ratio",
         type=float,
         default=0.0,
@@ -262,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     raw = read_squad(args.squad, exclude=args.exclude)
     random.Random(args.seed).shuffle(raw)
     chosen = [squad_article(a) for a in raw[: args.articles + args.validation]]
-    encoder = DiskCachedEncoder(load_encoder(args.model), args.cache)
+    encoder = DiskCachedEncoder(load_encoder(args.model, args.adapter), args.cache)
     print("collecting candidates (embedding what is not cached yet)", file=sys.stderr)
     train = collect(chosen[: args.articles], encoder, args.cache)
     valid = collect(chosen[args.articles :], encoder, args.cache)

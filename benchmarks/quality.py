@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embedder import Encoder, load_encoder
+from index.embedder import Encoder, load_encoder, resolve_adapter
 from index.library import Library
 from index.retrieve import WEIGHTS_FILE, Weights, load_weights
 from index.stories import parse_story
@@ -137,26 +137,31 @@ def run(
     off_topic: list[Question],
     encoder: Encoder,
     weights: Weights | None = None,
+    plain_encoder: Encoder | None = None,
 ) -> dict[str, Metrics]:
+    """The engine, then dense-only and BM25-only on the engine's encoder; with `plain_encoder` (the model without
+    its adapter) also dense-only on that, the plain baseline the issue's figures were measured with."""
     story = parse_story(story_file)
     library = Library.from_stories([story], encoder, weights)
     results = {"engine": evaluate(engine_system(library), questions, off_topic)}
-    for kind in ("dense", "bm25"):
-        plain = single_signal_system(library, encoder, kind)
-        results[f"{kind}-only"] = evaluate(
-            with_threshold(plain, oracle_threshold(plain, questions)), questions, off_topic
-        )
+    baselines = [("dense-only", library, encoder, "dense"), ("bm25-only", library, encoder, "bm25")]
+    if plain_encoder is not None:
+        plain_library = Library.from_stories([story], plain_encoder, weights)
+        baselines.insert(1, ("dense-plain", plain_library, plain_encoder, "dense"))
+    for name, lib, enc, kind in baselines:
+        plain = single_signal_system(lib, enc, kind)
+        results[name] = evaluate(with_threshold(plain, oracle_threshold(plain, questions)), questions, off_topic)
     return results
 
 
 def format_table(results: dict[str, Metrics], n_on: int, n_off: int) -> str:
     lines = [
         f"{n_on} on-topic questions, {n_off} off-topic",
-        f"{'system':<10} {'top-1':>6} {'top-3':>6} {'quote':>6} {'answered':>9} {'abstained':>10} {'p50 ms':>7}",
+        f"{'system':<11} {'top-1':>6} {'top-3':>6} {'quote':>6} {'answered':>9} {'abstained':>10} {'p50 ms':>7}",
     ]
     for name, m in results.items():
         lines.append(
-            f"{name:<10} {m.top1:>6.3f} {m.top3:>6.3f} {m.first_quote:>6.3f} {m.answered:>9.3f} "
+            f"{name:<11} {m.top1:>6.3f} {m.top3:>6.3f} {m.first_quote:>6.3f} {m.answered:>9.3f} "
             f"{m.abstained:>10.3f} {m.p50_ms:>7.1f}"
         )
     return "\n".join(lines)
@@ -177,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, required=True, help="JSONL of on-topic questions with gold")
     parser.add_argument("--off-topic", type=Path, help="JSONL of questions the story does not answer")
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model (default: the packaged one)")
+    parser.add_argument(
+        "--adapter", default="auto", help="LoRA adapter for the model: auto (the shipped one), none, or a .npz"
+    )
     parser.add_argument("--weights", type=Path, default=WEIGHTS_FILE, help="fitted weights (default: the shipped ones)")
     parser.add_argument(
         "--cache",
@@ -189,12 +197,17 @@ def main(argv: list[str] | None = None) -> int:
     if not questions or any(q.paragraph is None for q in questions):
         print(f"{args.questions}: every on-topic line needs a gold 'paragraph'", file=sys.stderr)
         return 2
-    encoder: Encoder = load_encoder(args.model)
+    encoder: Encoder = load_encoder(args.model, args.adapter)
     if args.cache:
         encoder = DiskCachedEncoder(encoder, args.cache)
-    results = run(args.story, questions, off_topic, encoder, load_weights(args.weights))
-    if isinstance(encoder, DiskCachedEncoder):
-        encoder.save()
+    plain: Encoder | None = None
+    if resolve_adapter(args.model, args.adapter) is not None:
+        plain = load_encoder(args.model, "none")
+        plain = DiskCachedEncoder(plain, args.cache) if args.cache else plain
+    results = run(args.story, questions, off_topic, encoder, load_weights(args.weights), plain)
+    for used in (encoder, plain):
+        if isinstance(used, DiskCachedEncoder):
+            used.save()
     print(format_table(results, len(questions), len(off_topic)))
     return 0
 

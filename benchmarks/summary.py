@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.summary", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="JSONL: {id, article_sentences, reference} a line")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"embedding model (default {DEFAULT_MODEL})")
+    parser.add_argument(
+        "--adapter", default="auto", help="LoRA adapter for the model: auto (the shipped one), none, or a .npz"
+    )
     parser.add_argument("--sentences", type=int, default=3, help="summary length in sentences (default 3)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a summary weight")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if not articles:
         print(f"error: {args.data} holds no articles", file=sys.stderr)
         return 2
-    results = evaluate(articles, load_encoder(args.model), args.sentences, weights)
+    results = evaluate(articles, load_encoder(args.model, args.adapter), args.sentences, weights)
     if args.json:
         print(json.dumps({**asdict(results), "weights": asdict(weights)}, indent=2))
     else:

@@ -40,6 +40,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         args.content or settings.content_dir,
         args.index or settings.index_dir,
         model=settings.model,
+        adapter=settings.model_adapter,
         quantization=settings.quantization,
         index_type=settings.index_type,
         progress=ProgressBar if sys.stderr.isatty() else None,
@@ -143,7 +144,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         encoder = library.encoder
     except IndexProblem as exc:
         print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
-        library, encoder = None, load_encoder(settings.model)
+        library, encoder = None, load_encoder(settings.model, settings.model_adapter)
     conn = open_reader(log_path)
     try:
         data = gather(conn, encoder, days=args.since, story=args.story, library=library)

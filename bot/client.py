@@ -202,6 +202,7 @@ class NewsroomBot(commands.Bot):
                 settings.content_dir,
                 settings.index_dir,
                 model=settings.model,
+                adapter=settings.model_adapter,
                 quantization=settings.quantization,
                 index_type=settings.index_type,
                 force=force,

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     index_dir: Path = Field(default=Path("data/index"), description="where the built index lives")
     content_dir: Path = Field(default=Path("content"), description="the story files")
     model: str = Field(default="all-MiniLM-L6-v2", description="embedding model name or local path")
+    model_adapter: str = Field(
+        default="auto",
+        description="LoRA adapter merged into the model at build time: auto (the shipped one, for the packaged "
+        "model only), none, or a path to an adapter .npz",
+    )
     quantization: Literal["int8", "fp32"] = Field(
         default="int8", description="ONNX model that embeds stories and questions (int8: faster, fp32: exact)"
     )

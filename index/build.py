@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .embedder import DEFAULT_MODEL, Encoder, ModelNotFound, fingerprint
+from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, ModelNotFound, fingerprint, resolve_adapter
 from .models import Story
 from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import StoryError, load_stories
@@ -153,6 +153,7 @@ def build_index(
     force: bool = False,
     quantization: str | None = None,
     index_type: str = "auto",
+    adapter: str | None = ADAPTER_AUTO,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
@@ -160,6 +161,7 @@ def build_index(
     If nothing changed (same stories, same hashes, same model) no new build is written. `quantization`
     ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own. `index_type`
     is the FAISS index kind (see `vectors.choose_type`); changing it rewrites the index without re-embedding.
+    `adapter` ("auto", "none" or a file) is merged into the model before export (see `index.adapter`).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
@@ -170,8 +172,9 @@ def build_index(
         loaded = load_stories(content_dir)
         errors = [str(e) for e in loaded.errors]
         stories = loaded.stories
-        model_id = getattr(encoder, "fingerprint", None) or fingerprint(model)
-        export = _export(model, model_id, index_dir, quantization, required=encoder is None and bool(stories))
+        model_id = getattr(encoder, "fingerprint", None) or fingerprint(model, adapter)
+        adapter_path = resolve_adapter(model, adapter if encoder is None else getattr(encoder, "adapter", None))
+        export = _export(model, model_id, index_dir, quantization, adapter, required=encoder is None and bool(stories))
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = not to_embed and set(previous) == {s.slug for s in stories} and _index_type(index_dir) == index_type
@@ -235,6 +238,7 @@ def build_index(
             changed_at=_text_changes(index_dir, stories, now),
             quantization=quantization,
             model_fingerprint=model_id,
+            model_adapter=adapter_path.name if adapter_path else "",
             encoder_dir=export,
             index_type=index_type,
         )
@@ -250,12 +254,14 @@ def build_index(
         )
 
 
-def _export(model: str, model_id: str, index_dir: Path, quantization: str, *, required: bool) -> Path | None:
+def _export(
+    model: str, model_id: str, index_dir: Path, quantization: str, adapter: str | None, *, required: bool
+) -> Path | None:
     """The index's ONNX export of `model`, made if missing; None for a custom encoder that is no model on disk."""
     from .onnx_export import ensure_export
 
     try:
-        return ensure_export(model, index_dir / MODELS / model_id, quantization, model_id=model_id)
+        return ensure_export(model, index_dir / MODELS / model_id, quantization, model_id=model_id, adapter=adapter)
     except ModelNotFound:
         if required:
             raise

@@ -13,7 +13,7 @@ import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,6 +23,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+ADAPTER_AUTO, ADAPTER_NONE = "auto", "none"
 _PACKAGED_NAMES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
 _SKIP_DIRS = {"onnx", "openvino", ".git", ".cache"}
 _SMALL_FILE = 8 << 20
@@ -58,6 +59,20 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def resolve_adapter(model: str, adapter: str | None = ADAPTER_AUTO) -> Path | None:
+    """The LoRA adapter file to merge into `model`: "auto" is the shipped one for the packaged model only."""
+    from .adapter import SHIPPED
+
+    if not adapter or adapter.lower() == ADAPTER_NONE:
+        return None
+    if adapter.lower() == ADAPTER_AUTO:
+        return SHIPPED if model.lower() in _PACKAGED_NAMES and SHIPPED.is_file() else None
+    path = Path(adapter).expanduser()
+    if not path.is_file():
+        raise ModelNotFound(f"MODEL_ADAPTER {adapter!r} is not a file; set it to auto, none or an adapter .npz")
+    return path
+
+
 def model_folder(model: str) -> Path | None:
     """The folder holding `model`'s files: the packaged model, a local path, or the Hugging Face cache."""
     location = Path(resolve_model(model))
@@ -71,14 +86,19 @@ def model_folder(model: str) -> Path | None:
         return None
 
 
-def fingerprint(model: str) -> str:
-    """A stable id of the model's files, cheap enough to check on every build.
+def fingerprint(model: str, adapter: str | None = ADAPTER_AUTO) -> str:
+    """A stable id of the model's files and its adapter, cheap enough to check on every build.
 
     Small files are hashed whole; big weight files by size plus their first and last megabyte, which any
     retraining changes. A model that cannot be found offline is identified by its name alone.
     """
     folder = model_folder(model)
     digest = hashlib.sha256()
+    adapter_path = resolve_adapter(model, adapter)
+    if adapter_path is not None:
+        from .adapter import adapter_id
+
+        digest.update(f"adapter:{adapter_id(adapter_path)}\0".encode())
     if folder is None:
         digest.update(f"name:{model}".encode())
         return digest.hexdigest()[:24]
@@ -98,35 +118,49 @@ def fingerprint(model: str) -> str:
     return digest.hexdigest()[:24]
 
 
+def load_sentence_transformer(model: str, adapter: str | None = ADAPTER_AUTO, *, device: str = "cpu") -> Any:
+    """The model on torch, offline, with its adapter (if any) merged into its weights."""
+    location = resolve_model(model)
+    adapter_path = resolve_adapter(model, adapter)
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(location, device=device, local_files_only=True)
+    except Exception as exc:
+        hint = "a local folder with a sentence-transformers model" if not Path(location).exists() else "a valid model"
+        raise ModelNotFound(
+            f"cannot load embedding model {model!r} offline ({type(exc).__name__}: {exc}). "
+            f"Set MODEL to {DEFAULT_MODEL} (packaged) or to {hint}."
+        ) from exc
+    if adapter_path is not None:
+        from .adapter import AdapterError, merge_into
+
+        try:
+            merge_into(st[0].auto_model, adapter_path)
+        except AdapterError as exc:
+            raise ModelNotFound(f"{exc}; or set MODEL_ADAPTER=none") from exc
+    st.eval()
+    return st
+
+
 class SentenceTransformerEncoder:
     """sentence-transformers on torch: the reference encoder (and the source of the ONNX export)."""
 
     backend = "sentence-transformers"
     quantization = "fp32"
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, device: str = "cpu") -> None:
+    def __init__(self, model: str = DEFAULT_MODEL, *, adapter: str | None = ADAPTER_AUTO, device: str = "cpu") -> None:
         self.name = model
+        self.adapter = adapter
         self._fingerprint: str | None = None
-        location = resolve_model(model)
-        try:
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(location, device=device, local_files_only=True)
-        except Exception as exc:
-            hint = (
-                "a local folder with a sentence-transformers model" if not Path(location).exists() else "a valid model"
-            )
-            raise ModelNotFound(
-                f"cannot load embedding model {model!r} offline ({type(exc).__name__}: {exc}). "
-                f"Set MODEL to {DEFAULT_MODEL} (packaged) or to {hint}."
-            ) from exc
+        self._model = load_sentence_transformer(model, adapter, device=device)
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
         self.dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
 
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.name)
+            self._fingerprint = fingerprint(self.name, self.adapter)
         return self._fingerprint
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -169,6 +203,6 @@ class CachedEncoder:
         return out
 
 
-def load_encoder(model: str = DEFAULT_MODEL) -> Encoder:
+def load_encoder(model: str = DEFAULT_MODEL, adapter: str | None = ADAPTER_AUTO) -> Encoder:
     """The reference encoder (torch). Serving uses the index's ONNX export instead: see `onnx_encoder`."""
-    return SentenceTransformerEncoder(model)
+    return SentenceTransformerEncoder(model, adapter=adapter)

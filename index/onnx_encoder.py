@@ -160,7 +160,7 @@ def query_encoder(data: IndexData, *, threads: int | None = None) -> Encoder:
             raise IndexMissing(f"index {data.path} names no ONNX export for its int8 vectors; {REBUILD_HINT}")
         from .embedder import load_encoder
 
-        return load_encoder(data.manifest.model)
+        return load_encoder(data.manifest.model, "auto" if data.manifest.model_adapter else "none")
     try:
         return OnnxEncoder(folder, data.manifest.quantization, threads=threads)
     except ExportMissing as exc:

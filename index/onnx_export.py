@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .embedder import ModelNotFound, fingerprint, resolve_model
+from .embedder import ADAPTER_AUTO, ModelNotFound, fingerprint, load_sentence_transformer, resolve_adapter
 from .store import sha256_file
 
 EXPORT_FORMAT = 1
@@ -47,7 +47,9 @@ def export_ready(folder: Path, quantization: str) -> bool:
     return info.get("format") == EXPORT_FORMAT and name in info.get("files", {}) and (folder / name).is_file()
 
 
-def ensure_export(model: str, target: Path, quantization: str, *, model_id: str | None = None) -> Path:
+def ensure_export(
+    model: str, target: Path, quantization: str, *, model_id: str | None = None, adapter: str | None = ADAPTER_AUTO
+) -> Path:
     """Make sure `target` holds an export of `model` with the `quantization` file; export only what is missing.
 
     A finished export made earlier in this process is hard-linked rather than traced again.
@@ -56,7 +58,7 @@ def ensure_export(model: str, target: Path, quantization: str, *, model_id: str 
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
     if export_ready(target, quantization):
         return target
-    model_id = model_id or fingerprint(model)
+    model_id = model_id or fingerprint(model, adapter)
     source = _exported.get(model_id)
     if not export_ready(target, "fp32") and source is not None and source != target and export_ready(source, "fp32"):
         _link_tree(source, target)
@@ -67,7 +69,7 @@ def ensure_export(model: str, target: Path, quantization: str, *, model_id: str 
         info["files"][MODEL_FILES["int8"]] = sha256_file(target / MODEL_FILES["int8"])
         _write_info(target, info)
     if not export_ready(target, quantization):
-        _export(model, target, quantization, model_id)
+        _export(model, target, quantization, model_id, adapter)
     _exported[model_id] = target
     return target
 
@@ -97,17 +99,12 @@ def _swap_in(staging: Path, target: Path) -> None:
     staging.rename(target)
 
 
-def _export(model: str, target: Path, quantization: str, model_id: str) -> None:
-    """Trace the model to ONNX (and quantise it) in a staging folder, then rename it to `target`."""
+def _export(model: str, target: Path, quantization: str, model_id: str, adapter: str | None) -> None:
+    """Trace the model (its adapter merged) to ONNX, and quantise it, in a staging folder; rename it to `target`."""
     import torch
-    from sentence_transformers import SentenceTransformer
 
-    location = resolve_model(model)
-    try:
-        st = SentenceTransformer(location, device="cpu", local_files_only=True)
-    except Exception as exc:
-        raise ModelNotFound(f"cannot load embedding model {model!r} offline to export it ({exc})") from exc
-    st.eval()
+    st = load_sentence_transformer(model, adapter)
+    adapter_path = resolve_adapter(model, adapter)
     staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -140,6 +137,7 @@ def _export(model: str, target: Path, quantization: str, model_id: str) -> None:
             "format": EXPORT_FORMAT,
             "model": model,
             "fingerprint": model_id,
+            "adapter": adapter_path.name if adapter_path else "",
             "dimension": int(st.get_embedding_dimension()),
             "max_seq_length": int(st.max_seq_length),
             "do_lower_case": bool(getattr(st[0], "do_lower_case", False)),

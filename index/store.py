@@ -72,6 +72,7 @@ class Manifest(BaseModel):
     backend: str = Field(description="what embedded the stories: onnx, sentence-transformers, ...")
     quantization: str = Field(default="fp32", description="fp32 or int8: questions must be encoded alike")
     model_fingerprint: str = Field(default="", description="id of the model files (embedder.fingerprint)")
+    model_adapter: str = Field(default="", description="the LoRA adapter merged into the model, if any (file name)")
     encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
     index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
     dimension: int
@@ -141,6 +142,7 @@ def write_build(
     changed_at: dict[str, dt.datetime] | None = None,
     quantization: str = "fp32",
     model_fingerprint: str = "",
+    model_adapter: str = "",
     encoder_dir: Path | None = None,
     index_type: str = "auto",
 ) -> Path:
@@ -183,6 +185,7 @@ def write_build(
             backend=backend,
             quantization=quantization,
             model_fingerprint=model_fingerprint,
+            model_adapter=model_adapter,
             encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
             index_type=index_type,
             dimension=dimension,

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from index import IndexMismatch, IndexMissing, Library, build_index
-from index.embedder import DEFAULT_MODEL, Encoder
+from index.adapter import SHIPPED
+from index.embedder import DEFAULT_MODEL, Encoder, fingerprint
 from index.onnx_encoder import OnnxEncoder
 from index.onnx_export import ensure_export
 from index.store import read_build, resolve_build
@@ -96,6 +97,8 @@ def test_default_build_serves_with_onnx_and_never_imports_torch(tmp_path: Path, 
     report = build_index(content_copy, index_dir)
     manifest = read_build(index_dir).manifest
     assert report.ok and manifest.backend == "onnx" and manifest.quantization == "int8"
+    assert manifest.model_adapter == SHIPPED.name  # the shipped adapter is merged before the export
+    assert manifest.model_fingerprint == fingerprint(DEFAULT_MODEL) != fingerprint(DEFAULT_MODEL, "none")
     script = (
         "import sys, json; from index import Library; "
         f"lib = Library.load({str(index_dir)!r}); "

@@ -88,11 +88,14 @@ def test_command_line_prints_one_row_per_system(
     tmp_path: Path, encoder: Encoder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     story, questions, off = _write(tmp_path)
-    monkeypatch.setattr("benchmarks.quality.load_encoder", lambda model: encoder)
+    loaded: list[str] = []
+    monkeypatch.setattr("benchmarks.quality.load_encoder", lambda model, adapter: loaded.append(adapter) or encoder)
     assert main(["--story", str(story), "--questions", str(questions), "--off-topic", str(off)]) == 0
     out = capsys.readouterr().out
     assert "3 on-topic questions, 1 off-topic" in out
-    assert [line.split()[0] for line in out.splitlines()[2:]] == ["engine", "dense-only", "bm25-only"]
+    # the engine's model has the shipped adapter, so plain dense retrieval on the model without it is measured too
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["engine", "dense-only", "dense-plain", "bm25-only"]
+    assert loaded == ["auto", "none"]
 
 
 def test_question_file_errors_name_the_line(tmp_path: Path) -> None:

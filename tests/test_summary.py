@@ -173,7 +173,7 @@ def test_benchmark_scores_every_summary_on_the_same_articles(encoder: Encoder) -
 def test_benchmark_command_prints_the_table(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], encoder: Encoder, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(bench, "load_encoder", lambda model: encoder)
+    monkeypatch.setattr(bench, "load_encoder", lambda model, adapter: encoder)
     two = tmp_path / "two.jsonl"
     two.write_text("".join(DATA.read_text(encoding="utf-8").splitlines(keepends=True)[:2]), encoding="utf-8")
     assert bench.main(["--data", str(two)]) == 0

@@ -27,7 +27,6 @@ from .common import (
     answer_interaction,
     cooldown_text,
     find_story,
-    newsroom,
     reply_to_message,
     story_autocomplete,
 )
@@ -41,9 +40,15 @@ log = logging.getLogger("newsroom.ask")
 DM_REFUSAL = "I only answer questions in the newsroom's server. Ask me there: @mention me or use `/ask`."
 
 
-def strip_mention(content: str, user_id: int) -> str:
-    """The question without the bot's own @mention(s) (`<@id>` or the older `<@!id>`)."""
-    return " ".join(re.sub(rf"<@!?{user_id}>", " ", content).split())
+_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|(?<!\S)@(?:everyone|here)\b")
+
+
+def strip_mentions(content: str) -> str:
+    """The question without @mentions of anyone (`<@id>`, `<@!id>`, roles, channels, @everyone, @here).
+
+    They address people, they don't ask anything: left in, their ids read as numbers and names the story never
+    mentions, which is exactly what makes the engine decline a question."""
+    return " ".join(_MENTION.sub(" ", content).split())
 
 
 class Ask(commands.Cog):
@@ -99,7 +104,7 @@ class Ask(commands.Cog):
         if message.guild is None and not self.bot.settings.allow_dms:
             await reply_to_message(message, [Reply(content=DM_REFUSAL)])
             return
-        question = strip_mention(message.content, self.bot.user.id)
+        question = strip_mentions(message.content)
         mentioned = any(user.id == self.bot.user.id for user in message.mentions)
         asked = Asked.from_message(message, "mention" if mentioned else "channel")
         try:
@@ -145,8 +150,7 @@ class Ask(commands.Cog):
                 "That message has no text for me to check against the story.", ephemeral=True
             )
             return
-        me = newsroom(interaction).user
-        question = strip_mention(message.content, me.id) if me else message.content
+        question = strip_mentions(message.content)
         await self._answer_interaction(interaction, question, None, "menu")
 
 
