@@ -244,16 +244,18 @@ class ShardedNewsroomBot(NewsroomBot, commands.AutoShardedBot):
     """The same bot over several gateway connections (shards), for when it sits in thousands of servers.
 
     Discord requires sharding past 2,500 servers; each shard carries a share of them, all in this one process
-    and sharing its Library (see README, "How it scales").
+    and sharing its Library. With SHARD_IDS the process runs only those shards, and other processes (pointed at
+    the same INDEX_DIR) run the rest (see README, "How it scales").
     """
 
 
 def create_bot(settings: Settings, library: Library | None = None) -> NewsroomBot:
     """The bot `make run` and the tests start. Without a `library`, it is loaded from INDEX_DIR in setup_hook.
 
-    SHARD_COUNT unset: one gateway connection. `auto`: as many shards as Discord recommends. A number: that many.
+    SHARD_COUNT unset: one gateway connection. `auto`: as many shards as Discord recommends. A number: that many,
+    all in this process unless SHARD_IDS names the ones it runs (settings checked they fit the count).
     """
     if settings.shard_count is None:
         return NewsroomBot(settings, library)
     count = None if settings.shard_count == "auto" else settings.shard_count
-    return ShardedNewsroomBot(settings, library, shard_count=count)
+    return ShardedNewsroomBot(settings, library, shard_count=count, shard_ids=settings.shard_ids or None)

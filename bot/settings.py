@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IdList = Annotated[list[int], NoDecode]
@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     shard_count: int | Literal["auto"] | None = Field(
         default=None, description="gateway shards: unset = one connection, auto = Discord's advice, or a number"
     )
+    shard_ids: IdList = Field(
+        default_factory=list,
+        description="the shards this process runs (needs a numeric SHARD_COUNT); empty = all of them",
+    )
     top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
     cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
     cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
@@ -57,7 +61,7 @@ class Settings(BaseSettings):
     question_log_retention_days: int = Field(default=90, ge=0, description="delete older questions; 0 keeps all")
     question_log_salt: SecretStr | None = Field(default=None, description="key for hashing user ids")
 
-    @field_validator("answer_channel_ids", "admin_role_ids", mode="before")
+    @field_validator("answer_channel_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         """Accept '123,456' (or spaces) as well as a list."""
@@ -83,6 +87,23 @@ class Settings(BaseSettings):
         if isinstance(value, int) and value < 1:
             raise ValueError("SHARD_COUNT must be at least 1")
         return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        """Each process of a bot split across processes names its shards; together they must cover 0..count-1."""
+        if not value or "shard_count" not in info.data:  # unset, or SHARD_COUNT is itself invalid (reported there)
+            return value
+        count = info.data["shard_count"]
+        if not isinstance(count, int):
+            raise ValueError(
+                "SHARD_IDS needs SHARD_COUNT set to a number (the same in every process), not unset or auto"
+            )
+        if bad := [i for i in value if not 0 <= i < count]:
+            raise ValueError(f"SHARD_IDS must be between 0 and SHARD_COUNT - 1 = {count - 1}; {bad} is not")
+        if len(set(value)) != len(value):
+            raise ValueError("SHARD_IDS names a shard twice")
+        return sorted(value)
 
     @field_validator("discord_token", "question_log_salt", "question_log_path", mode="before")
     @classmethod

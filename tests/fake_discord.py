@@ -18,6 +18,10 @@ API
   match at index >= `after` (pass `len(fake.requests)` to wait for a new one); bounded by `timeout`.
 - `dispatch(event, data)`: send a DISPATCH (op 0) with the next sequence number.
 - Payload builders: `user_payload`, `message_payload`, `interaction_payload(name, options)`; ids from `snowflake()`.
+- Shards: each gateway connection's IDENTIFY names its `[shard_id, shard_count]`; READY echoes it and lists only
+  the guilds Discord would route to that shard (`(guild_id >> 22) % shard_count`), and `dispatch` sends an event
+  carrying a `guild_id` on that guild's shard. `add_guild(shard=(id, count))` adds a guild (with its own #general)
+  that lands on a given shard; `shards` maps each identified shard id to its connection.
 - Faults: `fail(method, path_glob, status=500, times=1, retry_after=None, code=0)` answers the next matching calls
   with that status and JSON error code (429 carries Discord's JSON `retry_after` and headers); `answered(method,
   glob, status=200)` lists what the fake answered with a status; `await close_gateway(code)` drops the
@@ -89,6 +93,10 @@ class FakeDiscord:
         self.reader_id = self.snowflake()
         self.bot_user = self.user_payload(self.bot_id, "NewsroomBot", bot=True)
         self.reader = self.user_payload(self.reader_id, "alice")
+        self.guilds: dict[int, int] = {self.guild_id: self.channel_id}  # guild id -> its one text channel
+        self.shards: dict[int, web.WebSocketResponse] = {}  # shard id -> its gateway connection, from IDENTIFY
+        self.shard_count = 1
+        self._session_shards: dict[str, int] = {}
         self.requests: list[Request] = []
         self.frames: list[Frame] = []
         self.faults: list[Fault] = []
@@ -128,8 +136,9 @@ class FakeDiscord:
     async def stop(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close(code=1000)
+        for ws in {self._ws, *self.shards.values()}:
+            if ws is not None and not ws.closed:
+                await ws.close(code=1000)
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -152,16 +161,27 @@ class FakeDiscord:
         member = {"user": user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}
         return member | ({"permissions": permissions} if permissions is not None else {})
 
-    def channel_payload(self) -> dict[str, Any]:
-        return {"id": str(self.channel_id), "type": 0, "guild_id": str(self.guild_id), "name": "general",
+    def add_guild(self, *, shard: tuple[int, int] = (0, 1)) -> tuple[int, int]:
+        """A new guild with one text channel, its id chosen so Discord routes it to shard `(id, count)`."""
+        shard_id, count = shard
+        guild_id = self.snowflake()
+        while (guild_id >> 22) % count != shard_id:
+            guild_id += 1 << 22
+        self.guilds[guild_id] = self.snowflake()
+        return guild_id, self.guilds[guild_id]
+
+    def channel_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
+        return {"id": str(self.guilds[guild_id]), "type": 0, "guild_id": str(guild_id), "name": "general",
                 "position": 0, "permission_overwrites": [], "nsfw": False, "topic": None, "parent_id": None}  # fmt: skip
 
-    def guild_payload(self) -> dict[str, Any]:
-        everyone = {"id": str(self.guild_id), "name": "@everyone", "permissions": str(discord.Permissions.general().value),
+    def guild_payload(self, guild_id: int | None = None) -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
+        everyone = {"id": str(guild_id), "name": "@everyone", "permissions": str(discord.Permissions.general().value),
                     "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}  # fmt: skip
         return {
-            "id": str(self.guild_id), "name": "Newsroom", "icon": None, "owner_id": str(self.reader_id),
-            "roles": [everyone], "channels": [self.channel_payload()], "threads": [], "emojis": [], "stickers": [],
+            "id": str(guild_id), "name": "Newsroom", "icon": None, "owner_id": str(self.reader_id),
+            "roles": [everyone], "channels": [self.channel_payload(guild_id)], "threads": [], "emojis": [], "stickers": [],
             "members": [self.member_payload(self.bot_user)], "presences": [], "voice_states": [], "features": [],
             "member_count": 2, "large": False, "unavailable": False, "joined_at": _now(), "stage_instances": [],
             "guild_scheduled_events": [], "soundboard_sounds": [], "premium_tier": 0, "preferred_locale": "en-US",
@@ -177,11 +197,14 @@ class FakeDiscord:
         channel_id: int | None = None,
         mentions: list[dict[str, Any]] | tuple[()] = (),
         message_id: int | None = None,
+        guild_id: int | None = None,
     ) -> dict[str, Any]:
+        """A message in `guild_id` (default: the first guild), in its channel unless `channel_id` is given."""
         author = author or self.reader
+        guild_id = guild_id or self.guild_id
         return {
-            "id": str(message_id or self.snowflake()), "channel_id": str(channel_id or self.channel_id),
-            "guild_id": str(self.guild_id), "author": author, "member": {k: v for k, v in self.member_payload(author).items() if k != "user"},
+            "id": str(message_id or self.snowflake()), "channel_id": str(channel_id or self.guilds[guild_id]),
+            "guild_id": str(guild_id), "author": author, "member": {k: v for k, v in self.member_payload(author).items() if k != "user"},
             "content": content, "timestamp": _now(), "edited_timestamp": None, "tts": False,
             "mention_everyone": False, "mentions": list(mentions), "mention_roles": [], "attachments": [],
             "embeds": [], "pinned": False, "type": 0, "flags": 0, "components": [],
@@ -231,10 +254,19 @@ class FakeDiscord:
             await self._ws.close(code=code, message=b"fake discord: closed on request")
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event; while the gateway is down it is kept and replayed on RESUME, as Discord does."""
+        """Send an event; while the gateway is down it is kept and replayed on RESUME, as Discord does.
+
+        With several shards connected, an event of a guild goes on that guild's shard (not replayed on RESUME)."""
         self._sequence += 1
         payload = {"op": 0, "t": event, "s": self._sequence, "d": data}
         self._history.append(payload)
+        if len(self.shards) > 1 and isinstance(data, dict) and "guild_id" in data:
+            ws = self.shards.get((int(data["guild_id"]) >> 22) % self.shard_count)
+            try:
+                await self._send(payload, ws)
+            except (ConnectionError, RuntimeError):
+                self.missed += 1  # that shard is not connected
+            return
         if not self._live:
             self.missed += 1  # no session on the wire: the client gets it when it resumes
             return
@@ -280,17 +312,19 @@ class FakeDiscord:
             self._changed.notify_all()
 
     # ----------------------------------------------------------------- gateway
-    async def _send(self, payload: dict[str, Any]) -> None:
-        if self._ws is None or self._ws.closed:
+    async def _send(self, payload: dict[str, Any], ws: web.WebSocketResponse | None = None) -> None:
+        """Send on `ws`, by default the latest gateway connection."""
+        ws = ws or self._ws
+        if ws is None or ws.closed:
             raise ConnectionError("fake Discord: no gateway connection")
         await self._record(Frame("out", payload["op"], payload.get("t"), payload.get("s"), payload.get("d")))
-        await self._ws.send_str(json.dumps(payload))
+        await ws.send_str(json.dumps(payload))
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None, max_msg_size=1 << 22)
         await ws.prepare(request)
         self._ws, self._live = ws, False
-        await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        await self._send({"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}}, ws)
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
                 break
@@ -298,33 +332,41 @@ class FakeDiscord:
             op, data = payload.get("op"), payload.get("d")
             await self._record(Frame("in", op, payload.get("t"), payload.get("s"), data))
             if op == 1 and self.ack_heartbeats:
-                await self._send({"op": 11})
+                await self._send({"op": 11}, ws)
             elif op == 2:
                 self.identify_count += 1
-                await self._ready()
+                shard_id, self.shard_count = data.get("shard") or (0, 1)
+                self.shards[shard_id] = ws
+                self._session_shards[f"session-{self.identify_count}"] = shard_id
+                await self._ready(ws, shard_id)
             elif op == 6:
                 self.resume_count += 1
+                if data.get("session_id") in self._session_shards:  # the shard resumes on this new connection
+                    self.shards[self._session_shards[data["session_id"]]] = ws
                 seq = data.get("seq") or 0
                 i = next((k for k, p in enumerate(self._history) if p["s"] > seq), len(self._history))
                 while i < len(self._history):  # what the client did not see, in order, including any added meanwhile
-                    await self._send(self._history[i])
+                    await self._send(self._history[i], ws)
                     i += 1
                 self._live = True
                 await self.dispatch("RESUMED", {})
         return ws
 
-    async def _ready(self) -> None:
+    async def _ready(self, ws: web.WebSocketResponse, shard_id: int) -> None:
+        """READY and a GUILD_CREATE for each guild on this connection's shard, sent on this connection."""
         self._live = True
-        await self.dispatch(
-            "READY",
-            {
-                "v": 10, "user": self.bot_user, "guilds": [{"id": str(self.guild_id), "unavailable": True}],
-                "session_id": f"session-{self.identify_count}", "resume_gateway_url": self.ws_url,
-                "shard": [0, 1], "application": {"id": str(self.application_id), "flags": 0},
-                "private_channels": [], "relationships": [], "user_settings": {},
-            },
-        )  # fmt: skip
-        await self.dispatch("GUILD_CREATE", self.guild_payload())
+        guilds = [g for g in self.guilds if (g >> 22) % self.shard_count == shard_id]
+        events = [("READY", {
+            "v": 10, "user": self.bot_user, "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+            "session_id": f"session-{self.identify_count}", "resume_gateway_url": self.ws_url,
+            "shard": [shard_id, self.shard_count], "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [], "relationships": [], "user_settings": {},
+        })] + [("GUILD_CREATE", self.guild_payload(g)) for g in guilds]  # fmt: skip
+        for event, data in events:
+            self._sequence += 1
+            payload = {"op": 0, "t": event, "s": self._sequence, "d": data}
+            self._history.append(payload)
+            await self._send(payload, ws)
 
     # ----------------------------------------------------------------- REST
     async def _rest(self, request: web.Request) -> web.Response:
