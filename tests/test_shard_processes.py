@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,11 +70,12 @@ async def test_two_processes_each_run_their_shard_and_answer_from_one_index(
     assert fake.identify_count == 2
 
 
-async def frames(fake: FakeDiscord, n: int, op: int, **match: str) -> list[Frame]:
+async def frames(fake: FakeDiscord, n: int, op: int, t: str | None = None, direction: str = "in") -> list[Frame]:
     """The first `n` frames matching, waiting (bounded) for them; a slow process start is allowed for."""
-    found = [await fake.wait_for_frame(op, timeout=120, **match)]  # type: ignore[arg-type]
+    found = [await fake.wait_for_frame(op, t, direction=direction, timeout=120)]
     while len(found) < n:
-        found.append(await fake.wait_for_frame(op, after=fake.frames.index(found[-1]) + 1, timeout=120, **match))  # type: ignore[arg-type]
+        after = fake.frames.index(found[-1]) + 1
+        found.append(await fake.wait_for_frame(op, t, direction=direction, after=after, timeout=120))
     return found
 
 
@@ -81,16 +83,17 @@ def test_shard_ids_go_to_discord_py_and_are_checked_against_the_count(built_inde
     bot = create_bot(make_settings(built_index, CONTENT, shard_count=4, shard_ids="3, 1"), library)
     assert isinstance(bot, ShardedNewsroomBot) and bot.shard_count == 4 and bot.shard_ids == [1, 3]
     every = create_bot(make_settings(built_index, CONTENT, shard_count=4), library)
-    assert every.shard_ids is None  # type: ignore[attr-defined]  # unset: this process runs all four
+    assert every.shard_ids is None  # unset: this process runs all four
 
-    for bad, message in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"shard_ids": "0,1"}, "SHARD_IDS needs SHARD_COUNT set to a number"),
         ({"shard_count": "auto", "shard_ids": "0"}, "SHARD_IDS needs SHARD_COUNT set to a number"),
         ({"shard_count": 2, "shard_ids": "0,2"}, "between 0 and SHARD_COUNT - 1 = 1; [2] is not"),
         ({"shard_count": 2, "shard_ids": "-1"}, "[-1] is not"),
         ({"shard_count": 2, "shard_ids": "1 1"}, "names a shard twice"),
         ({"shard_count": 2, "shard_ids": "one"}, "SHARD_IDS"),
-    ]:
+    ]
+    for bad, message in cases:
         with pytest.raises(SettingsError, match="SHARD_IDS") as caught:
             load_settings(_env_file=None, **bad)
         assert message in str(caught.value)
