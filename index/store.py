@@ -92,7 +92,7 @@ class Manifest(BaseModel):
 
 @dataclass
 class IndexData:
-    """A loaded, checked build: everything retrieval needs, in memory."""
+    """A loaded, checked build: everything retrieval needs (the FAISS files memory-mapped, the rest in memory)."""
 
     path: Path
     manifest: Manifest
@@ -109,6 +109,12 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# The FAISS files are memory-mapped read-only (flat, IVF and HNSW alike), not copied: bot processes on one machine
+# serving the same build share one copy of the vectors in the page cache. Builds never change a file in place (a
+# new build is a new folder), so a mapping stays valid while its Library lives. See benchmarks.perf_shards.
+READ_FLAGS = faiss.IO_FLAG_MMAP_IFC
 
 
 def flat_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
@@ -255,8 +261,8 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
             raise IndexCorrupt(f"index file {path} is missing or damaged; {REBUILD_HINT}")
     try:
         stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
-        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"))
-        sentences = faiss.read_index(str(build / "sentences.faiss"))
+        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"), READ_FLAGS)
+        sentences = faiss.read_index(str(build / "sentences.faiss"), READ_FLAGS)
         paragraph_bm25 = BM25.load(build / "bm25-paragraphs")
         sentence_bm25 = BM25.load(build / "bm25-sentences")
     except Exception as exc:

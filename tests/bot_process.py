@@ -13,22 +13,29 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 async def spawn(
-    http_url: str, ws_url: str, env: Mapping[str, str], *, log: Path, cwd: Path
+    http_url: str,
+    ws_url: str,
+    env: Mapping[str, str],
+    *,
+    log: Path,
+    cwd: Path,
+    launcher: Sequence[str] = ("-m", "tests.bot_process"),
 ) -> asyncio.subprocess.Process:
     """Start `newsroom-bot run` with `env` added to this process's environment (minus any DISCORD_/SHARD_ settings
-    of its own); its log goes to `log`. Run from `cwd` so no `.env` of the developer's is read."""
+    of its own); its log goes to `log`. Run from `cwd` so no `.env` of the developer's is read. `launcher` is
+    the Python command line before the URLs (a benchmark's own, which then calls `main`)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SHARD_"))}
     child_env = base | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"} | dict(env)
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.bot_process", http_url, ws_url,
+            sys.executable, *launcher, http_url, ws_url,
             cwd=cwd, env=child_env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
         )  # fmt: skip
 

@@ -10,12 +10,16 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import faiss
+import numpy as np
 import pytest
 
 from bot import create_bot
 from bot.client import ShardedNewsroomBot
 from bot.settings import SettingsError, load_settings
 from index import Library
+from index.store import read_build
+from index.vectors import RowVectors
 
 from .bot_process import spawn, stop
 from .botkit import assert_verbatim, make_settings
@@ -97,3 +101,19 @@ def test_shard_ids_go_to_discord_py_and_are_checked_against_the_count(built_inde
         with pytest.raises(SettingsError, match="SHARD_IDS") as caught:
             load_settings(_env_file=None, **bad)
         assert message in str(caught.value)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc to see the mappings")
+def test_the_faiss_files_are_memory_mapped_and_search_as_a_copy_does(built_index: Path) -> None:
+    """Processes sharing one index share its vectors (README, "How it scales"): read_build maps the FAISS files
+    rather than copying them, and a mapped index finds and returns exactly what a copied one does."""
+    data = read_build(built_index)
+    maps = Path("/proc/self/maps").read_text()
+    for name, mapped in [("paragraphs.faiss", data.paragraph_vectors), ("sentences.faiss", data.sentence_vectors)]:
+        path = data.path / name
+        assert str(path.resolve()) in maps
+        copy = faiss.read_index(str(path))
+        rows = RowVectors(copy).all()
+        queries = rows[:5] + np.float32(0.01)
+        assert [a.tolist() for a in mapped.search(queries, 5)] == [a.tolist() for a in copy.search(queries, 5)]
+        assert np.array_equal(RowVectors(mapped).all(), rows)
