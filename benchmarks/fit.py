@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import hashlib
 import json
 import pickle
@@ -172,6 +173,12 @@ def _story_examples(article: Article, pool: list[tuple[str, str]], encoder: Enco
     return split
 
 
+@functools.cache
+def _terms(question: str) -> frozenset[str]:
+    """A question's terms, tokenised once for the whole fit (every story scans the same pool of questions)."""
+    return frozenset(tokenize(question))
+
+
 def near_misses(story: Story, questions: list[str], count: int, rng: random.Random) -> list[str]:
     """Off-topic questions that share a rare word with the story ("Who painted the Mona Lisa?" against "The
     interior was painted by ..."): random off-topic questions rarely do, so without these the abstention
@@ -182,7 +189,7 @@ def near_misses(story: Story, questions: list[str], count: int, rng: random.Rand
         for word in words:
             counts[word] = counts.get(word, 0) + 1
     rare = {word for word, n in counts.items() if n <= max(1, len(paragraphs) // 10)}
-    sharing = [q for q in questions if rare.intersection(tokenize(q))]
+    sharing = [q for q in questions if rare.intersection(_terms(q))]
     return rng.sample(sharing, min(count, len(sharing)))
 
 

@@ -157,20 +157,9 @@ def report(figures: dict[str, Any]) -> str:
         for stories in (1, 1000):
             q = f[f"question_ms_{stories}_story"]
             ok = q["ours"]["p50"] <= GOALS["question_p50_ms"] and q["ours"]["p99"] <= GOALS["question_p99_ms"]
-            add(
-                f"question p50, {stories} stor{'y' if stories == 1 else 'ies'} (ms)",
-                q["ours"]["p50"],
-                q["naive"]["p50"],
-                "≤ 3",
-                ok,
-            )
-            add(
-                f"question p99, {stories} stor{'y' if stories == 1 else 'ies'} (ms)",
-                q["ours"]["p99"],
-                q["naive"]["p99"],
-                "≤ 10",
-                None,
-            )
+            for stat, goal, met in (("p50", "≤ 3", ok), ("p99", "≤ 10", None)):
+                label = f"question {stat}, {stories} stor{'y' if stories == 1 else 'ies'} (ms)"
+                add(label, q["ours"][stat], q["naive"][stat], goal, met)
         add("question, cache hit p50 (ms)", f["question_ms_cache_hit"]["p50"], "–", "", None, "{:.3f}")
         a = f["full_ask_ms_1_story"]
         add("full `Library.ask` p50 / p99, 1 story (ms)", a["p50"], "–", "", None)

@@ -26,18 +26,7 @@ def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
         dimension=encoder.dimension,
         built_at=now,
         content_dir="",
-        stories=[
-            StoryEntry(
-                slug=s.slug,
-                file=s.file,
-                content_hash=s.content_hash,
-                title=s.title,
-                paragraphs=len(s.paragraphs),
-                sentences=sum(len(p.sentences) for p in s.paragraphs),
-                indexed_at=now,
-            )
-            for s in stories
-        ],
+        stories=[StoryEntry.of(s, now) for s in stories],
         files={},
     )
     return IndexData(

@@ -65,6 +65,21 @@ class StoryEntry(BaseModel):
     text_hash: str | None = None
     changed_at: dt.datetime | None = Field(default=None, description="when a build last saw the story's text change")
 
+    @classmethod
+    def of(cls, story: Story, indexed_at: dt.datetime, changed_at: dt.datetime | None = None) -> StoryEntry:
+        """The manifest's line for `story`, whether the build is written to disk or held in memory."""
+        return cls(
+            slug=story.slug,
+            file=story.file,
+            content_hash=story.content_hash,
+            title=story.title,
+            paragraphs=len(story.paragraphs),
+            sentences=sum(len(p.sentences) for p in story.paragraphs),
+            indexed_at=indexed_at,
+            text_hash=story.text_hash,
+            changed_at=changed_at,
+        )
+
 
 class Manifest(BaseModel):
     format_version: int
@@ -170,20 +185,7 @@ def write_build(
         (staging / "stories.json").write_text(
             json.dumps([s.model_dump(mode="json") for s in stories], ensure_ascii=False), encoding="utf-8"
         )
-        entries = [
-            StoryEntry(
-                slug=s.slug,
-                file=s.file,
-                content_hash=s.content_hash,
-                title=s.title,
-                paragraphs=len(s.paragraphs),
-                sentences=sum(len(p.sentences) for p in s.paragraphs),
-                indexed_at=indexed_at.get(s.slug, now),
-                text_hash=s.text_hash,
-                changed_at=(changed_at or {}).get(s.slug),
-            )
-            for s in stories
-        ]
+        entries = [StoryEntry.of(s, indexed_at.get(s.slug, now), (changed_at or {}).get(s.slug)) for s in stories]
         files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
         manifest = Manifest(
             format_version=FORMAT_VERSION,
