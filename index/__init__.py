@@ -1,6 +1,7 @@
 """newsroom-bot's engine: stories in, verbatim attributed quotes out. Knows nothing of Discord."""
 
 from .build import BuildLocked, BuildReport, build_index
+from .cleaning import clean_question
 from .embedder import DEFAULT_MODEL, ModelNotFound, load_encoder
 from .library import Library, UnknownStory
 from .live import LiveLibrary
@@ -31,6 +32,7 @@ __all__ = [
     "Summary",
     "UnknownStory",
     "build_index",
+    "clean_question",
     "load_encoder",
     "load_stories",
     "paragraph_hash",

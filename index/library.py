@@ -9,7 +9,6 @@ Every quote is cut from the stored story text by sentence offsets, so it is verb
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from .batching import QuestionBatcher
 from .candidates import CANDIDATE_PARAGRAPHS, CandidateScorer
+from .cleaning import clean_question
 from .embedder import CachedEncoder, Encoder
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
@@ -31,7 +31,6 @@ from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_
 __all__ = ["CANDIDATE_PARAGRAPHS", "MAX_QUESTION_CHARS", "Library", "UnknownStory", "clean_question"]
 
 MAX_QUESTION_CHARS = 1000
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
 class UnknownStory(KeyError):
@@ -42,12 +41,6 @@ class UnknownStory(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-def clean_question(question: str) -> str:
-    """The question as the engine reads it: invisible characters gone, white space folded."""
-    text = unicodedata.normalize("NFC", question).translate(_INVISIBLE)
-    return " ".join(text.split())
 
 
 class Library:

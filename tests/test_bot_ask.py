@@ -9,7 +9,6 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.cogs.ask import strip_mentions
 from index import Library
 
 from .botkit import ATTRIBUTION, answered_after_defer, assert_verbatim, last_callback_type
@@ -191,9 +190,3 @@ async def test_an_engine_failure_still_gets_a_polite_answer(simcord_env, world, 
 
     await alice.send(channel, f"{bot.user.mention} {QUESTION}")
     assert channel.last_message.content.startswith("Sorry, something went wrong on my side")
-
-
-def test_mentions_are_not_part_of_the_question() -> None:
-    raw = "<@123> <@!456> <@&789> <#1011> @everyone @here How many are  trapped?"
-    assert strip_mentions(raw) == "How many are trapped?"
-    assert strip_mentions("ask me@here.com or <@12a>") == "ask me@here.com or <@12a>"  # not mentions

@@ -1,14 +1,15 @@
 """Asking: messages in answer channels, @mentions anywhere, `/ask`, and the "Ask the story" message menu.
 
-Every path ends in the same place: the question (mention stripped) goes to the engine through the bot's ask queue
-(answered together with whatever else is waiting, in the bot's executor), and the rendered answer is sent as a
-reply. Each path checks the per-user cooldown first and answers politely.
+Every path ends in the same place, `Ask.answer`: the question is cleaned by the engine's `clean_question`
+(mentions, links, chat markup and pasted code gone, so the log and the reply show what the engine read) and goes
+to the engine through the bot's ask queue (answered together with whatever else is waiting, in the bot's
+executor), and the rendered answer is sent as a reply. Each path checks the per-user cooldown first and answers
+politely.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Answer
+from index import Answer, clean_question
 
 from ..feedback import Asked, bound_story, log_and_attach
 from ..lifecycle import LibraryUnavailable, not_ready_text
@@ -40,17 +41,6 @@ log = logging.getLogger("newsroom.ask")
 DM_REFUSAL = "I only answer questions in the newsroom's server. Ask me there: @mention me or use `/ask`."
 
 
-_MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|(?<!\S)@(?:everyone|here)\b")
-
-
-def strip_mentions(content: str) -> str:
-    """The question without @mentions of anyone (`<@id>`, `<@!id>`, roles, channels, @everyone, @here).
-
-    They address people, they don't ask anything: left in, their ids read as numbers and names the story never
-    mentions, which is exactly what makes the engine decline a question."""
-    return " ".join(_MENTION.sub(" ", content).split())
-
-
 class Ask(commands.Cog):
     def __init__(self, bot: NewsroomBot) -> None:
         self.bot = bot
@@ -70,6 +60,7 @@ class Ask(commands.Cog):
         Raises LibraryUnavailable when there is no usable index: the caller knows who asked, and so what to say.
         """
         started = time.perf_counter()
+        question = clean_question(question)
         library = await self.bot.get_library()
         story = story or bound_story(self.bot, library, channel)
         answer: Answer = await self.bot.asking.ask(library, question, story, top_k=self.bot.settings.top_k)
@@ -104,12 +95,11 @@ class Ask(commands.Cog):
         if message.guild is None and not self.bot.settings.allow_dms:
             await reply_to_message(message, [Reply(content=DM_REFUSAL)])
             return
-        question = strip_mentions(message.content)
         mentioned = any(user.id == self.bot.user.id for user in message.mentions)
         asked = Asked.from_message(message, "mention" if mentioned else "channel")
         try:
             async with typing(message.channel):
-                replies = await self.answer(question, show_question=False, asked=asked, channel=message.channel)
+                replies = await self.answer(message.content, show_question=False, asked=asked, channel=message.channel)
         except LibraryUnavailable:
             replies = [Reply(content=not_ready_text(self.bot, message.author))]
         except Exception:  # the reader still hears back; the cause goes to the log
@@ -150,8 +140,7 @@ class Ask(commands.Cog):
                 "That message has no text for me to check against the story.", ephemeral=True
             )
             return
-        question = strip_mentions(message.content)
-        await self._answer_interaction(interaction, question, None, "menu")
+        await self._answer_interaction(interaction, message.content, None, "menu")
 
 
 async def setup(bot: NewsroomBot) -> None:
