@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 help:
 	@echo "make run    set up .venv, build the index if missing, start the bot (DISCORD_TOKEN set) or the terminal"
 	@echo "make test   set up .venv with the test extras and run the tests"
-	@echo "make lint   ruff check and format check, mypy (index, bot, benchmarks)"
+	@echo "make lint   ruff check and format check, mypy (index, bot, benchmarks, training)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

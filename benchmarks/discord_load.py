@@ -26,7 +26,7 @@ from typing import Any
 import discord
 import yarl
 
-from tests.fake_discord import FakeDiscord
+from tests.support.fake_discord import FakeDiscord
 
 HEARTBEAT_MS = 1000
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.questionlog import QuestionLog, QuestionRecord, QuoteRef, open_reader
-from bot.report import gather
-from bot.report_render import write_report
+from bot.editorial.questionlog import QuestionLog, QuestionRecord, QuoteRef, open_reader
+from bot.editorial.report import gather
+from bot.editorial.report_render import write_report
 from index import Library
 
 TOPICS = ["roads", "funding", "resettlement", "Jordan", "Israel", "the UN", "Assad", "ISIS", "Canada", "the UK"]

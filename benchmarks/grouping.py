@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.report import CLUSTER_DISTANCE, Asked, Group, cluster, topic_vectors
+from bot.editorial.report import CLUSTER_DISTANCE, Asked, Group, cluster, topic_vectors
 from index import Library, load_encoder, parse_story
 
 

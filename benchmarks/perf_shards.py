@@ -106,8 +106,8 @@ def vectors(stories: int) -> None:
 
 async def _bots(index_dir: Path, mode: str) -> list[dict[str, float]]:
     """Two `newsroom-bot run` processes (shards 0 and 1 of 2) serving `index_dir`, one question answered by each."""
-    from tests.bot_process import spawn, stop
-    from tests.fake_discord import FakeDiscord
+    from tests.support.bot_process import spawn, stop
+    from tests.support.fake_discord import FakeDiscord
 
     async with FakeDiscord(lifetime=600) as fake:
         first = (fake.guild_id >> 22) % 2
@@ -138,9 +138,9 @@ async def _bots(index_dir: Path, mode: str) -> list[dict[str, float]]:
 
 
 def bot_child(mode: str, urls: list[str]) -> int:
-    """`newsroom-bot run` (tests/bot_process.py) with the FAISS files read the `mode` way."""
+    """`newsroom-bot run` (tests/support/bot_process.py) with the FAISS files read the `mode` way."""
     import index.store
-    from tests.bot_process import main as run
+    from tests.support.bot_process import main as run
 
     index.store.READ_FLAGS = _flags(mode)
     return run(urls)

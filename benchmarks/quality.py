@@ -23,10 +23,9 @@ import numpy as np
 
 from index.embedder import Encoder, load_encoder, resolve_adapter
 from index.library import Library
-from index.retrieve import WEIGHTS_FILE, Weights, load_weights
+from index.ranking import WEIGHTS_FILE, Weights, load_weights
 from index.stories import parse_story
-
-from .data import DiskCachedEncoder, Question, read_questions
+from training.data import DiskCachedEncoder, Question, read_questions
 
 ANSWER_RATE_FOR_BASELINES = 0.95
 

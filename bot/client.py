@@ -2,7 +2,7 @@
 
 The engine is synchronous and CPU-bound, so every call into it goes through `run_blocking` (a small thread pool
 owned by the bot) and the event loop keeps answering heartbeats and other readers meanwhile. Readers' questions
-queue in `asking` (bot/asking.py), where one worker answers whatever has queued with one `Library.ask_many` call.
+queue in `ask_queue` (bot/ask_queue.py), where one worker answers whatever has queued with one `Library.ask_many` call.
 Rebuilds run on a separate one-thread pool so a long `/reindex` never takes the threads questions need; the new
 `Library` is swapped in with one attribute assignment, so questions in flight finish on the old one and the next
 ones use the new one.
@@ -26,19 +26,19 @@ from discord.ext import commands
 from index import BuildReport, Library, LiveLibrary, StoryInfo, build_index
 
 from . import lifecycle
-from .asking import AskQueue
+from .ask_queue import AskQueue
 from .cogs.common import SORRY
+from .editorial.questionlog import QuestionLog
 from .feedback import VoteButton
 from .lifecycle import LibraryUnavailable
-from .questionlog import QuestionLog
 from .settings import Settings
 
 log = logging.getLogger("newsroom.bot")
 T = TypeVar("T")
-# Questions queue on the event loop and one worker answers them in batches (bot/asking.py), so the engine needs
+# Questions queue on the event loop and one worker answers them in batches (bot/ask_queue.py), so the engine needs
 # one thread; the second keeps summaries and other engine calls from waiting behind a batch.
 ASK_WORKERS = 2
-COGS = ("bot.cogs.ask", "bot.cogs.summary", "bot.cogs.admin", "bot.cogs.editors")
+COGS = ("bot.cogs.ask", "bot.cogs.reading", "bot.cogs.admin", "bot.cogs.editors")
 
 
 class NewsroomTree(app_commands.CommandTree["NewsroomBot"]):
@@ -81,7 +81,7 @@ class NewsroomBot(commands.Bot):
         self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")
-        self.asking = AskQueue(self.run_blocking)  # readers' questions, answered in batches by one worker
+        self.ask_queue = AskQueue(self.run_blocking)  # readers' questions, answered in batches by one worker
         self.build_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsroom-build")
         self.reindex_lock = asyncio.Lock()
         self.questions: QuestionLog | None = None  # opened in setup_hook: the question log, votes, channel bindings

@@ -17,7 +17,7 @@ import discord
 
 from index import Answer, AnswerStatus, Library, UnknownStory
 
-from .questionlog import QuestionRecord, UnknownQuestion
+from .editorial.questionlog import QuestionRecord, UnknownQuestion
 from .render import Reply
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from index import IndexProblem
 from index.store import resolve_build
 
 from . import lifecycle
-from .questionlog import QuestionLog, QuestionLogError
+from .editorial.questionlog import QuestionLog, QuestionLogError
 from .settings import Settings
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """A LoRA adapter for the embedding model: small low-rank weight deltas learned on question -> answer pairs.
 
 The packaged all-MiniLM-L6-v2 was trained to match similar sentences, not questions to the sentence that
-answers them. `benchmarks/adapter.py` learns rank-8 deltas for the attention query/value and the dense layers
+answers them. `training/adapter.py` learns rank-8 deltas for the attention query/value and the dense layers
 on SQuAD (never the dev article) and writes them to one small `.npz`; a build merges them into the model's
 weights (W += scale * B @ A) before the ONNX export, so serving costs nothing extra and needs no torch.
 
@@ -35,7 +35,7 @@ def read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray
             names = sorted({key.rsplit(".", 1)[0] for key in saved.files if key != META_KEY})
             pairs = {name: (saved[f"{name}.A"], saved[f"{name}.B"]) for name in names}
     except (OSError, ValueError, KeyError) as exc:
-        raise AdapterError(f"cannot read the model adapter {path} ({exc}); rebuild it with benchmarks.adapter") from exc
+        raise AdapterError(f"cannot read the model adapter {path} ({exc}); rebuild it with training.adapter") from exc
     return meta, pairs
 
 

@@ -8,18 +8,43 @@ the raw inputs of `retrieve.rank` (which z-scores and weighs them) and of the ab
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 
 from .features import question_kind, question_names, sentence_cues
 from .lexical import coverage, missing
-from .retrieve import Candidates
 from .rows import RowLayout
 from .store import IndexData
 from .tokens import tokenize
 from .vectors import RowVectors, search_on_one_thread
 
 CANDIDATE_PARAGRAPHS = 40
+
+
+@dataclass
+class Candidates:
+    """Scores for one question over candidate paragraphs and their sentences (row ids into the index)."""
+
+    paragraph_rows: np.ndarray
+    paragraph_dense: np.ndarray
+    paragraph_bm25: np.ndarray
+    paragraph_coverage: np.ndarray
+    paragraph_missing: np.ndarray  # largest IDF share of one question term the paragraph lacks
+    sentence_rows: np.ndarray
+    sentence_paragraph: np.ndarray  # position in paragraph_rows for each sentence
+    sentence_position: np.ndarray  # index of the sentence inside its paragraph
+    sentence_dense: np.ndarray
+    sentence_bm25: np.ndarray
+    sentence_coverage: np.ndarray
+    sentence_bigram: np.ndarray  # share of the question's adjacent term pairs found in the sentence
+    sentence_chars: np.ndarray
+    sentence_cues: np.ndarray  # (sentences, len(CUE_NAMES))
+    kind: int
+    terms: int  # distinct content terms in the question
+    unseen_share: float
+    paragraph_names: np.ndarray  # share of the question's names (capitalised words) each paragraph holds
+    names_unseen: float  # share of the question's names found in no paragraph of the library; -1 if it names none
 
 
 class CandidateScorer:

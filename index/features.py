@@ -9,9 +9,12 @@ x a figure, "when" x a date), which lexical and dense scores cannot see.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .candidates import Candidates
 
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?"
 _CUES = {
@@ -123,31 +126,6 @@ def group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     np.maximum.at(out, groups, values.astype(np.float32))
     out[~np.isfinite(out)] = float(values.min()) if len(values) else 0.0
     return out
-
-
-@dataclass
-class Candidates:
-    """Scores for one question over candidate paragraphs and their sentences (row ids into the index)."""
-
-    paragraph_rows: np.ndarray
-    paragraph_dense: np.ndarray
-    paragraph_bm25: np.ndarray
-    paragraph_coverage: np.ndarray
-    paragraph_missing: np.ndarray  # largest IDF share of one question term the paragraph lacks
-    sentence_rows: np.ndarray
-    sentence_paragraph: np.ndarray  # position in paragraph_rows for each sentence
-    sentence_position: np.ndarray  # index of the sentence inside its paragraph
-    sentence_dense: np.ndarray
-    sentence_bm25: np.ndarray
-    sentence_coverage: np.ndarray
-    sentence_bigram: np.ndarray  # share of the question's adjacent term pairs found in the sentence
-    sentence_chars: np.ndarray
-    sentence_cues: np.ndarray  # (sentences, len(CUE_NAMES))
-    kind: int
-    terms: int  # distinct content terms in the question
-    unseen_share: float
-    paragraph_names: np.ndarray  # share of the question's names (capitalised words) each paragraph holds
-    names_unseen: float  # share of the question's names found in no paragraph of the library; -1 if it names none
 
 
 def _neighbour(values: np.ndarray, c: Candidates, fill: float) -> np.ndarray:

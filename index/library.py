@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from .batching import QuestionBatcher
-from .candidates import CANDIDATE_PARAGRAPHS, CandidateScorer
+from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
 from .cleaning import clean_question
 from .embedder import CachedEncoder, Encoder
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
 from .quoting import quote_text, quoted_paragraphs
+from .ranking import Ranking, Weights, answer_features, answer_probability, load_weights, rank
 from .refs import RefStatus, resolve_ref
-from .retrieve import Candidates, Ranking, Weights, answer_features, answer_probability, load_weights, rank
 from .rows import RowLayout
 from .store import IndexData, Manifest, check_encoder, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
@@ -64,7 +64,7 @@ class Library:
         self._updated = {s.slug: s.updated or changed.get(s.slug) for s in data.stories}
         self.rows = RowLayout(data.stories)  # index row -> story, paragraph, sentence
         self.scorer = CandidateScorer(data, self.rows)
-        # The names benchmarks.fit reads the row bookkeeping by.
+        # The names training.fit reads the row bookkeeping by.
         self._sent_para = self.rows.sent_para
         self._paragraph = self.rows.paragraph
         self._sentence_text = self.rows.sentence_text

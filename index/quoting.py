@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .candidates import Candidates
 from .models import Paragraph
-from .retrieve import MAX_QUOTE_CHARS, Candidates, Ranking, Weights, sigmoid
+from .ranking import MAX_QUOTE_CHARS, Ranking, Weights, sigmoid
 
 
 def extra_quote_ok(weights: Weights, logit: float, margin: float) -> bool:

@@ -48,7 +48,7 @@ def content_copy(tmp_path: Path) -> Path:
 # indirect parametrisation, e.g. @pytest.mark.parametrize("bot_settings", [{"reply_style": "plain"}], indirect=True).
 @pytest.fixture
 def bot_settings(request: pytest.FixtureRequest, built_index: Path):  # type: ignore[no-untyped-def]
-    from .botkit import make_settings
+    from .support.botkit import make_settings
 
     return make_settings(built_index, CONTENT, **getattr(request, "param", {}))
 

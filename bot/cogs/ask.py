@@ -63,7 +63,7 @@ class Ask(commands.Cog):
         question = clean_question(question)
         library = await self.bot.get_library()
         story = story or bound_story(self.bot, library, channel)
-        answer: Answer = await self.bot.asking.ask(library, question, story, top_k=self.bot.settings.top_k)
+        answer: Answer = await self.bot.ask_queue.ask(library, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
             answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(self.bot.stories)
         )

@@ -18,11 +18,11 @@ from discord.ext import commands
 
 from index import Library
 
+from ..editorial.questionlog import open_reader
+from ..editorial.report import gather
+from ..editorial.report_render import discord_summary, write_report
 from ..feedback import is_indexed
-from ..questionlog import open_reader
 from ..render import escape
-from ..report import gather
-from ..report_render import discord_summary, write_report
 from .common import REFUSE_ADMIN, find_story, story_autocomplete
 
 if TYPE_CHECKING:

@@ -1,0 +1,266 @@
+"""`newsroom-bot`: build the index, ask, summarise, list stories, chat in the terminal, or run on Discord.
+
+This is the one module that sees both the engine (`index`) and the Discord face (`bot`); Discord is only
+imported by `run`, so the terminal commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from index import (
+    BuildLocked,
+    IndexProblem,
+    Library,
+    ModelNotFound,
+    UnknownStory,
+    build_index,
+    load_encoder,
+)
+from index.embedder import Encoder
+
+from ..settings import Settings, SettingsError, load_settings
+from .terminal import ProgressBar, format_answer, format_summary
+
+DEMO_QUESTION = "How many White Helmets are still trapped in Syria?"
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    report = build_index(
+        args.content or settings.content_dir,
+        args.index or settings.index_dir,
+        model=settings.model,
+        adapter=settings.model_adapter,
+        quantization=settings.quantization,
+        index_type=settings.index_type,
+        progress=ProgressBar if sys.stderr.isatty() else None,
+        force=args.force,
+    )
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if report.changed:
+        print(
+            f"Indexed {_count(len(report.stories), 'story', 'stories')} ({report.paragraphs} paragraphs, {report.sentences} sentences) "
+            f"in {report.index}: embedded {len(report.embedded)}, reused {len(report.reused)}."
+        )
+    elif report.stories:
+        print(f"Index {report.index} is up to date ({len(report.stories)} stories); nothing to embed.")
+    if report.errors:
+        print(f"{len(report.errors)} story file(s) could not be used; see the errors above.", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _library(args: argparse.Namespace, settings: Settings) -> Library:
+    return Library.load(getattr(args, "index", None) or settings.index_dir, model=settings.model)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(args, settings)
+    if args.batch:
+        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
+        with source:
+            for number, line in enumerate(source, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                    question, story = str(item["question"]), item.get("story")
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    print(f'error: {args.batch}:{number}: expected {{"question": ...}} ({exc})', file=sys.stderr)
+                    return EXIT_USAGE
+                print(library.ask(question, story, top_k=settings.top_k).model_dump_json(), flush=True)
+        return EXIT_OK
+    if not args.question:
+        print("error: give a question, or --batch FILE", file=sys.stderr)
+        return EXIT_USAGE
+    answer = library.ask(" ".join(args.question), args.story, top_k=settings.top_k)
+    print(answer.model_dump_json(indent=2) if args.json else format_answer(answer))
+    return EXIT_OK
+
+
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(args, settings)
+    summary = library.summary(args.story, sentences=args.sentences)
+    print(summary.model_dump_json(indent=2) if args.json else format_summary(summary))
+    return EXIT_OK
+
+
+def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
+    stories = _library(args, settings).stories()
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json") for s in stories], indent=2))
+        return EXIT_OK
+    for s in stories:
+        print(f"{s.slug}\n  {s.title} · {s.paragraphs} paragraphs · sources: {'; '.join(s.sources) or 'not listed'}")
+        updated = f" · updated {s.updated:%Y-%m-%d}" if s.updated else ""
+        print(f"  indexed {s.indexed_at:%Y-%m-%d %H:%M} UTC{updated}" + (f" · {s.url}" if s.url else ""))
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    library = _library(args, settings)
+    titles = ", ".join(f"“{s.title}”" for s in library.stories())
+    if not sys.stdin.isatty():
+        print(f"Stories: {titles}\n\n> {DEMO_QUESTION}\n")
+        print(format_answer(library.ask(DEMO_QUESTION, args.story, top_k=settings.top_k)))
+        return EXIT_OK
+    print(f"Ask about {titles}. 'summary' summarises, an empty line or Ctrl-D quits.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return EXIT_OK
+        if not question:
+            return EXIT_OK
+        if question.lower() in {"summary", "/summary"}:
+            print(format_summary(library.summary(args.story or library.stories()[0].slug)))
+            continue
+        print(format_answer(library.ask(question, args.story, top_k=settings.top_k)))
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Markdown and a PNG of what readers asked, from the question log (see README, "For editors")."""
+    from ..editorial.questionlog import open_reader
+    from ..editorial.report import gather
+    from ..editorial.report_render import write_report
+
+    log_path = args.log or settings.question_log_file
+    library: Library | None = None
+    encoder: Encoder
+    try:
+        library = _library(args, settings)
+        encoder = library.encoder
+    except IndexProblem as exc:
+        print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
+        library, encoder = None, load_encoder(settings.model, settings.model_adapter)
+    conn = open_reader(log_path)
+    try:
+        data = gather(conn, encoder, days=args.since, story=args.story, library=library)
+    finally:
+        conn.close()
+    md, png = write_report(data, args.out)
+    print(f"{data.total} questions in the last {args.since:g} days. Wrote {md} and {png}")
+    return EXIT_OK
+
+
+def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
+    """What `make run` does: build if needed, then the bot with a token or the terminal without."""
+    status = cmd_build(argparse.Namespace(content=None, index=None, force=False), settings)
+    if status != EXIT_OK:
+        print("Some stories were left out; starting with the ones that were indexed.", file=sys.stderr)
+    if settings.has_token:
+        return cmd_run(args, settings)
+    print("No DISCORD_TOKEN set: answering in the terminal (see README, 'Run it on Discord').\n")
+    return cmd_chat(argparse.Namespace(index=None, story=None), settings)
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from ..runner import run_bot
+
+    return run_bot(settings)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="newsroom-bot",
+        description="Answer readers' questions about your stories with verbatim, attributed quotes.",
+        epilog="Settings come from the environment and .env (see .env.example). Start with: newsroom-bot build",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser(
+        "build",
+        help="(re)build the index from the story files",
+        description="Embed new or changed stories and swap the new index in atomically. Unchanged stories are reused.",
+    )
+    b.add_argument("--content", type=Path, help="story folder (default: CONTENT_DIR or ./content)")
+    b.add_argument("--index", type=Path, help="index folder (default: INDEX_DIR or ./data/index)")
+    b.add_argument("--force", action="store_true", help="embed every story again")
+    b.set_defaults(func=cmd_build)
+
+    a = sub.add_parser(
+        "ask",
+        help="answer a question with quotes",
+        description="Answer with verbatim quotes, or say the story does not cover it.",
+    )
+    a.add_argument("question", nargs="*", help="the question (quote it in the shell)")
+    a.add_argument("--story", help="only this story (slug; see `stories`)")
+    a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.add_argument(
+        "--batch",
+        metavar="FILE",
+        help='JSONL of {"question": ..., "story": optional}; - for stdin. Prints one JSON answer per line, in order',
+    )
+    a.add_argument("--index", type=Path, help="index folder")
+    a.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser(
+        "summary",
+        help="extractive summary of a story",
+        description="The story's most central "
+        "sentences, verbatim and in story order, with paragraph numbers and sources.",
+    )
+    s.add_argument("--story", help="story slug (needed when several are indexed)")
+    s.add_argument("--sentences", type=int, default=3, help="how many sentences (default 3)")
+    s.add_argument("--json", action="store_true", help="print the Summary as JSON")
+    s.add_argument("--index", type=Path, help="index folder")
+    s.set_defaults(func=cmd_summary)
+
+    st = sub.add_parser("stories", help="list the indexed stories")
+    st.add_argument("--json", action="store_true")
+    st.add_argument("--index", type=Path, help="index folder")
+    st.set_defaults(func=cmd_stories)
+
+    c = sub.add_parser("chat", help="ask questions at a prompt in the terminal")
+    c.add_argument("--story", help="only this story")
+    c.add_argument("--index", type=Path, help="index folder")
+    c.set_defaults(func=cmd_chat)
+
+    r = sub.add_parser(
+        "report",
+        help="what readers asked: Markdown and a PNG chart for editors",
+        description="Unanswered questions grouped by meaning, the most asked, the helpful rate (👍 / (👍 + 👎)), "
+        "counts per story and per day, from the question log.",
+    )
+    r.add_argument("--since", type=float, default=7.0, metavar="DAYS", help="the last DAYS days (default 7)")
+    r.add_argument("--story", help="only questions about this story (slug)")
+    r.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="output folder (default reports/)")
+    r.add_argument("--log", type=Path, help="question log file (default: QUESTION_LOG_PATH)")
+    r.add_argument("--index", type=Path, help="index folder, for story titles and paragraph checks")
+    r.set_defaults(func=cmd_report)
+
+    sub.add_parser("start", help="build if needed, then run on Discord (token set) or chat").set_defaults(
+        func=cmd_start
+    )
+    sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)").set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return int(args.func(args, settings))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (IndexProblem, UnknownStory, BuildLocked, ModelNotFound, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""Ranking and the abstention call, from weights fitted on SQuAD by `python -m training.fit`.
+
+Ranking is a logistic model over SENTENCE_FEATURES (index/features.py): dense and BM25 scores of the sentence,
+its neighbours and its paragraph, z-scored over the question's candidates, plus question type x sentence cues.
+A paragraph scores as its best sentence. Whether to answer at all is a second logistic model over
+QUESTION_FEATURES (how sure the ranker is, cosines, how much of the question the best passage covers), with a
+threshold fitted so that answerable questions are answered and on-subject-but-unanswered ones are not. Both
+ship as `weights.json` next to this file; serving needs only numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from .candidates import Candidates
+from .features import (
+    QUESTION_FEATURES,
+    QUESTION_KINDS,
+    SENTENCE_FEATURES,
+    group_max,
+    sentence_matrix,
+    zscore,
+)
+
+__all__ = ["MAX_QUOTE_CHARS", "Ranking", "Weights", "answer_features", "load_weights", "rank"]
+
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+MAX_QUOTE_CHARS = 400
+
+
+class Weights(BaseModel):
+    """The fitted models; the defaults (plain z-score fusion, a loose abstention) serve an unfitted engine."""
+
+    sentence_features: list[str] = list(SENTENCE_FEATURES)
+    sentence_coef: list[float] = []  # empty: fall back to z(dense) + z(bm25) at sentence and paragraph level
+    sentence_intercept: float = 0.0
+    question_features: list[str] = list(QUESTION_FEATURES)
+    answer_coef: list[float] = []
+    answer_intercept: float = 0.0
+    answer_mean: list[float] = []
+    answer_scale: list[float] = []
+    answer_low: list[float] = []  # features are clipped to what the fit saw (2nd-98th percentile), so one
+    answer_high: list[float] = []  # extreme value, e.g. a z-score on a single matched word, cannot decide alone
+    answer_threshold: float = 0.5
+    neighbour_ratio: float = 0.5  # join a neighbour whose probability is at least this share of the best's
+    extra_quote_margin: float = 2.0  # further quotes only from paragraphs within this logit of the best
+    # ... and only when their own ranker logit clears this cut, fitted on SQuAD so extra quotes are right
+    # (hold the answer) most of the time they appear; None (unfitted engine) applies the margin alone
+    extra_quote_min_logit: float | None = None
+    fitted: dict[str, object] = {}  # how and on what the weights were fitted, for the record
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
+    if path.exists():
+        weights = Weights.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        if weights.sentence_coef and not set(weights.sentence_features) <= set(SENTENCE_FEATURES):
+            raise ValueError(f"{path} was fitted for other sentence features; rerun python -m training.fit")
+        if weights.answer_coef and not set(weights.question_features) <= set(QUESTION_FEATURES):
+            raise ValueError(f"{path} was fitted for other question features; rerun python -m training.fit")
+        return weights
+    return Weights()
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+
+
+@dataclass
+class Ranking:
+    paragraph_order: np.ndarray  # positions into Candidates.paragraph_rows, best first
+    paragraph_score: np.ndarray
+    sentence_score: np.ndarray  # ranker logit per candidate sentence
+    best_sentence: np.ndarray  # per candidate paragraph: position into sentence arrays of its best sentence
+
+
+def sentence_scores(c: Candidates, w: Weights) -> np.ndarray:
+    if not w.sentence_coef:
+        fused_p = zscore(c.paragraph_dense) + zscore(c.paragraph_bm25)
+        return zscore(c.sentence_dense) + zscore(c.sentence_bm25) + fused_p[c.sentence_paragraph]
+    columns = [SENTENCE_FEATURES.index(name) for name in w.sentence_features]
+    return sentence_matrix(c)[:, columns] @ np.asarray(w.sentence_coef, dtype=np.float32) + w.sentence_intercept
+
+
+def rank(c: Candidates, w: Weights) -> Ranking:
+    """Score every candidate sentence; a paragraph ranks by its best sentence."""
+    scores = sentence_scores(c, w)
+    n = len(c.paragraph_rows)
+    paragraph_score = group_max(scores, c.sentence_paragraph, n)
+    best = np.full(n, -1, dtype=np.int64)
+    for pos in np.argsort(scores, kind="stable"):  # ascending, so the best sentence of a paragraph writes last
+        best[c.sentence_paragraph[pos]] = pos
+    order = np.argsort(-paragraph_score, kind="stable")
+    return Ranking(order, paragraph_score, scores, best)
+
+
+def answer_features(c: Candidates, r: Ranking) -> np.ndarray:
+    """One row of QUESTION_FEATURES: how well the best passage the ranker found covers the question."""
+    top = int(r.paragraph_order[0])
+    best = int(r.best_sentence[top])
+    second = float(r.paragraph_score[r.paragraph_order[1]]) if len(r.paragraph_order) > 1 else -10.0
+    others = np.delete(r.sentence_score, best)
+    runner_up = float(others.max()) if len(others) else -10.0
+    window = c.sentence_paragraph == top
+    near = window & (np.abs(c.sentence_position - c.sentence_position[best]) <= 1)
+    kinds = np.zeros(len(QUESTION_KINDS))
+    kinds[c.kind] = 1.0
+    return np.array(
+        [
+            float(r.sentence_score[best]),
+            float(r.sentence_score[best]) - runner_up,
+            float(r.sentence_score[best]) - second,
+            float(c.sentence_dense.max()),
+            float(c.paragraph_dense[top]),
+            float(c.sentence_coverage[best]),
+            float(c.paragraph_coverage[top]),
+            float(c.sentence_coverage[near].max()),
+            float(c.paragraph_coverage.max()),
+            c.unseen_share,
+            float(c.paragraph_missing[top]),
+            math.log1p(c.terms),
+            float(c.sentence_cues[best].any()),
+            float(c.paragraph_names[top]),
+            max(c.names_unseen, 0.0),
+            float(c.names_unseen >= 0.999),  # the question is about something the story never names
+            float(c.names_unseen >= 0),
+            *kinds,
+        ],
+        dtype=np.float64,
+    )
+
+
+def answer_probability(features: np.ndarray, w: Weights) -> float:
+    """P(the best passage answers the question); an unfitted engine trusts the best sentence's cosine."""
+    if not w.answer_coef:
+        return float(sigmoid(12.0 * (features[QUESTION_FEATURES.index("best_sentence_cosine")] - 0.45)))
+    columns = [QUESTION_FEATURES.index(name) for name in w.question_features]
+    x = features[columns]
+    if w.answer_low:
+        x = np.clip(x, w.answer_low, w.answer_high)
+    x = (x - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)
+    return float(sigmoid(float(x @ np.asarray(w.answer_coef)) + w.answer_intercept))

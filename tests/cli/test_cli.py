@@ -1,0 +1,71 @@
+"""The command line's JSON contract and exit codes, run in-process against a real index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.cli import commands as cli
+from index import Library
+
+from ..conftest import SEED_SLUG
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("INDEX_DIR", str(built_index))
+    monkeypatch.setattr(cli, "_library", lambda args, settings: library)
+
+    def invoke(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return invoke
+
+
+def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("ask", "How many White Helmets are still trapped in Syria?", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "answered"
+    assert set(data["quotes"][0]) == {
+        *("text", "story", "title", "paragraph", "paragraph_hash", "sources", "url", "score", "updated")
+    }
+    assert data["quotes"][0]["paragraph"] == 1
+
+
+def test_ask_batch_keeps_order(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        json.dumps({"question": "Who painted the Mona Lisa?"})
+        + "\n"
+        + json.dumps({"question": "How many lives have the White Helmets saved?", "story": SEED_SLUG})
+        + "\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("ask", "--batch", str(batch))
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [a["status"] for a in lines] == ["not_covered", "answered"]
+    assert lines[1]["quotes"][0]["paragraph"] == 3
+
+
+def test_unknown_story_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("ask", "anything?", "--story", "nope")
+    assert code == 1 and "no story 'nope'" in err and SEED_SLUG in err
+
+
+def test_summary_and_stories_json(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("summary", "--json", "--sentences", "2")
+    summary = json.loads(out)
+    assert code == 0 and summary["story"] == SEED_SLUG and len(summary["quotes"]) == 2
+    code, out, _ = run("stories", "--json")
+    (story,) = json.loads(out)
+    assert story["slug"] == SEED_SLUG and story["paragraphs"] == 4 and story["sources"] == ["NPR", "CNN"]
+
+
+def test_invalid_setting_names_the_variable(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TOP_K", "many")
+    code, _, err = run("stories")
+    assert code == 2 and "TOP_K" in err
