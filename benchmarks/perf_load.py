@@ -98,7 +98,7 @@ def load(
     empty question cache, so no question is answered from an earlier run's cache.
     """
     questions = distinct_questions(rounds * (one_by_one + in_flight), seed=11)
-    library = Library(library.data, library.encoder.inner)
+    library = Library(library.data, library.encoder)
 
     async def run(ask: Ask, client: NewsroomBot) -> dict[str, Any]:
         singles, manies = [], []
@@ -122,9 +122,8 @@ async def _timed(ask: Ask, questions: list[str], **options: Any) -> dict[str, An
 
 
 def _batches(client: NewsroomBot, library: Library) -> tuple[int, int]:
-    """Engine calls and questions so far: the bot's ask queue, else (a bot without one) the encode batcher."""
-    counter: Any = getattr(client, "asking", None) or library._batcher
-    return counter.batches, counter.questions
+    """Engine calls and questions so far: the bot's ask queue's counters."""
+    return client.ask_queue.batches, client.ask_queue.questions
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -142,20 +141,14 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def engine_load(library: Library, *, in_flight: int = 200, workers: int = 16) -> dict[str, float]:
     """Questions per second through the engine alone: one at a time (`ask`), `in_flight` at once from `workers`
-    threads meeting in the encode batcher (and, for comparison, unbatched: max_batch=1), and the same questions
-    in one `ask_many` call as the bot's ask queue makes it. Fresh question caches each time."""
+    threads each calling `ask` (a web server's way), and the same questions in `ask_many` batches of 64 as the
+    bot's ask queue makes them. Fresh question caches each time."""
     from concurrent.futures import ThreadPoolExecutor
 
     questions = distinct_questions(in_flight, seed=5)
     out: dict[str, float] = {}
-    for name, max_batch, threads in (
-        ("one_at_a_time", 1, 1),
-        ("unbatched", 1, workers),
-        ("batched", 64, workers),
-        ("ask_many", 64, 0),
-    ):
-        fresh = Library(library.data, library.encoder.inner)
-        fresh._batcher.max_batch = max_batch
+    for name, threads in (("one_at_a_time", 1), ("threads", workers), ("ask_many", 0)):
+        fresh = Library(library.data, library.encoder)
         fresh.ask("warm up")
         started = time.perf_counter()
         if threads:
@@ -165,6 +158,4 @@ def engine_load(library: Library, *, in_flight: int = 200, workers: int = 16) ->
             for start in range(0, len(questions), 64):  # the ask queue's batches
                 fresh.ask_many(questions[start : start + 64])
         out[name] = len(questions) / (time.perf_counter() - started)
-        if name == "batched":
-            out["mean_batch"] = fresh._batcher.questions / max(1, fresh._batcher.batches)
     return out

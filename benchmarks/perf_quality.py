@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.embedder import Encoder
+from index import Encoder
 
 from .quality import read_questions, run
 

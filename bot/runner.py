@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from index import IndexProblem
-from index.store import resolve_build
+from index import IndexProblem, resolve_build
 
 from . import lifecycle
 from .editorial.questionlog import QuestionLog, QuestionLogError

@@ -1,21 +1,42 @@
-"""newsroom-bot's engine: stories in, verbatim attributed quotes out. Knows nothing of Discord."""
+"""newsroom-bot's engine: stories in, verbatim attributed quotes out. Knows nothing of Discord.
 
-from .build import BuildLocked, BuildReport, build_index
+What callers use is named here; the submodules are the engine's inside (training and benchmarks read some of
+them as documented tooling). Every error the engine raises on purpose comes from `index.errors`.
+"""
+
+from .build import BuildReport, build_index
 from .cleaning import clean_question
-from .embedder import DEFAULT_MODEL, ModelNotFound, load_encoder
-from .library import Library, UnknownStory
+from .embedder import DEFAULT_MODEL, CachedEncoder, Encoder, EncoderWrapper, load_encoder
+from .errors import (
+    AdapterError,
+    BuildLocked,
+    ExportMissing,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    IndexProblem,
+    ModelNotFound,
+    StoryError,
+    UnknownStory,
+)
+from .library import Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
 from .refs import RefState, RefStatus
-from .store import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
-from .stories import StoryError, load_stories, parse_story
+from .store import resolve_build
+from .stories import load_stories, parse_story
 
 __all__ = [
     "DEFAULT_MODEL",
+    "AdapterError",
     "Answer",
     "AnswerStatus",
     "BuildLocked",
     "BuildReport",
+    "CachedEncoder",
+    "Encoder",
+    "EncoderWrapper",
+    "ExportMissing",
     "IndexCorrupt",
     "IndexMismatch",
     "IndexMissing",
@@ -37,4 +58,5 @@ __all__ = [
     "load_stories",
     "paragraph_hash",
     "parse_story",
+    "resolve_build",
 ]

@@ -19,12 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .errors import AdapterError
+
 META_KEY = "__meta__"
 SHIPPED = Path(__file__).with_name("adapters") / "all-MiniLM-L6-v2-squad-qa.npz"
-
-
-class AdapterError(ValueError):
-    """The adapter file is unreadable or does not fit the model; the message says which and what to do."""
 
 
 def read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray, np.ndarray]]]:

@@ -21,10 +21,11 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, ModelNotFound, fingerprint, resolve_adapter
+from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
+from .errors import BuildLocked, IndexProblem, ModelNotFound, StoryError
 from .models import Story
-from .store import IndexProblem, all_vectors, read_build, read_manifest, resolve_build, write_build
-from .stories import StoryError, load_stories
+from .store import all_vectors, read_build, read_manifest, resolve_build, write_build
+from .stories import load_stories
 from .vectors import choose_type
 
 DEFAULT_QUANTIZATION = "int8"
@@ -37,10 +38,6 @@ class Progress(Protocol):
     def update(self, n: int) -> None: ...
 
     def close(self) -> None: ...
-
-
-class BuildLocked(RuntimeError):
-    pass
 
 
 class BuildReport(BaseModel):
@@ -166,14 +163,14 @@ def build_index(
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
     if encoder is not None:
-        model, quantization = encoder.name, getattr(encoder, "quantization", "fp32")
+        model, quantization = encoder.name, encoder.quantization
     quantization = quantization or DEFAULT_QUANTIZATION
     with build_lock(index_dir):
         loaded = load_stories(content_dir)
         errors = [str(e) for e in loaded.errors]
         stories = loaded.stories
-        model_id = getattr(encoder, "fingerprint", None) or fingerprint(model, adapter)
-        adapter_path = resolve_adapter(model, adapter if encoder is None else getattr(encoder, "adapter", None))
+        model_id = (encoder.fingerprint if encoder is not None else "") or fingerprint(model, adapter)
+        adapter_name = encoder.adapter if encoder is not None else _adapter_name(model, adapter)
         export = _export(model, model_id, index_dir, quantization, adapter, required=encoder is None and bool(stories))
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
@@ -211,7 +208,7 @@ def build_index(
                 encoder = OnnxEncoder(export, quantization, threads=1, workers=os.cpu_count() or 1)
             texts = [p.text for s in to_embed for p in s.paragraphs] + [t for s in to_embed for t in _sentence_texts(s)]
             bar = progress(len(texts)) if progress else None
-            vectors = _encode_with_progress(encoder, texts, bar)
+            vectors = encode_longest_first(encoder, texts, bar)
             p_row = 0
             s_row = sum(len(s.paragraphs) for s in to_embed)
             for story in to_embed:
@@ -232,13 +229,13 @@ def build_index(
             paragraph_vectors=np.vstack(paragraph_parts).reshape(-1, dimension),
             sentence_vectors=np.vstack(sentence_parts).reshape(-1, dimension),
             model=model,
-            backend=getattr(encoder, "backend", "custom") if encoder is not None else "onnx",
+            backend=encoder.backend if encoder is not None else "onnx",
             content_dir=content_dir,
             indexed_at=indexed_at,
             changed_at=_text_changes(index_dir, stories, now),
             quantization=quantization,
             model_fingerprint=model_id,
-            model_adapter=adapter_path.name if adapter_path else "",
+            model_adapter=adapter_name,
             encoder_dir=export,
             index_type=index_type,
         )
@@ -252,6 +249,12 @@ def build_index(
             sentences=sum(len(_sentence_texts(s)) for s in stories),
             changed=True,
         )
+
+
+def _adapter_name(model: str, adapter: str | None) -> str:
+    """The file name of the adapter the build merges into `model` ("" for none): what the manifest records."""
+    path = resolve_adapter(model, adapter)
+    return path.name if path else ""
 
 
 def _export(
@@ -268,7 +271,7 @@ def _export(
         return None
 
 
-def _encode_with_progress(encoder: Encoder, texts: list[str], bar: Progress | None, chunk: int = 256) -> np.ndarray:
+def encode_longest_first(encoder: Encoder, texts: list[str], bar: Progress | None, chunk: int = 256) -> np.ndarray:
     """Encode in chunks, longest first (less padding), and restore the original order."""
     order = np.argsort([-len(t) for t in texts], kind="stable")
     out = np.empty((len(texts), encoder.dimension), dtype=np.float32)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from .errors import AdapterError, ModelNotFound
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar on every load
@@ -29,19 +32,20 @@ _SKIP_DIRS = {"onnx", "openvino", ".git", ".cache"}
 _SMALL_FILE = 8 << 20
 
 
-class ModelNotFound(RuntimeError):
-    """The configured model is not on this machine; the message says what to install or set."""
-
-
 class Encoder(Protocol):
-    """Turns texts into L2-normalised float32 rows. `name` is what the manifest records.
+    """Turns texts into L2-normalised float32 rows: what builds embed stories with and `Library` encodes questions with.
 
-    Encoders may also carry `fingerprint` (which model files), `backend` and `quantization` ("fp32" or
-    "int8"); the index checks them when present (see `store.check_encoder`).
+    The index records the four descriptive attributes and checks them against the encoder questions are asked
+    with (`store.check_encoder`). A custom encoder may subclass `Encoder` to take the defaults: no fingerprint
+    (the model is then checked by `name`), fp32, backend "custom", no adapter.
     """
 
-    name: str
+    name: str  # the model name the manifest records
     dimension: int
+    fingerprint: str = ""  # which model files (see `fingerprint()`); "" when unknown
+    quantization: str = "fp32"  # "fp32" or "int8": an index's questions must be encoded alike
+    backend: str = "custom"  # what runs the model: onnx, sentence-transformers, ...
+    adapter: str = ""  # the file name of the LoRA adapter merged into the model; "" for none
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
 
@@ -133,7 +137,7 @@ def load_sentence_transformer(model: str, adapter: str | None = ADAPTER_AUTO, *,
             f"Set MODEL to {DEFAULT_MODEL} (packaged) or to {hint}."
         ) from exc
     if adapter_path is not None:
-        from .adapter import AdapterError, merge_into
+        from .adapter import merge_into
 
         try:
             merge_into(st[0].auto_model, adapter_path)
@@ -143,25 +147,21 @@ def load_sentence_transformer(model: str, adapter: str | None = ADAPTER_AUTO, *,
     return st
 
 
-class SentenceTransformerEncoder:
+class SentenceTransformerEncoder(Encoder):
     """sentence-transformers on torch: the reference encoder (and the source of the ONNX export)."""
 
     backend = "sentence-transformers"
     quantization = "fp32"
 
     def __init__(self, model: str = DEFAULT_MODEL, *, adapter: str | None = ADAPTER_AUTO, device: str = "cpu") -> None:
+        """`adapter`: the MODEL_ADAPTER setting (auto, none or a file), resolved by `resolve_adapter`."""
         self.name = model
-        self.adapter = adapter
-        self._fingerprint: str | None = None
+        adapter_path = resolve_adapter(model, adapter)
+        self.adapter = adapter_path.name if adapter_path else ""
+        self.fingerprint = fingerprint(model, adapter)
         self._model = load_sentence_transformer(model, adapter, device=device)
         dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
         self.dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.name, self.adapter)
-        return self._fingerprint
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -176,31 +176,44 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-class CachedEncoder:
-    """Remembers recent question embeddings: readers ask the same things again and again."""
+class EncoderWrapper(Encoder):
+    """An encoder around another (`inner`) that describes itself as the inner one: for caches and counters."""
 
-    def __init__(self, inner: Encoder, size: int = 2048) -> None:
+    def __init__(self, inner: Encoder) -> None:
         self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
-        for attribute in ("fingerprint", "backend", "quantization"):
-            if hasattr(inner, attribute):
-                setattr(self, attribute, getattr(inner, attribute))
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = size
+        self.name, self.dimension, self.fingerprint = inner.name, inner.dimension, inner.fingerprint
+        self.quantization, self.backend, self.adapter = inner.quantization, inner.backend, inner.adapter
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            for text, row in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
-                self._cache[text] = row
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for i, text in enumerate(texts):
-            self._cache.move_to_end(text)
-            out[i] = self._cache[text]
-        while len(self._cache) > self._size:
-            self._cache.popitem(last=False)
-        return out
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
+
+
+class CachedEncoder(EncoderWrapper):
+    """Remembers recent question embeddings: readers ask the same things again and again.
+
+    Thread-safe: one caller at a time encodes and touches the cache (a web server's threads may ask at once;
+    the bot's ask queue already sends one batch at a time).
+    """
+
+    def __init__(self, inner: Encoder, size: int = 2048) -> None:
+        super().__init__(inner)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            if missing:
+                for text, row in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
+                    self._cache[text] = row
+            out = np.empty((len(texts), self.dimension), dtype=np.float32)
+            for i, text in enumerate(texts):
+                self._cache.move_to_end(text)
+                out[i] = self._cache[text]
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+            return out
 
 
 def load_encoder(model: str = DEFAULT_MODEL, adapter: str | None = ADAPTER_AUTO) -> Encoder:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .batching import QuestionBatcher
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
 from .cleaning import clean_question
 from .embedder import CachedEncoder, Encoder
+from .errors import UnknownStory
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
@@ -28,19 +28,9 @@ from .rows import RowLayout
 from .store import IndexData, Manifest, check_encoder, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
 
-__all__ = ["CANDIDATE_PARAGRAPHS", "MAX_QUESTION_CHARS", "Library", "UnknownStory", "clean_question"]
+__all__ = ["CANDIDATE_PARAGRAPHS", "MAX_QUESTION_CHARS", "Library"]
 
 MAX_QUESTION_CHARS = 1000
-
-
-class UnknownStory(KeyError):
-    def __init__(self, slug: str, known: list[str]) -> None:
-        self.slug = slug
-        self.known = known
-        super().__init__(f"no story {slug!r}; known stories: {', '.join(known) or 'none'}")
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class Library:
@@ -52,22 +42,18 @@ class Library:
 
     def __init__(self, data: IndexData, encoder: Encoder, weights: Weights | None = None) -> None:
         self.data = data
-        self.encoder = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        # Questions go through a cache of recent embeddings (shared across reloads when `encoder` is one already);
+        # `encoder` is the model itself, for callers that embed other texts (the editors' report, training).
+        self._questions = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
+        self.encoder: Encoder = self._questions.inner
         self.weights = weights or load_weights()
         self.summary_weights: SummaryWeights = DEFAULT_WEIGHTS  # benchmarks may try others
-        # Concurrent questions (executor threads) are encoded together, and only one thread at a time touches
-        # the question cache: the batcher's leader.
-        self._batcher = QuestionBatcher(self.encoder)
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
         changed = {e.slug: e.changed_at.date() for e in data.manifest.stories if e.changed_at is not None}
         # The date an edit last touched each story: the editor's `updated:`, else when a build saw the text change.
         self._updated = {s.slug: s.updated or changed.get(s.slug) for s in data.stories}
         self.rows = RowLayout(data.stories)  # index row -> story, paragraph, sentence
         self.scorer = CandidateScorer(data, self.rows)
-        # The names training.fit reads the row bookkeeping by.
-        self._sent_para = self.rows.sent_para
-        self._paragraph = self.rows.paragraph
-        self._sentence_text = self.rows.sentence_text
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -119,6 +105,12 @@ class Library:
         published = self.data.stories[self._by_slug[slug]].published if slug in self._by_slug else None
         return updated if updated is not None and (published is None or updated > published) else None
 
+    def paragraph_vectors(self, story: str | None = None) -> np.ndarray:
+        """The stored embeddings of a story's paragraphs (every story's when None), in reading order."""
+        if story is None:
+            return self.scorer.paragraph_vectors.all()
+        return self.scorer.paragraph_vectors[self.rows.story_rows[self._by_slug[self.story(story).slug]]]
+
     def resolve_ref(self, slug: str, paragraph: int, digest: str | None) -> RefStatus:
         """Is a logged quote ref (story, paragraph number, paragraph hash) still the same text in this index?"""
         story = self.data.stories[self._by_slug[slug]] if slug in self._by_slug else None
@@ -126,7 +118,8 @@ class Library:
 
     # ----------------------------------------------------------------- asking
     def encode_question(self, question: str) -> np.ndarray:
-        return self._batcher.encode(question)
+        """The question's embedding, from the cache of recent questions when it was asked before."""
+        return self._questions.encode([question])[0]
 
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
         """Answer with 1 to `top_k` verbatim quotes, or abstain when no passage answers."""
@@ -146,7 +139,7 @@ class Library:
         texts = [clean_question(q) for q in questions]
         answers = [self._refusal(q, t, s) for q, t, s in zip(questions, texts, scopes)]
         todo = [i for i, answer in enumerate(answers) if answer is None]
-        vectors = self._batcher.encode_many([texts[i] for i in todo])
+        vectors = self._questions.encode([texts[i] for i in todo])
         wide = [k for k, i in enumerate(todo) if scopes[i] is None]
         dense = dict(zip(wide, self.scorer.dense_rows(vectors[wide]))) if wide else {}
         for k, i in enumerate(todo):

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .embedder import CachedEncoder, Encoder
+from .errors import IndexMissing, IndexProblem
 from .library import Library
 from .models import Answer, StoryInfo, Summary
-from .store import CURRENT, IndexMissing, IndexProblem, resolve_build
+from .store import CURRENT, resolve_build
 
 log = logging.getLogger(__name__)
 

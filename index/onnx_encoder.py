@@ -20,17 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .embedder import Encoder
+from .errors import ExportMissing, IndexMissing
+
 if TYPE_CHECKING:
-    from .embedder import Encoder
     from .store import IndexData
 
 ENCODER_JSON = "encoder.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 TOKEN_BUDGET = 2048
-
-
-class ExportMissing(RuntimeError):
-    """The ONNX export an index names is not on disk (deleted, or copied without it)."""
 
 
 def default_threads() -> int:
@@ -42,7 +40,7 @@ def default_threads() -> int:
     return int(value) if value.isdigit() else 1
 
 
-class OnnxEncoder:
+class OnnxEncoder(Encoder):
     """Texts to L2-normalised float32 rows with an exported model; thread-safe (onnxruntime sessions are)."""
 
     backend = "onnx"
@@ -70,6 +68,7 @@ class OnnxEncoder:
         self.fingerprint: str = info["fingerprint"]
         self.dimension: int = int(info["dimension"])
         self.quantization = quantization
+        self.adapter = str(info.get("adapter") or "")
         self._lower = bool(info.get("do_lower_case"))
         self._prompt = str(info.get("prompt") or "")
         self._inputs: list[str] = list(info["inputs"])
@@ -152,7 +151,7 @@ def query_encoder(data: IndexData, *, threads: int | None = None) -> Encoder:
 
     An index with no export (built by a custom encoder) falls back to sentence-transformers for fp32.
     """
-    from .store import REBUILD_HINT, IndexMissing, encoder_folder
+    from .store import REBUILD_HINT, encoder_folder
 
     folder = encoder_folder(data.path, data.manifest)
     if folder is None:

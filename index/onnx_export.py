@@ -22,7 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .embedder import ADAPTER_AUTO, ModelNotFound, fingerprint, load_sentence_transformer, resolve_adapter
+from .embedder import ADAPTER_AUTO, fingerprint, load_sentence_transformer, resolve_adapter
+from .errors import ModelNotFound
 from .store import sha256_file
 
 EXPORT_FORMAT = 1

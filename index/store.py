@@ -27,6 +27,8 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from .embedder import Encoder
+from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .lexical import BM25
 from .models import Story
 from .vectors import all_rows, make_index
@@ -36,22 +38,6 @@ CURRENT = "current"
 BUILDS = "builds"
 KEEP_BUILDS = 2
 REBUILD_HINT = "rebuild it with: newsroom-bot build"
-
-
-class IndexProblem(RuntimeError):
-    """The index cannot be used; the message says why and how to rebuild."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexCorrupt(IndexProblem):
-    pass
-
-
-class IndexMismatch(IndexProblem):
-    pass
 
 
 class StoryEntry(BaseModel):
@@ -281,15 +267,14 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
     return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25)
 
 
-def check_encoder(manifest: Manifest, encoder: object, where: Path | str = "the index") -> None:
+def check_encoder(manifest: Manifest, encoder: Encoder, where: Path | str = "the index") -> None:
     """Refuse a question encoder whose vectors would not be comparable with the index's.
 
     Same model (by fingerprint when both sides know it, else by name), same quantisation, same dimension.
     fp32 ONNX and fp32 torch give the same vectors (tests/test_onnx.py), so the backend may differ; int8
     and fp32 may not.
     """
-    name = getattr(encoder, "name", "?")
-    theirs = getattr(encoder, "fingerprint", "") or ""
+    name, theirs = encoder.name, encoder.fingerprint
     if (manifest.model_fingerprint and theirs and theirs != manifest.model_fingerprint) or (
         not (manifest.model_fingerprint and theirs) and name != manifest.model
     ):
@@ -297,13 +282,13 @@ def check_encoder(manifest: Manifest, encoder: object, where: Path | str = "the 
             f"{where} was embedded with model {manifest.model!r} ({manifest.model_fingerprint or 'no fingerprint'}) "
             f"but questions would be encoded with {name!r} ({theirs or 'no fingerprint'}); {REBUILD_HINT}"
         )
-    quantization = getattr(encoder, "quantization", "fp32")
+    quantization = encoder.quantization
     if quantization != manifest.quantization:
         raise IndexMismatch(
             f"{where} holds {manifest.quantization} embeddings but questions would be encoded in {quantization}; "
             f"{REBUILD_HINT} (QUANTIZATION={quantization})"
         )
-    dimension = getattr(encoder, "dimension", manifest.dimension)
+    dimension = encoder.dimension
     if dimension != manifest.dimension:
         raise IndexMismatch(
             f"{where} holds {manifest.dimension}-d vectors but the model makes {dimension}-d; {REBUILD_HINT}"

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .errors import StoryError
 from .models import Paragraph, Sentence, Story
 
 STORY_SUFFIXES = (".md", ".markdown", ".txt")
@@ -33,17 +34,6 @@ _SMALL_WORDS = frozenset(
     ["a", "an", "and", "as", "at", "but", "by", "for", "in", "nor", "of", "on", "or", "the", "to", "up", "via", "vs"]
 )
 _BLANK = re.compile(r"\n[ \t\u00a0]*\n")
-
-
-class StoryError(ValueError):
-    """A story file that cannot be used, with the file and line an editor should look at."""
-
-    def __init__(self, file: Path | str, message: str, line: int | None = None) -> None:
-        self.file = str(file)
-        self.line = line
-        self.reason = message
-        where = f"{self.file}:{line}" if line else self.file
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)

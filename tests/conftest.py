@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Library, build_index, load_encoder
-from index.embedder import Encoder
+from index import Encoder, Library, build_index, load_encoder
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

@@ -17,9 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import Encoder
-from index.models import Story
-from index.stories import parse_story
+from index import Encoder, EncoderWrapper, Story, parse_story
 
 
 @dataclass
@@ -79,15 +77,13 @@ def squad_article(raw: dict[str, Any]) -> Article:
     return Article(raw["title"], story, questions)
 
 
-class DiskCachedEncoder:
+class DiskCachedEncoder(EncoderWrapper):
     """An encoder that keeps every vector it has made in one .npz, so refitting does not re-embed SQuAD."""
 
     def __init__(self, inner: Encoder, folder: Path) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.dimension = inner.dimension
+        super().__init__(inner)
         # by fingerprint when the encoder has one: the same model name with another adapter embeds differently
-        key = hashlib.sha1(str(getattr(inner, "fingerprint", "") or inner.name).encode()).hexdigest()[:10]
+        key = hashlib.sha1((inner.fingerprint or inner.name).encode()).hexdigest()[:10]
         self.path = folder / f"embeddings-{key}.npz"
         self._vectors: dict[str, np.ndarray] = {}
         self._dirty = False

@@ -28,12 +28,10 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from index import Encoder, Library, Story, clean_question, load_encoder
 from index.candidates import Candidates
-from index.embedder import Encoder, load_encoder
 from index.features import QUESTION_FEATURES, SENTENCE_FEATURES, sentence_matrix
 from index.lexical import tokenize
-from index.library import Library, clean_question
-from index.models import Story
 from index.ranking import MAX_QUOTE_CHARS, WEIGHTS_FILE, Weights, answer_features, rank
 
 from . import extra_quotes
@@ -77,7 +75,7 @@ def _example(
     library: Library, lowered: list[str], c: Candidates, answers: list[str], paragraph: int, short: bool
 ) -> Example:
     """`lowered`: every sentence of the library in lower case, by sentence row."""
-    numbers = np.array([library._paragraph(int(r)).number for r in c.paragraph_rows])
+    numbers = np.array([library.rows.paragraph(int(r)).number for r in c.paragraph_rows])
     in_gold = numbers[c.sentence_paragraph] == paragraph
     gold_answers = [a.lower() for a in answers]
     holds = np.array(
@@ -92,7 +90,7 @@ def collect(articles: list[Article], encoder: DiskCachedEncoder, cache: Path, of
     split = Split()
     pool = [(a.title, q.question) for a in articles for q in a.questions]
     for number, article in enumerate(articles, 1):
-        model_id = getattr(encoder.inner, "fingerprint", encoder.name)
+        model_id = encoder.fingerprint or encoder.name
         key = hashlib.sha1(
             f"{EXAMPLES_VERSION}|{model_id}|{article.title}|{len(pool)}|{off_per_article}".encode()
         ).hexdigest()
@@ -142,7 +140,7 @@ def _story_examples(article: Article, pool: list[tuple[str, str]], encoder: Enco
     split = Split()
     library = Library.from_stories([article.story], encoder, Weights())
     texts = [p.text.lower() for p in article.story.paragraphs]
-    lowered = [library._sentence_text(r).lower() for r in range(len(library._sent_para))]
+    lowered = [library.rows.sentence_text(r).lower() for r in range(library.rows.sentence_count)]
     without: dict[frozenset[int], list[Question]] = {}
     for q in article.questions:
         c = library.candidates(clean_question(q.question))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from index import (
     BuildLocked,
+    Encoder,
     IndexProblem,
     Library,
     ModelNotFound,
@@ -22,7 +23,6 @@ from index import (
     build_index,
     load_encoder,
 )
-from index.embedder import Encoder
 
 from ..settings import Settings, SettingsError, load_settings
 from .terminal import ProgressBar, format_answer, format_summary

@@ -33,10 +33,9 @@ NO_LOG = "The question log is switched off (QUESTION_LOG_ENABLED=false), so ther
 
 def build_report(library: Library, log_path: Path, days: float, story: str | None) -> tuple[str, bytes, bytes, str]:
     """(summary post, PNG bytes, Markdown bytes, file stem), computed off the event loop."""
-    encoder = getattr(library.encoder, "inner", library.encoder)  # not the question cache that asks share
     conn = open_reader(log_path)
     try:
-        data = gather(conn, encoder, days=days, story=story, library=library)
+        data = gather(conn, library.encoder, days=days, story=story, library=library)
     finally:
         conn.close()
     with tempfile.TemporaryDirectory(prefix="newsroom-report-") as folder:

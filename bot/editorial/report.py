@@ -18,9 +18,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from index import Library
-from index.embedder import Encoder
-from index.store import all_vectors
+from index import Encoder, Library
 
 from .questionlog import iso, utc_now
 
@@ -98,12 +96,10 @@ def normalise(question: str) -> str:
 
 def topic_vectors(library: Library) -> dict[str, np.ndarray]:
     """Each story's mean paragraph vector, and the library's under "" (for questions not tied to a story)."""
-    vectors = all_vectors(library.data.paragraph_vectors)
+    vectors = library.paragraph_vectors()
     out: dict[str, np.ndarray] = {"": vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])}
-    row = 0
-    for story in library.data.stories:
-        out[story.slug] = vectors[row : row + len(story.paragraphs)].mean(axis=0)
-        row += len(story.paragraphs)
+    for story in library.stories():
+        out[story.slug] = library.paragraph_vectors(story.slug).mean(axis=0)
     return out
 
 

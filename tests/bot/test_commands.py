@@ -8,8 +8,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from index import Library, parse_story
-from index.embedder import Encoder
+from index import Encoder, Library, parse_story
 
 from ..conftest import CONTENT, SEED_SLUG
 from ..support.botkit import answered_after_defer, assert_verbatim, last_callback_type, quoted_passages

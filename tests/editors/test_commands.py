@@ -19,8 +19,7 @@ from bot import create_bot
 from bot.editorial.questionlog import open_reader
 from bot.feedback import custom_id
 from bot.render import attribution, render_summary
-from index import Library, build_index
-from index.embedder import Encoder
+from index import Encoder, Library, build_index
 
 from ..conftest import CONTENT, SEED_SLUG
 from ..support.botkit import answered_after_defer, make_settings

@@ -13,8 +13,7 @@ from bot.cli import commands as cli
 from bot.editorial.questionlog import QuestionLog, QuestionRecord, QuoteRef, open_reader
 from bot.editorial.report import gather, normalise
 from bot.editorial.report_render import discord_summary, markdown, write_report
-from index import Library
-from index.embedder import Encoder
+from index import Encoder, Library
 
 from ..conftest import SEED_SLUG
 

@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import BuildLocked, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
+from index import BuildLocked, Encoder, EncoderWrapper, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
 from index.build import build_lock
-from index.embedder import Encoder
 from index.store import read_build, resolve_build
 
 
-class CountingEncoder:
+class CountingEncoder(EncoderWrapper):
     """The real encoder, counting what it is asked to embed."""
 
     def __init__(self, inner: Encoder) -> None:
-        self.inner, self.name, self.dimension, self.texts = inner, inner.name, inner.dimension, 0
+        super().__init__(inner)
+        self.texts = 0
 
     def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
         self.texts += len(texts)

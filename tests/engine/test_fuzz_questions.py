@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 
-from index import Answer, AnswerStatus, Library
-from index.embedder import Encoder
+from index import Answer, AnswerStatus, Encoder, Library
 from index.live import LiveLibrary
 
 from ..conftest import SEED_SLUG

@@ -13,8 +13,7 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from index import Library, StoryError, build_index, load_stories, parse_story
-from index.embedder import Encoder
+from index import Encoder, Library, StoryError, build_index, load_stories, parse_story
 from index.lexical import BM25
 from index.models import Story
 from index.stories import MAX_STORY_BYTES, split_sentences

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from index import AnswerStatus, BuildLocked, IndexCorrupt, IndexMismatch, IndexMissing, build_index
-from index.embedder import Encoder
+from index import AnswerStatus, BuildLocked, Encoder, IndexCorrupt, IndexMismatch, IndexMissing, build_index
 from index.live import LiveLibrary
 from index.store import resolve_build
 

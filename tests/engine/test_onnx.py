@@ -126,8 +126,8 @@ def test_query_encoder_must_match_the_index(tmp_path: Path, built_index: Path, e
     fp32 = OnnxEncoder(export_dir, "fp32")
     assert Library.load(built_index, encoder=fp32).ask("How many White Helmets are still trapped?").answered
 
-    class OtherModel:
-        name, dimension, fingerprint, quantization = "some-other-model", 384, "0" * 24, "fp32"
+    class OtherModel(Encoder):
+        name, dimension, fingerprint = "some-other-model", 384, "0" * 24
 
         def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
             return np.zeros((len(texts), 384), dtype=np.float32)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from index import Library, RefState, build_index, paragraph_hash, parse_story
-from index.embedder import Encoder
+from index import Encoder, Library, RefState, build_index, paragraph_hash, parse_story
 from index.store import read_build
 
 FLOOD = [

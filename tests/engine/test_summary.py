@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks import summary as bench
-from index import Library
-from index.embedder import Encoder
+from index import Encoder, Library
 from index.stories import parse_story
 from index.summarise import DEFAULT_WEIGHTS, choose_sentences, directed_centrality, prose_words
 

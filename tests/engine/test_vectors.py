@@ -8,8 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index import Library, build_index
-from index.embedder import Encoder
+from index import Encoder, EncoderWrapper, Library, build_index
 from index.store import read_build
 from index.vectors import FLAT_MAX_ROWS, RowVectors, choose_type, index_kind, make_index
 
@@ -55,15 +54,14 @@ def test_flat_rows_are_a_view_not_a_copy() -> None:
 
 
 def test_index_type_change_rewrites_without_embedding(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
-    class Counting:
-        def __init__(self) -> None:
-            self.name, self.dimension, self.texts = encoder.name, encoder.dimension, 0
+    class Counting(EncoderWrapper):
+        texts = 0
 
         def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
             self.texts += len(texts)
             return encoder.encode(texts)
 
-    counting = Counting()
+    counting = Counting(encoder)
     index_dir = tmp_path / "index"
     build_index(content_copy, index_dir, encoder=counting)  # type: ignore[arg-type]
     embedded = counting.texts

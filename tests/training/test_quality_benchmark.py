@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.quality import Prediction, evaluate, main, oracle_threshold, quote_holds_answer, run, with_threshold
-from index.embedder import Encoder
+from index import Encoder
 from training.data import Question, read_questions
 
 QUESTIONS = [

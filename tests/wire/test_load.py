@@ -22,7 +22,7 @@ QUESTION = "How many White Helmets are still trapped in Syria?"
 async def test_two_hundred_questions_in_flight_are_all_answered(
     monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library
 ) -> None:
-    fresh = Library(library.data, library.encoder.inner)  # type: ignore[attr-defined]  # empty question cache
+    fresh = Library(library.data, library.encoder)  # an empty question cache
     async with LaggyDiscord(latency_ms=5, heartbeat_interval_ms=500, lifetime=300) as fake:
         fake.install(monkeypatch)
         bot = create_bot(make_settings(built_index, CONTENT, discord_token=fake.token), fresh)
@@ -36,7 +36,7 @@ async def test_two_hundred_questions_in_flight_are_all_answered(
     assert result["answered"] == result["asked"] == 200
     assert result["heartbeats"] >= 1  # the gateway kept its heartbeat going through the burst
     assert fake.identify_count == 1 and fake.resume_count == 0  # no dropped or zombie connection
-    assert fresh._batcher.questions == 200 and fresh._batcher.batches <= 200
+    assert bot.ask_queue.questions == 200  # every question went through the ask queue's batches
 
 
 async def test_shard_count_auto_runs_an_auto_sharded_bot(

@@ -17,8 +17,7 @@ import pytest
 
 from bot import create_bot, runner
 from bot.lifecycle import NOT_READY_ADMIN
-from index import IndexMissing, Library, build_index
-from index.embedder import Encoder
+from index import Encoder, IndexMissing, Library, build_index
 
 from ..conftest import CONTENT
 from ..support.botkit import connected, make_settings, quoted_passages

@@ -1,0 +1,65 @@
+"""Every error the engine raises on purpose, in one place (re-exported by `index`).
+
+Each message says what went wrong and what to do, so a caller (the CLI, the bot, a notebook) can show it as it
+is: catch `IndexProblem` for "the index cannot be served", `StoryError` for one bad story file, `ModelNotFound`
+for a model that is not on this machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IndexProblem(RuntimeError):
+    """The index cannot be used; the message says why and how to rebuild."""
+
+
+class IndexMissing(IndexProblem):
+    """No index (or no part of one the index names, such as its ONNX export) where one was expected."""
+
+
+class IndexCorrupt(IndexProblem):
+    """An index file is damaged or unreadable."""
+
+
+class IndexMismatch(IndexProblem):
+    """The index was built for another model, quantisation, dimension or format than the one asked for."""
+
+
+class BuildLocked(RuntimeError):
+    """Another build holds the index's lock; the message names the holder."""
+
+
+class StoryError(ValueError):
+    """A story file that cannot be used, with the file and line an editor should look at."""
+
+    def __init__(self, file: Path | str, message: str, line: int | None = None) -> None:
+        self.file = str(file)
+        self.line = line
+        self.reason = message
+        where = f"{self.file}:{line}" if line else self.file
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownStory(KeyError):
+    """A story slug that is not in the index; `known` lists the slugs that are."""
+
+    def __init__(self, slug: str, known: list[str]) -> None:
+        self.slug = slug
+        self.known = known
+        super().__init__(f"no story {slug!r}; known stories: {', '.join(known) or 'none'}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ModelNotFound(RuntimeError):
+    """The configured model is not on this machine; the message says what to install or set."""
+
+
+class AdapterError(ValueError):
+    """The adapter file is unreadable or does not fit the model; the message says which and what to do."""
+
+
+class ExportMissing(RuntimeError):
+    """The ONNX export an index names is not on disk (deleted, or copied without it)."""
