@@ -81,6 +81,7 @@ def main() -> None:
         log.close()
         t = time.perf_counter()
         conn = open_reader(log.path)
+        rows_stored = conn.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
         data = gather(conn, library.encoder, days=7, library=library)
         conn.close()
         gathered = time.perf_counter() - t
@@ -90,6 +91,7 @@ def main() -> None:
     figures = {
         "questions": len(pool),
         "distinct": len({q for q, _ in pool}),
+        "rows_stored": rows_stored,
         "record_call_us_p50": round(float(np.percentile(calls, 50)) * 1e6, 1),
         "record_call_us_p99": round(float(np.percentile(calls, 99)) * 1e6, 1),
         "all_queued_s": round(queued, 3),

@@ -26,6 +26,7 @@ from typing import Any
 from index import Answer
 
 from .migrations import SchemaTooNew, migrate
+from .questionids import ID_BLOCK, QuestionIds
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
@@ -94,10 +95,20 @@ class UnknownQuestion(LookupError):
 
 
 class QuestionLog:
-    """Append-only question rows, votes and channel→story bindings in one SQLite file."""
+    """Append-only question rows, votes and channel→story bindings in one SQLite file.
+
+    Several bot processes may share one file (shards, a restart overlapping the old process), so question ids
+    come from blocks reserved in the database (see `questionids`), never from a count kept in memory.
+    """
 
     def __init__(
-        self, path: str | Path, *, salt: str | None = None, retention_days: int = 90, enabled: bool = True
+        self,
+        path: str | Path,
+        *,
+        salt: str | None = None,
+        retention_days: int = 90,
+        enabled: bool = True,
+        id_block: int = ID_BLOCK,
     ) -> None:
         self.path = Path(path)
         self.enabled = enabled  # False: no question rows (channel bindings are still kept)
@@ -105,12 +116,10 @@ class QuestionLog:
         try:
             conn = self._open(self.path)
             self._salt = (salt or self._stored_salt(conn)).encode("utf-8")
-            row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'questions'").fetchone()
             self._bindings = {int(c): s for c, s in conn.execute("SELECT channel_id, story FROM channel_stories")}
+            self._ids = QuestionIds(self.path, id_block, conn)
         except (OSError, sqlite3.Error, SchemaTooNew) as exc:
             raise QuestionLogError(f"QUESTION_LOG_PATH: cannot use {self.path} ({exc})") from exc
-        self._next_id = int(row[0]) if row else 0
-        self._ids = threading.Lock()
         self._conn = conn
         self._queue: queue.SimpleQueue[tuple[Job, Future[Any]] | None] = queue.SimpleQueue()
         self._last_prune = 0.0
@@ -179,6 +188,7 @@ class QuestionLog:
         if self._closed:
             return
         self._closed = True
+        self._queue.put((self._ids.give_back, Future()))
         self._queue.put(None)
         self._thread.join()
         atexit.unregister(self.close)
@@ -186,11 +196,13 @@ class QuestionLog:
     # ----------------------------------------------------------------- questions
     def record(self, rec: QuestionRecord) -> int | None:
         """Queue one question; returns its id at once (buttons under the answer carry it), None when logging is off."""
-        if not self.enabled:
+        if not self.enabled or self._closed:
             return None
-        with self._ids:
-            self._next_id += 1
-            question_id = self._next_id
+        try:
+            question_id = self._ids.take(self.submit)
+        except sqlite3.Error:  # no id could be reserved (the file is locked or gone): answer anyway, unlogged
+            log.exception("question log: no question id could be reserved in %s; question not logged", self.path)
+            return None
         user = self.hash_user(rec.user_id)
 
         def insert(conn: sqlite3.Connection) -> None:
