@@ -12,9 +12,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
+from discord.utils import escape_mentions
 
 from index import Answer, AnswerStatus, Quote, StoryInfo, Summary
 
@@ -52,13 +53,43 @@ class Reply:
 
 
 # ----------------------------------------------------------------- escaping and trimming
+# Every character that can open Discord Markdown anywhere in a line: formatting, code, masked links (`[`, and `]`
+# `(` `)` because Discord's link rule ignores backslashes in a label: a `](` later in the line would end it), mentions,
+# channels, timestamps, slash commands, custom emoji and `<http://…>` autolinks (`<`), bare-URL autolinks and
+# `:emoji:` (`:`), headings and quotes (`#`, `>`). discord.py's escape_markdown is not enough: it escapes only the
+# first `[…](…)` and leaves URLs alone. Discord shows `\x` as `x` for any punctuation x, so readers see the text as is.
+_INLINE = re.compile(r"[\\*_~|`\[\]()<>#:]")
+# Line-start list and sub-text markers (`- `, `+ `, `-# `, `1. `): escaped at the start of the text and of each line,
+# since the caller may put the text at the start of a line.
+_LINE_START = re.compile(r"^([ \t]*)([-+])", re.MULTILINE)
+_ORDERED = re.compile(r"^([ \t]*\d+)\.", re.MULTILINE)
+_URL_SAFE = "/:?#&=+;,%@!$*~.-_"  # kept as is in a story URL; anything else (spaces, <>()[]'" …) is %-encoded
+
+
 def escape(text: str) -> str:
-    """Story or user text made inert: no Markdown, no mention syntax."""
-    return escape_mentions(escape_markdown(text))
+    """Story or reader text made inert for Discord: no link, mention, emoji, heading, list or formatting survives.
+
+    Escaping is display-only: Discord drops each backslash, so the reader sees the text verbatim.
+    """
+    text = _INLINE.sub(lambda m: "\\" + m.group(), text)
+    text = _ORDERED.sub(r"\1\\.", _LINE_START.sub(r"\1\\\2", text))
+    return escape_mentions(text)
 
 
-def _link_text(text: str) -> str:
-    return escape(text).replace("[", "\\[").replace("]", "\\]")
+def safe_url(url: str | None) -> str | None:
+    """A story URL fit for a link and an embed: http(s) with a host (else None), with characters that could end
+    the link (`>`, `)`, spaces, brackets, quotes) %-encoded. Stories are checked when parsed; this also covers
+    indexes built before that check."""
+    if not url:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(url, safe=_URL_SAFE)
 
 
 def trim(text: str, limit: int) -> str:
@@ -67,11 +98,17 @@ def trim(text: str, limit: int) -> str:
         return text
     cuts = [m.start() for m in _SENTENCE_END.finditer(text) if m.start() + 2 <= limit]
     if cuts and cuts[-1] >= limit // 3:
-        return text[: cuts[-1]] + " " + ELLIPSIS
+        return _whole_escapes(text[: cuts[-1]]) + " " + ELLIPSIS
     room = limit - len(ELLIPSIS)
     space = text.rfind(" ", 0, room)
     cut = space if space > room // 2 else room
-    return text[:cut].rstrip() + ELLIPSIS
+    return _whole_escapes(text[:cut].rstrip()) + ELLIPSIS
+
+
+def _whole_escapes(text: str) -> str:
+    """`text` without a trailing backslash cut off from the character it escaped."""
+    run = len(text) - len(text.rstrip("\\"))
+    return text[:-1] if run % 2 else text
 
 
 def block_quote(text: str, limit: int) -> str:
@@ -107,7 +144,8 @@ def sources_text(sources: Sequence[str]) -> str:
 
 def title_link(title: str, url: str | None) -> str:
     """`*Title*`, linked to the story when it has a URL (angle brackets: no preview card in plain messages)."""
-    return f"[*{_link_text(title)}*](<{url}>)" if url else f"*{escape(title)}*"
+    link = safe_url(url)
+    return f"[*{escape(title)}*](<{link}>)" if link else f"*{escape(title)}*"
 
 
 def attribution(quote: Quote) -> str:
@@ -150,7 +188,7 @@ def _embed(
 ) -> discord.Embed:
     embed = discord.Embed(
         title=trim(title, EMBED_TITLE_LIMIT) if title else None,
-        url=url,
+        url=safe_url(url),
         description=description,
         colour=COLOUR,
     )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .fake_discord import FakeDiscord
 
-_ESCAPED = re.compile(r"\\([\\*_`~|>\[\]()#\-])")
+_ESCAPED = re.compile(r"\\([^0-9A-Za-z\s])")  # Discord shows `\x` as `x` for any x not a letter, digit or space
 ATTRIBUTION = re.compile(
     r"^— (?:\[)?\*(?P<title>.+?)\*(?:\]\(<(?P<url>[^>]+)>\))?, ¶(?P<para>\d+) · Sources: (?P<src>.+)$"
 )
