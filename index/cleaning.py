@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_question"]
+__all__ = ["clean_question", "valid_text"]
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _FENCE = re.compile(r"```(?:[A-Za-z0-9_+.#-]*\n)?(.*?)```", re.DOTALL)
@@ -36,12 +36,26 @@ _LINE_MARKS = re.compile(r"^[ \t]*(?:>>> ?|> ?|#{1,3} |-# )", re.MULTILINE)
 _EMPHASIS = re.compile(r"\*+|\|\|+|~~+|`+|(?<!\w)_+|_+(?!\w)")
 
 
+def valid_text(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD, so it can be tokenised, logged and sent as UTF-8.
+
+    A Python string can hold a surrogate code point that no UTF-8 encoder accepts: JSON's `"\\ud800"`, or a
+    command line byte that isn't UTF-8 (decoded with surrogateescape). The tokenizer, SQLite and JSON output all
+    raise on one, so the engine never lets one through. A surrogate pair that was split into two code points is
+    joined back into its character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def clean_question(question: str) -> str:
     """The question as the engine reads it: links, chat markup and pasted code gone, white space folded.
 
     Never raises, and cleaning a cleaned question changes nothing (markup removal can reveal more markup, as in
     `[[a](x)](y)`, so the pass repeats until nothing changes; every repeat makes the text shorter)."""
-    text = unicodedata.normalize("NFC", question).translate(_INVISIBLE)
+    text = unicodedata.normalize("NFC", valid_text(question)).translate(_INVISIBLE)
     while True:
         cleaned = _clean_once(text)
         if cleaned == text:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
-from .cleaning import clean_question
+from .cleaning import clean_question, valid_text
 from .embedder import CachedEncoder, Encoder
 from .errors import UnknownStory
 from .memory import memory_index
@@ -136,6 +136,7 @@ class Library:
         for story in scopes:
             if story is not None:
                 self.story(story)  # raises UnknownStory
+        questions = [valid_text(q) for q in questions]  # a lone surrogate would break the tokenizer and the JSON
         texts = [clean_question(q) for q in questions]
         answers = [self._refusal(q, t, s) for q, t, s in zip(questions, texts, scopes)]
         todo = [i for i, answer in enumerate(answers) if answer is None]

@@ -18,6 +18,7 @@ EMPTY, TOO_LONG = AnswerStatus.EMPTY_QUESTION, AnswerStatus.QUESTION_TOO_LONG
 
 def check_answer(answer: Answer, library: Library) -> None:
     assert isinstance(answer.status, AnswerStatus) and answer.message.strip()
+    answer.model_dump_json()  # the CLI prints it and the bot logs it: it must be valid UTF-8 text
     if answer.status is not AnswerStatus.ANSWERED:
         assert answer.quotes == []
         return
@@ -43,6 +44,10 @@ def check_answer(answer: Answer, library: Library) -> None:
         ("كم عدد الخوذ البيضاء المحاصرين في سوريا؟", None),
         ("有多少白头盔仍被困在叙利亚？", None),
         ("\u202eevlohssa\u202c", None),
+        # lone surrogates (JSON's "\ud800", a non-UTF-8 byte from a command line): the tokenizer raises on them
+        ("\ud800 How many White Helmets are trapped?", {AnswerStatus.ANSWERED}),
+        ("How many White Helmets are trapped?\udcff", {AnswerStatus.ANSWERED}),
+        ("\udced\udca0\udc80", {EMPTY}),
     ],
     ids=lambda value: repr(value)[:30] if isinstance(value, str) else None,
 )
