@@ -25,10 +25,11 @@ from index import (
 )
 
 from ..settings import Settings, SettingsError, load_settings
+from .batch import run_batch
+from .failures import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
 from .terminal import ProgressBar, format_answer, format_summary
 
 DEMO_QUESTION = "How many White Helmets are still trapped in Syria?"
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -68,19 +69,13 @@ def _library(args: argparse.Namespace, settings: Settings) -> Library:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(args, settings)
     if args.batch:
-        source = sys.stdin if args.batch == "-" else open(args.batch, encoding="utf-8")  # noqa: SIM115
-        with source:
-            for number, line in enumerate(source, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                    question, story = str(item["question"]), item.get("story")
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    print(f'error: {args.batch}:{number}: expected {{"question": ...}} ({exc})', file=sys.stderr)
-                    return EXIT_USAGE
-                print(library.ask(question, story, top_k=settings.top_k).model_dump_json(), flush=True)
-        return EXIT_OK
+        bad = run_batch(library, args.batch, top_k=settings.top_k)
+        if bad:
+            print(
+                f"{_count(bad, 'line', 'lines')} of the batch could not be asked; see the errors above.",
+                file=sys.stderr,
+            )
+        return EXIT_ERROR if bad else EXIT_OK
     if not args.question:
         print("error: give a question, or --batch FILE", file=sys.stderr)
         return EXIT_USAGE
@@ -201,7 +196,9 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument(
         "--batch",
         metavar="FILE",
-        help='JSONL of {"question": ..., "story": optional}; - for stdin. Prints one JSON answer per line, in order',
+        help='JSONL of {"question": ..., "story": optional}; - for stdin. Prints one JSON answer per line, in order. '
+        'A bad line gets {"line": N, "status": "error", "error": "..."} in its place (and FILE:N on stderr); '
+        "every good line is still answered, and the exit code is 1 if any line was bad",
     )
     a.add_argument("--index", type=Path, help="index folder")
     a.set_defaults(func=cmd_ask)
@@ -254,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return int(args.func(args, settings))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

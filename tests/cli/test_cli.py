@@ -7,23 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import commands as cli
-from index import Library
-
 from ..conftest import SEED_SLUG
-
-
-@pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("INDEX_DIR", str(built_index))
-    monkeypatch.setattr(cli, "_library", lambda args, settings: library)
-
-    def invoke(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return invoke
 
 
 def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]

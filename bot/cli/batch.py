@@ -1,0 +1,121 @@
+"""`newsroom-bot ask --batch`: a JSONL file of questions in, one JSON line per question out, in order.
+
+A bad line never stops the batch. In its place on standard output goes an error object,
+`{"line": 11, "status": "error", "error": "..."}`, so output line N is still about input line N and a script
+can zip the two; the same message goes to standard error as `FILE:11: ...` for the person watching. Blank lines
+are skipped (they get no output line). The exit code is 1 at the end when any line was bad, 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from index import Library, UnknownStory
+
+from .failures import CommandError, describe_os_error
+
+CHUNK = 32  # good lines asked together: Library.ask_many does one encode and one search for all of them
+LINE_FORMAT = '{"question": "...", "story": "optional-slug"}'
+
+
+class BadLine(ValueError):
+    """One batch line that can't be asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A good batch line: the question and the story it is scoped to."""
+
+    question: str
+    story: str | None
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def parse_line(raw: bytes, library: Library, *, first: bool = False) -> Asked:
+    """The question on one line of a batch, or BadLine saying what is wrong with it."""
+    try:
+        text = raw.decode("utf-8-sig" if first else "utf-8")  # a BOM on line 1 is an editor's, not the data's
+    except UnicodeDecodeError as exc:
+        raise BadLine(
+            f"not UTF-8 text (byte {exc.start + 1} is {raw[exc.start]:#04x}); save the file as UTF-8"
+        ) from None
+    try:
+        item = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadLine(f"not a complete JSON object ({exc.msg}, column {exc.colno}); expected {LINE_FORMAT}") from None
+    if not isinstance(item, dict):
+        raise BadLine(f"expected a JSON object like {LINE_FORMAT}, got {type(item).__name__}")
+    question, story = item.get("question"), item.get("story")
+    if not isinstance(question, str):
+        found = "missing" if "question" not in item else f"{json.dumps(question)[:40]}"
+        raise BadLine(f'"question" must be a string; it is {found}')
+    if story is not None and not isinstance(story, str):
+        raise BadLine(f'"story" must be a story slug (a string) or null; it is {json.dumps(story)[:40]}')
+    if _has_surrogate(question) or (story and _has_surrogate(story)):
+        raise BadLine("the line holds a lone surrogate escape (\\ud800 to \\udfff), which is not text; fix the escape")
+    if story is not None:
+        try:
+            library.story(story)
+        except UnknownStory:
+            raise BadLine(f"no story {story!r} in the index; `newsroom-bot stories` lists them") from None
+    return Asked(question, story)
+
+
+@contextmanager
+def open_batch(name: str) -> Iterator[BinaryIO]:
+    """The batch's lines as bytes (each line is decoded on its own, so one bad byte spoils one line only)."""
+    if name == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(name).open("rb")  # noqa: SIM115  (closed below)
+    except IsADirectoryError:
+        raise CommandError(f"--batch {name} is a folder; give a JSONL file with one {LINE_FORMAT} a line") from None
+    except OSError as exc:
+        raise CommandError(describe_os_error(exc, "reading the batch")) from None
+    with handle:
+        yield handle
+
+
+def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Answer every good line of the batch `name` (a file, or - for stdin); returns how many lines were bad."""
+    out, err = out or sys.stdout, err or sys.stderr
+    bad = 0
+    pending: list[Asked | dict[str, object]] = []
+
+    def flush() -> None:
+        asked = [p for p in pending if isinstance(p, Asked)]
+        answers = iter(library.ask_many([a.question for a in asked], [a.story for a in asked], top_k=top_k))
+        for item in pending:
+            out.write((next(answers).model_dump_json() if isinstance(item, Asked) else json.dumps(item)) + "\n")
+        out.flush()
+        pending.clear()
+
+    with open_batch(name) as stream:
+        for number, raw in _lines(stream):
+            try:
+                pending.append(parse_line(raw, library, first=number == 1))
+            except BadLine as exc:
+                bad += 1
+                pending.append({"line": number, "status": "error", "error": str(exc)})
+                print(f"error: {'stdin' if name == '-' else name}:{number}: {exc}", file=err)
+            # from a pipe, answer each line as it comes, so a program can ask and wait; from a file, in chunks
+            if len(pending) >= (1 if name == "-" else CHUNK):
+                flush()
+    flush()
+    return bad
+
+
+def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    for number, raw in enumerate(stream, start=1):
+        if raw.strip():
+            yield number, raw
