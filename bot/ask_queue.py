@@ -3,7 +3,7 @@
 Readers' questions arrive as coroutines on the event loop. Each one queues (library, question, story) with a
 future and awaits it; a single worker task takes everything queued and hands it to `Library.ask_many` in the
 bot's executor, so questions that arrive together share one encode and one search, and only one thread runs
-engine Python at a time (threads fighting over the GIL were slower than one: benchmarks/README.md). Nobody
+engine Python at a time (threads fighting over the GIL were slower than one: docs/results.md). Nobody
 waits on a timer: a lone question goes at once, and those that arrive while a batch runs form the next one.
 If a batch fails, its questions are retried one by one, so one bad question costs only its own answer.
 """

@@ -245,7 +245,7 @@ class ShardedNewsroomBot(NewsroomBot, commands.AutoShardedBot):
 
     Discord requires sharding past 2,500 servers; each shard carries a share of them, all in this one process
     and sharing its Library. With SHARD_IDS the process runs only those shards, and other processes (pointed at
-    the same INDEX_DIR) run the rest (see README, "How it scales").
+    the same INDEX_DIR) run the rest (see docs/operations.md).
     """
 
 

@@ -8,7 +8,7 @@ position prior on top (the lead is where the news is), demotes sentences too sho
 "Scroll down for video", time stamps), then picks greedily with maximal marginal relevance so that a
 near-duplicate of a chosen sentence is skipped. The caller quotes the chosen sentences verbatim, in story
 order. Weights are documented defaults, not fitted: no news data with references ships with the project
-(see benchmarks/README.md for what was and wasn't measured).
+(see docs/results.md for what was and wasn't measured).
 """
 
 from __future__ import annotations

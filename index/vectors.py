@@ -39,7 +39,7 @@ def ivf_cells(rows: int) -> int:
 
 def ivf_probes(cells: int) -> int:
     """Cells searched per query: 1/64 of them, at least 16 (recall@10 0.99+ on topic-clustered vectors at
-    a million; see benchmarks/README.md). More probes: higher recall, proportionally slower search."""
+    a million; see docs/results.md). More probes: higher recall, proportionally slower search."""
     return int(min(cells, max(IVF_MIN_PROBES, cells // 64)))
 
 

@@ -42,12 +42,12 @@ EXAMPLES_VERSION = 5  # bump when Candidates or the examples change
 # The ranker's margins to the runner-up are left out of abstention and every feature is clipped to the fit's
 # 2nd-98th percentile: they are z-score based, so one rare word matched once ("painted" in "Who painted the Mona
 # Lisa?") looks like certainty. Leaving out the ranker's logit too abstains on that question but answers "How
-# many White Helmets were killed?" (see benchmarks/README.md).
+# many White Helmets were killed?" (see docs/results.md).
 ABSTAIN_FEATURES = tuple(name for name in QUESTION_FEATURES if name not in ("logit_gap", "second_paragraph_gap"))
 MAX_REDUCED_STORIES = 12  # per story: rebuilding an index without the answer costs ~0.1 s each
 # Sentence features the ranker uses: fused scores of the sentence, its neighbours and its paragraph, and question
 # type x sentence cues. Coverage, rank and gap features helped on SQuAD validation articles but hurt the dev
-# article (see benchmarks/README.md), so they are left out.
+# article (see docs/results.md), so they are left out.
 RANKER_FEATURES = (
     "s_z_dense", "s_z_bm25", "p_z_dense", "p_z_bm25", "p_best_dense", "p_best_bm25", "n_dense", "n_bm25",
     *(name for name in SENTENCE_FEATURES if "_x_" in name),

@@ -105,7 +105,7 @@ def test_shard_ids_go_to_discord_py_and_are_checked_against_the_count(built_inde
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc to see the mappings")
 def test_the_faiss_files_are_memory_mapped_and_search_as_a_copy_does(built_index: Path) -> None:
-    """Processes sharing one index share its vectors (README, "How it scales"): read_build maps the FAISS files
+    """Processes sharing one index share its vectors (docs/operations.md): read_build maps the FAISS files
     rather than copying them, and a mapped index finds and returns exactly what a copied one does."""
     data = read_build(built_index)
     maps = Path("/proc/self/maps").read_text()
