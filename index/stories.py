@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -188,6 +189,23 @@ def _date(value: object, path: Path, line: int, key: str = "published") -> dt.da
         raise StoryError(path, f"{key} date {value!r} is not a date like 2018-07-24", line) from None
 
 
+def _url(value: object, path: Path, line: int) -> str | None:
+    """The story's link: http(s) with a host (Discord refuses any other embed url, so `/summary` would fail),
+    and nothing that could end a Markdown link around it (white space, `<`, `>`, quotes)."""
+    if value is None or value == "":
+        return None
+    url = str(value).strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise StoryError(path, f"url {url!r} must be a web address starting with https:// or http://", line)
+    if bad := next((c for c in url if c.isspace() or c in '<>"' or not c.isprintable()), None):
+        raise StoryError(path, f"url {url!r} contains {bad!r}; write it %-encoded (a space is %20)", line)
+    return url
+
+
 def parse_story(path: Path, raw: bytes | None = None) -> Story:
     """Parse one story file; raises StoryError naming the file and line when it is malformed."""
     if raw is None:
@@ -258,7 +276,7 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
         byline=str(meta["byline"]) if meta.get("byline") else None,
         published=_date(meta.get("published", meta.get("date")), path, _meta_line(meta, "published", text)),
         updated=_date(meta.get("updated"), path, _meta_line(meta, "updated", text), "updated"),
-        url=str(meta["url"]) if meta.get("url") else None,
+        url=_url(meta.get("url"), path, _meta_line(meta, "url", text)),
         sources=sources,
         paragraphs=paragraphs,
         file=path.name,

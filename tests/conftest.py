@@ -72,3 +72,22 @@ def world(simcord_env):  # type: ignore[no-untyped-def]
     channel = guild.create_text_channel("general")
     alice = guild.add_member(simcord_env.create_user("alice"))
     return guild, channel, alice
+
+
+@pytest.fixture(autouse=True)
+def _simcord_checks_embed_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SimCord checks embed sizes but not embed urls: add Discord's url rule (50035 Invalid Form Body), the one
+    the loopback fake Discord enforces, so a SimCord test of a story with a bad url fails as on Discord."""
+    import simcord.components as components
+
+    from .support.fake_discord import embed_url_errors
+
+    real = components.validate_embeds
+
+    def validate(embeds: object) -> None:
+        real(embeds)
+        for i, embed in enumerate(embeds if isinstance(embeds, list) else []):
+            for path, message in embed_url_errors(embed):
+                raise components.ComponentValidationError(f"embeds[{i}].{'.'.join(path)}: {message}")
+
+    monkeypatch.setattr(components, "validate_embeds", validate)

@@ -99,3 +99,31 @@ def test_duplicate_slug_is_an_error_and_others_still_load(tmp_path: Path) -> Non
     assert sorted(s.slug for s in result.stories) == ["c", "same"]
     assert len(result.errors) == 1
     assert "duplicate slug 'same'" in str(result.errors[0]) and "a.md" in str(result.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("example.org/flood", "must be a web address starting with https://"),
+        ("javascript:alert(1)", "must be a web address"),
+        ("ftp://files.example/flood", "must be a web address"),
+        ("https://", "must be a web address"),
+        ("'https://x.example/a>) [Click me](https://evil.example)'", "contains '>'"),
+        ("'https://x.example/a b'", "contains ' '"),
+        ('"https://x.example/a\\tb"', "contains '\\t'"),
+        ("https://[::1", "must be a web address"),  # urlsplit raises ValueError: still one clear line
+    ],
+)
+def test_a_story_url_that_discord_cannot_link_is_refused_with_its_line(tmp_path: Path, url: str, says: str) -> None:
+    path = tmp_path / "flood.md"
+    path.write_text(f"---\ntitle: Flood\nurl: {url}\n---\n\nThe river rose.\n", encoding="utf-8")
+    with pytest.raises(StoryError) as error:
+        parse_story(path)
+    assert error.value.line == 3 and says in error.value.reason and str(error.value).startswith(f"{path}:3")
+
+
+@pytest.mark.parametrize("url", ["https://en.example/wiki/Flood_(2018)", "HTTP://X.EXAMPLE/a?b=1#c", ""])
+def test_web_addresses_are_kept(tmp_path: Path, url: str) -> None:
+    path = tmp_path / "flood.md"
+    path.write_text(f"---\ntitle: Flood\nurl: {url}\n---\n\nThe river rose.\n", encoding="utf-8")
+    assert parse_story(path).url == (url or None)

@@ -28,6 +28,8 @@ API
   websocket mid-stream (the client reconnects and RESUMEs: the events it missed are replayed, then RESUMED;
   `missed` counts events dispatched while it was down); `ack_heartbeats = False`
   stops ACKs (a zombie connection). `identify_count` and `resume_count` count sessions.
+- Discord's embed url rule: an embed `url` that is not http(s) with a host (or an image/icon url that is not
+  http(s)/attachment) gets 400 with code 50035 "Invalid Form Body", as from Discord.
 - Bounded: every wait has a timeout, and the server shuts itself down after `lifetime` seconds.
 """
 
@@ -41,6 +43,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import discord
 import yarl
@@ -381,6 +384,8 @@ class FakeDiscord:
         if fault is not None:
             fault.times -= 1
             response = _fault(fault)
+        elif invalid := _invalid_embeds(record.json):
+            response = _json({"message": "Invalid Form Body", "code": 50035, "errors": invalid}, 400)
         else:
             response = await self._route(request.method, path, record.json)
         record.status = response.status
@@ -450,6 +455,59 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(
         status=status, body=json.dumps(data).encode(), headers={"Content-Type": JSON, **(headers or {})}
     )
+
+
+_EMBED_URLS = (("url",), ("author", "url"), ("author", "icon_url"), ("footer", "icon_url"), ("image", "url"),
+               ("thumbnail", "url"))  # fmt: skip
+
+
+def embed_url_errors(embed: Any) -> list[tuple[tuple[str, ...], str]]:
+    """Discord's rule for embed urls: http or https with a host (image and icon urls may also be attachment://);
+    anything else is refused with 50035. (path in the embed, Discord's message) for each bad url."""
+    errors: list[tuple[tuple[str, ...], str]] = []
+    for path in _EMBED_URLS:
+        value: Any = embed
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        scheme, host = _scheme_and_host(str(value))
+        schemes = ("http", "https") if path == ("url",) else ("http", "https", "attachment")
+        if scheme and scheme not in schemes:
+            errors.append((path, f'Scheme "{scheme}" is not supported. Scheme must be one of {schemes}.'))
+        elif scheme not in schemes or not host:
+            errors.append((path, "Not a well formed URL."))
+    return errors
+
+
+def _invalid_embeds(payload: Any) -> dict[str, Any]:
+    """Discord's 50035 `errors` object for a message whose embeds break `embed_url_errors`; {} when none does."""
+    if not isinstance(payload, dict):
+        return {}
+    where: tuple[str, ...] = ("embeds",)
+    embeds = payload.get("embeds")
+    if embeds is None and isinstance(payload.get("data"), dict):  # an interaction callback carries its message
+        where, embeds = ("data", "embeds"), payload["data"].get("embeds")
+    errors: dict[str, Any] = {}
+    for i, embed in enumerate(embeds or []):
+        for path, message in embed_url_errors(embed):
+            node = errors.setdefault(str(i), {})
+            for key in path:
+                node = node.setdefault(key, {})
+            node["_errors"] = [{"code": "URL_TYPE_INVALID_URL", "message": message}]
+    for key in reversed(where if errors else ()):
+        errors = {key: errors}
+    return errors
+
+
+def _scheme_and_host(url: str) -> tuple[str, str]:
+    if any(c.isspace() for c in url):
+        return "", ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "", ""
+    return parts.scheme.lower(), parts.netloc
 
 
 def _fault(fault: Fault) -> web.Response:
