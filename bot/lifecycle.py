@@ -98,20 +98,34 @@ async def load_live(bot: NewsroomBot) -> None:
 
 
 async def watch_index(bot: NewsroomBot) -> None:
-    """Swap in builds made outside the bot; bounded by the bot's life."""
+    """Swap in builds made outside the bot; bounded by the bot's life.
+
+    Nothing a build can do ends the watch: LiveLibrary refuses a build it cannot load (and logs that once), and
+    anything else that goes wrong in one check is logged once and the next check goes on.
+    """
     interval = bot.settings.index_watch_seconds
+    failed = ""
     while not bot.is_closed():
         await asyncio.sleep(interval)
         live = bot.live
         if live is None or bot.reindex_lock.locked() or bot.draining:
             continue
         try:
-            changed = await bot.run_blocking(live.reload, executor=bot.build_executor)
-        except RuntimeError:  # the executor was shut down: the bot is closing
-            return
-        if changed:
-            log.info("a new index build appeared (%s); swapping it in", live.build)
-            await bot.swap_library(live.library)
+            if await bot.run_blocking(live.reload, executor=bot.build_executor):
+                log.info("a new index build appeared (%s); swapping it in", live.build)
+                await bot.swap_library(live.library)
+            failed = ""
+        except Exception as exc:  # the watch must outlive any one bad check
+            if bot.is_closed():  # the executor was shut down: the bot is closing
+                return
+            if str(exc) != failed:
+                log.error(
+                    "checking %s for a new build failed (%s: %s); still watching",
+                    live.index_dir,
+                    type(exc).__name__,
+                    exc,
+                )
+            failed = str(exc)
 
 
 def answers_in_flight() -> list[asyncio.Task[object]]:

@@ -7,8 +7,10 @@ it down. So a LiveLibrary:
   every `check_interval` seconds when asked, or at once with `reload()`),
 - loads and checks the new build off to the side while the old Library keeps answering, then swaps it in
   with one assignment (questions in flight finish on the Library they started with),
-- refuses a corrupt, truncated or mismatched build (other model, other dimension) with the store's message,
-  which says how to rebuild, and keeps serving the last good Library,
+- refuses a build it cannot load, whatever the cause (a corrupt, truncated or mismatched build with the store's
+  message, which says how to rebuild; a damaged model file that onnxruntime or tokenizers reject; anything else),
+  logs that once and keeps serving the last good Library; a refused build is tried again when its manifest
+  changes or an export under `models/` is re-made (`newsroom-bot build` repairs a damaged export in place),
 - starts without an index at all: `ask` then raises `IndexMissing` whose message is the build command, and
   the first build that appears is picked up without a restart.
 """
@@ -23,11 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .build import MODELS
 from .embedder import CachedEncoder, Encoder
 from .errors import IndexMissing, IndexProblem
 from .library import Library
 from .models import Answer, StoryInfo, Summary
-from .store import CURRENT, resolve_build
+from .store import CURRENT, REBUILD_HINT, resolve_build
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class LiveLibrary:
         self._loader = loader
         self._library: Library | None = None
         self._signature: BuildSignature | None = None
-        self._failed: BuildSignature | None = None
+        self._failed: tuple[BuildSignature, int] | None = None  # a refused build and the models/ stamp then
         self._reload_lock = threading.Lock()
         self._last_check = time.monotonic()
         self.problem: IndexProblem | None = None
@@ -160,28 +163,43 @@ class LiveLibrary:
                 elif not (self.index_dir / CURRENT).exists():
                     log.warning("index %s disappeared; still serving %s", self.index_dir, self.build)
                 return False
-            if signature == self._signature or signature == self._failed:
+            if signature == self._signature or (signature, self._models_stamp()) == self._failed:
                 return False
             return self._swap(signature)
         finally:
             self._reload_lock.release()
 
+    def _models_stamp(self) -> int:
+        """When an export under `models/` was last made or re-made (a rename there): retries a refused build."""
+        try:
+            return os.stat(self.index_dir / MODELS).st_mtime_ns
+        except OSError:
+            return 0
+
     def _swap(self, signature: BuildSignature) -> bool:
+        models = self._models_stamp()  # before loading: a repair made meanwhile is seen at the next check
         try:
             library = self._loader(signature.build, self._encoder, self.model)
         except IndexProblem as exc:
-            self._refuse(signature, exc)
+            self._refuse(signature, models, exc)
             return False
-        except (ValueError, OSError) as exc:  # e.g. a build pruned while it was being read
-            self._refuse(signature, IndexProblem(f"{exc}; rebuild it with: newsroom-bot build"))
+        except Exception as exc:  # any failure to load is a refused build, never a dead server
+            # e.g. onnxruntime's InvalidProtobuf or a tokenizers Exception on a damaged model file, or a build
+            # pruned while it was being read
+            cause = f"{type(exc).__name__}: {exc}"
+            cause = cause if len(cause) <= 300 else cause[:300] + "…"
+            self._refuse(
+                signature, models, IndexProblem(f"build {signature.build} cannot be loaded ({cause}); {REBUILD_HINT}")
+            )
+            log.debug("loading %s failed", signature.build, exc_info=True)
             return False
         self._library, self._signature, self._failed, self.problem = library, signature, None, None
         self.reloads += 1
         log.info("serving index build %s (%d stories)", signature.build.name, len(library.data.stories))
         return True
 
-    def _refuse(self, signature: BuildSignature, problem: IndexProblem) -> None:
-        self._failed, self.problem = signature, problem
+    def _refuse(self, signature: BuildSignature, models: int, problem: IndexProblem) -> None:
+        self._failed, self.problem = (signature, models), problem
         if self._library is None:
             log.error("cannot load the index: %s", problem)
         else:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from bot import create_bot, runner
+from bot import create_bot, lifecycle, runner
 from bot.client import NewsroomBot
 from index import Library, build_index
+from index.embedder import Encoder
 
 from ..conftest import CONTENT
 from ..support.botkit import make_settings
@@ -46,6 +48,52 @@ async def test_questions_are_answered_while_a_rebuild_runs(
         assert (await bot.run_blocking(bot.library.ask, QUESTION)).quotes[0].paragraph == 1
     finally:
         release.set()
+        await bot.close()
+
+
+async def test_the_index_watch_outlives_a_failed_check_and_picks_up_the_next_build(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    built_index: Path,
+    content_copy: Path,
+    tmp_path: Path,
+    encoder: Encoder,
+) -> None:
+    """A check that raises what no one expected (here, what tokenizers raises on a damaged tokenizer.json) is logged
+    once; the watch goes on and the next good build is served without a restart."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(built_index, index_dir, symlinks=True)
+    bot = create_bot(make_settings(index_dir, content_copy, index_watch_seconds=0.02), Library.load(index_dir))
+    live = bot.live
+    assert live is not None
+    reload, checks = live.reload, [0]
+
+    def failing_at_first(**kwargs: bool) -> bool:
+        checks[0] += 1
+        if checks[0] <= 3:
+            raise Exception("EOF while parsing a value at line 1 column 9")  # tokenizers raises a bare Exception
+        return reload(**kwargs)
+
+    monkeypatch.setattr(live, "reload", failing_at_first)
+    watch = asyncio.create_task(lifecycle.watch_index(bot))
+    try:
+        with caplog.at_level("ERROR", logger="newsroom.bot"):
+            for _ in range(500):  # bounded: today the first failure ends the watch
+                if checks[0] > 3 or watch.done():
+                    break
+                await asyncio.sleep(0.02)
+            (content_copy / "bridge.md").write_text(
+                "---\ntitle: Bridge\nslug: bridge\nsources: [AP]\n---\n\nThe old rail bridge collapsed.\n"
+            )
+            await asyncio.to_thread(build_index, content_copy, index_dir, encoder=encoder)
+            for _ in range(1500):
+                if "bridge" in {s.slug for s in bot.stories} or watch.done():
+                    break
+                await asyncio.sleep(0.02)
+        assert "bridge" in {s.slug for s in bot.stories} and not watch.done()
+        assert [r.getMessage().count("EOF while parsing") for r in caplog.records] == [1]
+    finally:
+        watch.cancel()
         await bot.close()
 
 

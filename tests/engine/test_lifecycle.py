@@ -114,6 +114,39 @@ def test_a_bad_new_build_is_refused_and_the_last_good_one_keeps_serving(
     assert not live.reload()  # a refused build is not retried (nor logged) on every check
 
 
+def _truncate(path: Path) -> None:
+    """A third of the file, written as a new file: exports may be hard links to other indexes' files."""
+    data = path.read_bytes()
+    path.unlink()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _export_of(build: Path) -> Path:
+    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    return (build / manifest["encoder_dir"]).resolve()
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "tokenizer.json"])
+def test_a_build_whose_model_files_will_not_load_is_refused_and_asking_goes_on(
+    index_copy: Path, content_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture, name: str
+) -> None:
+    """A damaged ONNX model (onnxruntime's InvalidProtobuf) or tokenizer (a tokenizers Exception) in a new build:
+    every question still gets the last good build's answer, the refusal is logged once, and watching goes on."""
+    live = LiveLibrary(index_copy, check_interval=0)  # questions encoded by the build's own ONNX export
+    _add_bridge(content_copy)
+    build_index(content_copy, index_copy, encoder=encoder)
+    _truncate(_export_of(resolve_build(index_copy)) / name)
+    with caplog.at_level("ERROR", logger="index.live"):
+        for _ in range(3):
+            assert live.ask("How many White Helmets are still trapped in Syria?").answered  # check_interval=0
+    assert _slugs(live) == {SEED_SLUG} and "newsroom-bot build" in str(live.problem)
+    assert len(caplog.records) == 1 and "still serving" in caplog.records[0].getMessage()
+    (content_copy / "bridge.md").write_text(NEW_STORY + "\nUpdate: crews are at work.\n", encoding="utf-8")
+    shutil.rmtree(_export_of(resolve_build(index_copy)))  # the operator's fix: a build re-exports the model
+    assert build_index(content_copy, index_copy, encoder=encoder).changed
+    assert live.ask("What collapsed on Tuesday?").quotes[0].story == "bridge" and live.problem is None
+
+
 def test_the_rebuild_the_message_names_is_picked_up(
     served: tuple[LiveLibrary, Path], content_copy: Path, encoder: Encoder
 ) -> None:
