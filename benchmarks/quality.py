@@ -1,12 +1,19 @@
-"""Answer quality on one story: the project's engine against plain dense-only and BM25-only retrieval.
+"""Answer quality: the project's engine on three kinds of questions, against issue 12's targets.
 
-    python -m benchmarks.quality --story STORY.txt --questions Q.jsonl [--off-topic OFF.jsonl]
+    python -m benchmarks.quality                      # all sections, data from ../shared/eval and benchmarks/readers
+    python -m benchmarks.quality --sections readers   # only the reader-style set (ships with the repo)
 
-Figures, per system: paragraph top-1 and top-3 (gold paragraph first / among the first three), how often the
-first quote contains a gold answer (case-insensitive; an abstention counts as a miss), how many on-topic
-questions are answered and off-topic ones abstained, and the median time per question (question embedding
-included). The baselines get an oracle threshold: the one that answers exactly 95% of this run's on-topic
-questions, i.e. the best a fixed cut-off could do here; the engine's abstention is fitted on SQuAD only.
+- **story** (default: SQuAD's University_of_Notre_Dame, 269 questions + 12 off-topic): paragraph top-1 and top-3,
+  how often the first quote contains a gold answer (case-insensitive; an abstention counts as a miss), on-topic
+  questions answered and off-topic ones abstained, median time per question; beside plain dense-only and
+  BM25-only retrieval with an oracle threshold (the cut-off that answers exactly 95% of this run's on-topic
+  questions, the best a fixed cut-off could do here; the engine's abstention is fitted on SQuAD only).
+- **squad2**: SQuAD 2.0 dev, the eight held-out articles (`benchmarks.squad2`): answerable questions whose first
+  quote holds the answer, unanswerable ones declined.
+- **readers**: the reader-style set (`benchmarks.reader_set`): right quote, answered, near-topic and off-topic
+  declined, per story, per style and overall.
+
+Then one summary table: target, before (main before the reader model) and now.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +34,14 @@ from index.ranking import WEIGHTS_FILE, Weights, load_weights
 from index.stories import parse_story
 from training.data import DiskCachedEncoder, Question, read_questions
 
+from .quality_report import format_readers, format_squad2, format_story, summary_table
+from .reader_set import QUESTIONS_FILE, STORY_FOLDERS, ReaderSet, evaluate_readers, read_reader_set
+from .squad2 import Squad2Article, evaluate_squad2, read_held_out
+from .story_asker import engine_asker, quote_holds_answer
+
 ANSWER_RATE_FOR_BASELINES = 0.95
+EVAL = Path("../shared/eval")  # beside the repository here; a fresh clone passes its own paths
+SECTIONS = ("story", "squad2", "readers")
 
 
 @dataclass
@@ -50,10 +64,6 @@ class Metrics:
 
 
 System = Callable[[str], Prediction]
-
-
-def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
-    return quote is not None and any(a.strip().lower() in quote.lower() for a in answers if a.strip())
 
 
 def evaluate(system: System, questions: Sequence[Question], off_topic: Sequence[Question]) -> Metrics:
@@ -153,33 +163,44 @@ def run(
     return results
 
 
-def format_table(results: dict[str, Metrics], n_on: int, n_off: int) -> str:
-    lines = [
-        f"{n_on} on-topic questions, {n_off} off-topic",
-        f"{'system':<11} {'top-1':>6} {'top-3':>6} {'quote':>6} {'answered':>9} {'abstained':>10} {'p50 ms':>7}",
-    ]
-    for name, m in results.items():
-        lines.append(
-            f"{name:<11} {m.top1:>6.3f} {m.top3:>6.3f} {m.first_quote:>6.3f} {m.answered:>9.3f} "
-            f"{m.abstained:>10.3f} {m.p50_ms:>7.1f}"
-        )
-    return "\n".join(lines)
+class DataMissing(Exception):
+    """A data file named on the command line that isn't there."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def _found(given: Path | None, default: Path, flag: str, section: str) -> Path | None:
+    """The file to read: the one named (which must exist), else the default when it exists, else None (the
+    section is skipped with a note saying how to run it)."""
+    path = given or default
+    if path.exists():
+        return path
+    if given is not None:
+        raise DataMissing(f"{path} does not exist ({flag})")
+    print(f"skipping {section}: {path} not found; pass {flag} PATH (see --help)", file=sys.stderr)
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.quality",
         description=__doc__.split("\n\n")[0],
         epilog=(
-            "Data: the dev set lives outside the repo, e.g. ../shared/eval/university-of-notre-dame.txt with "
-            "university-of-notre-dame.questions.jsonl and off-topic.questions.jsonl (SQuAD v1.1, CC BY-SA 4.0). "
-            'A questions line is {"question", "paragraph" (1-based gold), "answers": [gold texts]}; an off-topic '
-            'line needs only "question".'
+            "Data: ../shared/eval holds the story section's files (SQuAD v1.1) and SQuAD 2.0 dev (CC BY-SA 4.0); "
+            "a fresh clone passes its own copies or runs --sections readers. A story-section question line is "
+            '{"question", "paragraph" (1-based gold), "answers": [gold texts]}; an off-topic line needs only '
+            '"question". The reader set\'s format is in benchmarks/readers/README.md.'
         ),
     )
-    parser.add_argument("--story", type=Path, required=True, help="a story file (plain text or Markdown)")
-    parser.add_argument("--questions", type=Path, required=True, help="JSONL of on-topic questions with gold")
+    parser.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="what to run")
+    parser.add_argument("--story", type=Path, help=f"story file (default {EVAL}/university-of-notre-dame.txt)")
+    parser.add_argument("--questions", type=Path, help="JSONL of the story's questions with gold")
     parser.add_argument("--off-topic", type=Path, help="JSONL of questions the story does not answer")
+    parser.add_argument(
+        "--squad2", type=Path, help=f"SQuAD 2.0 dev (default {EVAL}/squad-dev-v2.0-other-articles.json.gz)"
+    )
+    parser.add_argument("--readers", type=Path, default=QUESTIONS_FILE, help="the reader-style questions (JSONL)")
+    parser.add_argument(
+        "--reader-stories", type=Path, nargs="+", default=list(STORY_FOLDERS), help="folders of their stories"
+    )
     parser.add_argument("--model", default="all-MiniLM-L6-v2", help="embedding model (default: the packaged one)")
     parser.add_argument(
         "--adapter", default="auto", help="LoRA adapter for the model: auto (the shipped one), none, or a .npz"
@@ -188,27 +209,82 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache",
         type=Path,
-        help="reuse embeddings cached in this folder (fast reruns; latency then excludes encoding)",
+        help="reuse embeddings cached in this folder, e.g. data/cache (fast reruns; latency then excludes encoding)",
     )
-    args = parser.parse_args(argv)
-    questions = read_questions(args.questions)
-    off_topic = read_questions(args.off_topic) if args.off_topic else []
-    if not questions or any(q.paragraph is None for q in questions):
-        print(f"{args.questions}: every on-topic line needs a gold 'paragraph'", file=sys.stderr)
+    return parser
+
+
+@dataclass
+class Data:
+    """Everything the chosen sections read, loaded before any model is, so a bad file fails fast."""
+
+    story: Path | None = None
+    questions: list[Question] = field(default_factory=list)
+    off_topic: list[Question] = field(default_factory=list)
+    squad2: list[Squad2Article] | None = None
+    readers: ReaderSet | None = None
+
+
+def load_data(args: argparse.Namespace) -> Data:
+    """Raises DataMissing or ValueError (naming the file, and the line where it has one) for bad data."""
+    data = Data()
+    if "story" in args.sections:
+        story = _found(args.story, EVAL / "university-of-notre-dame.txt", "--story", "story")
+        default_questions = EVAL / "university-of-notre-dame.questions.jsonl"
+        questions = _found(args.questions, default_questions, "--questions", "story") if story else None
+        if story and questions:
+            data.story, data.questions = story, read_questions(questions)
+            if not data.questions or any(q.paragraph is None for q in data.questions):
+                raise ValueError(f"{questions}: every on-topic line needs a gold 'paragraph'")
+            off = _found(args.off_topic, EVAL / "off-topic.questions.jsonl", "--off-topic", "off-topic questions")
+            data.off_topic = read_questions(off) if off else []
+    if "squad2" in args.sections:
+        squad2 = _found(args.squad2, EVAL / "squad-dev-v2.0-other-articles.json.gz", "--squad2", "squad2")
+        data.squad2 = read_held_out(squad2) if squad2 else None
+    if "readers" in args.sections:
+        data.readers = read_reader_set(args.readers, args.reader_stories)
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        data = load_data(args)
+    except (DataMissing, ValueError, OSError) as exc:
+        print(exc, file=sys.stderr)
         return 2
     encoder: Encoder = load_encoder(args.model, args.adapter)
     if args.cache:
         encoder = DiskCachedEncoder(encoder, args.cache)
-    plain: Encoder | None = None
-    if resolve_adapter(args.model, args.adapter) is not None:
-        plain = load_encoder(args.model, "none")
-        plain = DiskCachedEncoder(plain, args.cache) if args.cache else plain
-    results = run(args.story, questions, off_topic, encoder, load_weights(args.weights), plain)
-    for used in (encoder, plain):
-        if isinstance(used, DiskCachedEncoder):
-            used.save()
-    print(format_table(results, len(questions), len(off_topic)))
+    weights = load_weights(args.weights)
+    now: dict[str, float | None] = {}
+    if data.story is not None:
+        plain: Encoder | None = None
+        if resolve_adapter(args.model, args.adapter) is not None:
+            plain = load_encoder(args.model, "none")
+            plain = DiskCachedEncoder(plain, args.cache) if args.cache else plain
+        results = run(data.story, data.questions, data.off_topic, encoder, weights, plain)
+        _save(plain)
+        print(f"== story: {data.story}\n{format_story(results, len(data.questions), len(data.off_topic))}\n")
+        now |= {"story.top1": results["engine"].top1, "story.quote": results["engine"].first_quote}
+    ask = engine_asker(encoder, weights)
+    if data.squad2 is not None:
+        held_out = evaluate_squad2(data.squad2, ask)
+        print(f"== SQuAD 2.0 dev, held-out articles\n{format_squad2(held_out)}\n")
+        now |= {"squad2.quote": held_out["all"].quote, "squad2.declined": held_out["all"].declined}
+    if data.readers is not None:
+        readers = evaluate_readers(data.readers, ask)
+        print(f"== reader-style set: {args.readers}\n{format_readers(readers)}\n")
+        scores = readers["all"]
+        now |= {"readers.right": scores.right, "readers.near": scores.near_declined, "readers.off": scores.off_declined}
+    _save(encoder)
+    print(f"== summary (issue 12)\n{summary_table(now)}")
     return 0
+
+
+def _save(encoder: Encoder | None) -> None:
+    if isinstance(encoder, DiskCachedEncoder):
+        encoder.save()
 
 
 if __name__ == "__main__":

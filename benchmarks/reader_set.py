@@ -9,7 +9,7 @@ it, never fit on it. Each story is asked on its own, as the bot serves one story
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from index.models import Story
 from index.stories import load_stories
+
+from .story_asker import Asker, Reply, quote_holds_answer
 
 READERS = Path(__file__).resolve().parent / "readers"
 QUESTIONS_FILE = READERS / "questions.jsonl"
@@ -98,20 +100,9 @@ def _gold_problem(question: ReaderQuestion, stories: dict[str, Story]) -> str | 
     return None
 
 
-@dataclass(frozen=True)
-class Reply:
-    """What the engine said: the first quote and its paragraph, or nothing (declined)."""
-
-    quote: str | None = None
-    paragraph: int | None = None
-
-
 def is_right(question: ReaderQuestion, reply: Reply) -> bool:
     """Answered with the right quote: from a gold paragraph and holding a gold answer (any case)."""
-    if reply.quote is None or reply.paragraph not in question.paragraphs:
-        return False
-    quote = reply.quote.lower()
-    return any(a.strip() and a.strip().lower() in quote for a in question.answers)
+    return reply.paragraph in question.paragraphs and quote_holds_answer(reply.quote, question.answers)
 
 
 @dataclass(frozen=True)
@@ -144,9 +135,6 @@ def score(pairs: Sequence[tuple[ReaderQuestion, Reply]]) -> ReaderScores:
 
 def _share(flags: Sequence[bool]) -> float | None:
     return sum(flags) / len(flags) if flags else None
-
-
-Asker = Callable[[Story, Sequence[str]], list[Reply]]
 
 
 def evaluate_readers(reader_set: ReaderSet, ask: Asker) -> dict[str, ReaderScores]:

@@ -7,7 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.quality import Prediction, evaluate, main, oracle_threshold, quote_holds_answer, run, with_threshold
+from benchmarks.quality import (
+    Prediction,
+    build_parser,
+    evaluate,
+    load_data,
+    main,
+    oracle_threshold,
+    quote_holds_answer,
+    run,
+    with_threshold,
+)
+from benchmarks.reader_set import QUESTIONS_FILE
+from benchmarks.squad2 import evaluate_squad2, read_held_out
+from benchmarks.story_asker import Reply
 from index import Encoder
 from training.data import Question, read_questions
 
@@ -90,12 +103,51 @@ def test_command_line_prints_one_row_per_system(
     story, questions, off = _write(tmp_path)
     loaded: list[str] = []
     monkeypatch.setattr("benchmarks.quality.load_encoder", lambda model, adapter: loaded.append(adapter) or encoder)
-    assert main(["--story", str(story), "--questions", str(questions), "--off-topic", str(off)]) == 0
+    args = ["--sections", "story", "--story", str(story), "--questions", str(questions), "--off-topic", str(off)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "3 on-topic questions, 1 off-topic" in out
     # the engine's model has the shipped adapter, so plain dense retrieval on the model without it is measured too
-    assert [line.split()[0] for line in out.splitlines()[2:]] == ["engine", "dense-only", "dense-plain", "bm25-only"]
+    rows = out.split("3 on-topic questions, 1 off-topic\n")[1].split("\n\n")[0].splitlines()[1:]
+    assert [line.split()[0] for line in rows] == ["engine", "dense-only", "dense-plain", "bm25-only"]
     assert loaded == ["auto", "none"]
+    # the summary has the story's rows measured and the sections not run left blank
+    summary = out.split("== summary")[1]
+    assert "| Notre_Dame (story) | top-1 | ≥ 0.90 | 0.885 | 1.000 | yes |" in summary
+    assert "| reader-style set | near-topic declined | ≥ 0.85 | 0.704 | – | – |" in summary
+
+
+def test_the_reader_set_section_needs_no_shared_data(
+    tmp_path: Path, encoder: Encoder, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("benchmarks.quality.load_encoder", lambda model, adapter: encoder)
+    monkeypatch.chdir(tmp_path)  # as a fresh clone: no ../shared/eval
+    lines = QUESTIONS_FILE.read_text(encoding="utf-8").splitlines()
+    kinds = {json.loads(line)["kind"]: line for line in lines}  # one question of each kind keeps it quick
+    few = tmp_path / "few.jsonl"
+    few.write_text("\n".join(kinds.values()) + "\n", encoding="utf-8")
+    assert main(["--sections", "readers", "--readers", str(few)]) == 0
+    out = capsys.readouterr().out
+    assert "all" in out and "1/1/1" in out
+    right = next(line for line in out.splitlines() if "answerable: right quote" in line)
+    assert right.split("|")[5].strip() not in ("–", "")  # measured
+
+
+def test_missing_or_bad_data_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("benchmarks.quality.load_encoder", lambda *a: pytest.fail("no model before the data is read"))
+    assert main(["--sections", "squad2", "--squad2", str(tmp_path / "nope.json.gz")]) == 2
+    assert "nope.json.gz does not exist (--squad2)" in capsys.readouterr().err
+    bad = tmp_path / "readers.jsonl"
+    bad.write_text("{oops\n", encoding="utf-8")
+    assert main(["--sections", "readers", "--readers", str(bad)]) == 2
+    assert "readers.jsonl:1: not a reader question line" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # a default that is missing skips its section with a note saying what to pass
+    data = load_data(build_parser().parse_args(["--sections", "story", "squad2"]))
+    assert data.story is None and data.squad2 is None
+    err = capsys.readouterr().err
+    assert "skipping story" in err and "--story PATH" in err and "skipping squad2" in err
 
 
 def test_question_file_errors_name_the_line(tmp_path: Path) -> None:
@@ -103,3 +155,32 @@ def test_question_file_errors_name_the_line(tmp_path: Path) -> None:
     bad.write_text('{"question": "ok"}\nnot json\n', encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.jsonl:2"):
         read_questions(bad)
+
+
+def test_squad2_scores_answerable_quotes_and_declined_tricks(tmp_path: Path) -> None:
+    context = "Normandy is a region in France. Its dukes swore fealty to the king of France."
+    qas = [
+        {
+            "id": "1",
+            "question": "In what country is Normandy?",
+            "answers": [{"text": "France"}],
+            "is_impossible": False,
+        },
+        {"id": "2", "question": "Who swore fealty to Normandy?", "answers": [], "is_impossible": True},
+        {"id": "3", "question": "What is France a region of?", "answers": [], "is_impossible": True},
+    ]
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps({"data": [{"title": "Normans", "paragraphs": [{"context": context, "qas": qas}]}]}))
+    with pytest.raises(ValueError, match=r"no article .*Force"):
+        read_held_out(path)  # the fixed held-out titles are not in this file
+    (article,) = read_held_out(path, ["Normans"])
+    assert [len(q.answers) for q in article.questions] == [1, 0, 0]
+    replies = {
+        "In what country is Normandy?": Reply("Normandy is a region in France.", 1),
+        "Who swore fealty to Normandy?": Reply(),
+    }
+    results = evaluate_squad2([article], lambda story, qs: [replies.get(q, Reply("Its dukes swore.", 1)) for q in qs])
+    assert set(results) == {"Normans", "all"}
+    scores = results["all"]
+    assert (scores.answerable, scores.quote, scores.answered) == (1, 1.0, 1.0)
+    assert (scores.unanswerable, scores.declined) == (2, 0.5)

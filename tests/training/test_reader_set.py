@@ -13,12 +13,12 @@ from benchmarks.reader_set import (
     STORY_FOLDERS,
     ReaderQuestion,
     ReaderSetError,
-    Reply,
     evaluate_readers,
     is_right,
     read_reader_set,
     score,
 )
+from benchmarks.story_asker import Reply
 from index.models import Story
 
 WH = "white-helmets-trapped-in-syria"

@@ -1,0 +1,42 @@
+"""Asking the engine about one story at a time, as the bot serves a story: the reader set and SQuAD 2.0 share it.
+
+A benchmark gets back only what a reader sees first (the first quote and its paragraph, or silence), so each
+data set scores it by its own rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from index.embedder import Encoder
+from index.library import Library
+from index.models import Story
+from index.ranking import Weights
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the engine said: the first quote and its paragraph, or nothing (declined)."""
+
+    quote: str | None = None
+    paragraph: int | None = None
+
+
+Asker = Callable[[Story, Sequence[str]], list[Reply]]
+
+
+def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
+    """The quote contains one of the gold answers (any case; blank gold never matches, silence is a miss)."""
+    return quote is not None and any(a.strip() and a.strip().lower() in quote.lower() for a in answers)
+
+
+def engine_asker(encoder: Encoder, weights: Weights | None = None) -> Asker:
+    """The engine on a library of this one story, asked the questions in one batch (`ask_many`, as the bot)."""
+
+    def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
+        library = Library.from_stories([story], encoder, weights)
+        answers = library.ask_many(list(questions))
+        return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.quotes else Reply() for a in answers]
+
+    return ask
