@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
-from .errors import BuildLocked, IndexProblem, ModelNotFound, StoryError
+from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .models import Story
 from .store import all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import load_stories
@@ -52,7 +52,7 @@ class BuildReport(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return bool(self.stories) and not self.errors
 
 
 @contextmanager
@@ -186,8 +186,7 @@ def build_index(
                 sentences=sum(len(_sentence_texts(s)) for s in stories),
                 changed=False,
             )
-        if not stories:
-            errors.append(StoryError(content_dir, "no usable story files (.md, .markdown or .txt)").args[0])
+        if not stories:  # nothing to build; `errors` names each file that could not be used (none: an empty folder)
             return BuildReport(
                 index=str(index_dir),
                 stories=[],

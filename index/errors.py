@@ -7,6 +7,7 @@ for a model that is not on this machine.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 
@@ -44,10 +45,19 @@ class StoryError(ValueError):
 class UnknownStory(KeyError):
     """A story slug that is not in the index; `known` lists the slugs that are."""
 
+    SHOWN = 5  # an index may hold 10,000 stories: the message names a few (the closest first), not all
+
     def __init__(self, slug: str, known: list[str]) -> None:
         self.slug = slug
         self.known = known
-        super().__init__(f"no story {slug!r}; known stories: {', '.join(known) or 'none'}")
+        if len(known) <= self.SHOWN:
+            listed = f"known stories: {', '.join(known) or 'none'}"
+        else:
+            close = difflib.get_close_matches(slug, known, n=self.SHOWN)
+            names = close + [k for k in known if k not in close][: self.SHOWN - len(close)]
+            lead = f"did you mean {', '.join(names)}?" if close else f"known stories include {', '.join(names)}"
+            listed = f"{lead} ({len(known):,} in all; `newsroom-bot stories` lists them)"
+        super().__init__(f"no story {slug!r}; {listed}")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -56,10 +56,26 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         )
     elif report.stories:
         print(f"Index {report.index} is up to date ({len(report.stories)} stories); nothing to embed.")
+    if not report.stories:
+        print(_nothing_built(len(report.errors), args.content or settings.content_dir), file=sys.stderr)
+        return EXIT_ERROR
     if report.errors:
         print(f"{len(report.errors)} story file(s) could not be used; see the errors above.", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK
+
+
+def _nothing_built(bad_files: int, folder: Path) -> str:
+    """Why a build made nothing: an empty content folder (say where stories go), or only unusable files."""
+    if not bad_files:
+        return (
+            f"There are no stories in {folder}: put story files there (.md, .markdown or .txt, one story each) "
+            "and build again."
+        )
+    which = "The one story file" if bad_files == 1 else f"None of the {bad_files} story files"
+    return (
+        f"{which} in {folder} could {'not ' if bad_files == 1 else ''}be used; see the errors above. Nothing was built."
+    )
 
 
 def _library(args: argparse.Namespace, settings: Settings) -> Library:

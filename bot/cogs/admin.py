@@ -30,8 +30,13 @@ def report_text(report: BuildReport) -> str:
         ]
     elif report.stories:
         lines = [f"The index was already up to date ({len(report.stories)} stories); nothing to rebuild."]
+    elif report.errors:
+        lines = ["None of the story files could be used; the previous index stays in use."]
     else:
-        lines = ["No stories could be indexed; the previous index stays in use."]
+        lines = [
+            "There are no stories in the content folder: add story files there (.md, .markdown or .txt) "
+            "and run `/reindex` again. The previous index stays in use."
+        ]
     lines += [f"• {escape(error)}" for error in report.errors]
     return trim("\n".join(lines), 2000)
 

@@ -127,3 +127,15 @@ def test_web_addresses_are_kept(tmp_path: Path, url: str) -> None:
     path = tmp_path / "flood.md"
     path.write_text(f"---\ntitle: Flood\nurl: {url}\n---\n\nThe river rose.\n", encoding="utf-8")
     assert parse_story(path).url == (url or None)
+
+
+def test_an_unknown_story_names_a_few_stories_and_the_command_that_lists_them() -> None:
+    from index import UnknownStory
+
+    known = [f"story-{i:05d}" for i in range(10_000)]
+    message = str(UnknownStory("story-0042x", known))
+    assert len(message) < 300 and "10,000 in all" in message and "`newsroom-bot stories`" in message
+    assert message.startswith("no story 'story-0042x'; did you mean story-")
+    far = str(UnknownStory("flood", known))
+    assert "known stories include story-00000, story-00001" in far and len(far) < 300
+    assert str(UnknownStory("flood", ["a", "b"])) == "no story 'flood'; known stories: a, b"
