@@ -162,8 +162,8 @@ def write_build(
     staging = builds / f".{build_id}.partial"
     staging.mkdir(parents=True)
     try:
-        faiss.write_index(make_index(paragraph_vectors, dimension, index_type), str(staging / "paragraphs.faiss"))
-        faiss.write_index(make_index(sentence_vectors, dimension, index_type), str(staging / "sentences.faiss"))
+        _write_faiss(make_index(paragraph_vectors, dimension, index_type), staging / "paragraphs.faiss")
+        _write_faiss(make_index(sentence_vectors, dimension, index_type), staging / "sentences.faiss")
         BM25.fit([p.text for s in stories for p in s.paragraphs]).save(staging / "bm25-paragraphs")
         BM25.fit([p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]).save(
             staging / "bm25-sentences"
@@ -200,6 +200,15 @@ def write_build(
         raise
     _prune(builds, keep=folder)
     return folder
+
+
+def _write_faiss(index: faiss.Index, path: Path) -> None:
+    """faiss.write_index's bytes, written by Python: a full disk is then an OSError (ENOSPC) naming the file,
+    where faiss's own writer raises a RuntimeError that callers can't tell from a bug."""
+    try:
+        path.write_bytes(faiss.serialize_index(index).tobytes())
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def _fsync(path: Path) -> None:

@@ -9,24 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from index import (
-    BuildLocked,
-    Encoder,
-    IndexProblem,
-    Library,
-    ModelNotFound,
-    UnknownStory,
-    build_index,
-    load_encoder,
-)
+from index import Encoder, IndexProblem, Library, build_index, load_encoder
 
-from ..settings import Settings, SettingsError, load_settings
+from ..settings import Settings, load_settings
 from .batch import run_batch
-from .failures import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError
+from .failures import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, check_text, describe_os_error, explain
 from .terminal import ProgressBar, format_answer, format_summary
 
 DEMO_QUESTION = "How many White Helmets are still trapped in Syria?"
@@ -37,16 +30,24 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    report = build_index(
-        args.content or settings.content_dir,
-        args.index or settings.index_dir,
-        model=settings.model,
-        adapter=settings.model_adapter,
-        quantization=settings.quantization,
-        index_type=settings.index_type,
-        progress=ProgressBar if sys.stderr.isatty() else None,
-        force=args.force,
-    )
+    index_dir = args.index or settings.index_dir
+    try:
+        report = build_index(
+            args.content or settings.content_dir,
+            index_dir,
+            model=settings.model,
+            adapter=settings.model_adapter,
+            quantization=settings.quantization,
+            index_type=settings.index_type,
+            progress=ProgressBar if sys.stderr.isatty() else None,
+            force=args.force,
+        )
+    except OSError as exc:
+        if exc.errno is None:
+            raise
+        raise CommandError(
+            f"{describe_os_error(exc, f'building the index in {index_dir}')}. Any index already there is unchanged."
+        ) from None
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
     if report.changed:
@@ -122,7 +123,7 @@ def cmd_stories(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     library = _library(args, settings)
     titles = ", ".join(f"“{s.title}”" for s in library.stories())
-    if not sys.stdin.isatty():
+    if sys.stdin is None or not sys.stdin.isatty():  # a pipe, /dev/null or no stdin at all: one demo answer
         print(f"Stories: {titles}\n\n> {DEMO_QUESTION}\n")
         print(format_answer(library.ask(DEMO_QUESTION, args.story, top_k=settings.top_k)))
         return EXIT_OK
@@ -148,29 +149,38 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from ..editorial.report_render import write_report
 
     log_path = args.log or settings.question_log_file
-    library: Library | None = None
-    encoder: Encoder
+    conn = open_reader(log_path)  # first: a missing or damaged log is said before any model loads
     try:
-        library = _library(args, settings)
-        encoder = library.encoder
-    except IndexProblem as exc:
-        print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
-        library, encoder = None, load_encoder(settings.model, settings.model_adapter)
-    conn = open_reader(log_path)
-    try:
+        library: Library | None = None
+        encoder: Encoder
+        try:
+            library = _library(args, settings)
+            encoder = library.encoder
+        except IndexProblem as exc:
+            print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
+            library, encoder = None, load_encoder(settings.model, settings.model_adapter)
         data = gather(conn, encoder, days=args.since, story=args.story, library=library)
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(f"the question log {log_path} is damaged ({exc}): restore it from a backup") from None
     finally:
         conn.close()
-    md, png = write_report(data, args.out)
+    try:
+        md, png = write_report(data, args.out)
+    except OSError as exc:
+        raise CommandError(describe_os_error(exc, "writing the report") + " (--out DIR picks the folder)") from None
     print(f"{data.total} questions in the last {args.since:g} days. Wrote {md} and {png}")
     return EXIT_OK
 
 
 def cmd_start(args: argparse.Namespace, settings: Settings) -> int:
     """What `make run` does: build if needed, then the bot with a token or the terminal without."""
-    status = cmd_build(argparse.Namespace(content=None, index=None, force=False), settings)
+    try:
+        status = cmd_build(argparse.Namespace(content=None, index=None, force=False), settings)
+    except CommandError as exc:  # e.g. INDEX_DIR is read-only: serve the index that is there, if there is one
+        print(f"error: {exc}", file=sys.stderr)
+        status = EXIT_ERROR
     if status != EXIT_OK:
-        print("Some stories were left out; starting with the ones that were indexed.", file=sys.stderr)
+        print("The build did not finish cleanly; starting with the index as it is.", file=sys.stderr)
     if settings.has_token:
         return cmd_run(args, settings)
     print("No DISCORD_TOKEN set: answering in the terminal (see README, 'Run it on Discord').\n")
@@ -189,6 +199,7 @@ def parser() -> argparse.ArgumentParser:
         description="Answer readers' questions about your stories with verbatim, attributed quotes.",
         epilog="Settings come from the environment and .env (see .env.example). Start with: newsroom-bot build",
     )
+    p.add_argument("--debug", action="store_true", help="show the Python traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser(
@@ -265,17 +276,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        for what in ("question", "story"):
+            value = getattr(args, what, None)
+            check_text(" ".join(value) if isinstance(value, list) else value, f"the {what}")
         settings = load_settings()
         return int(args.func(args, settings))
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.code
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (IndexProblem, UnknownStory, BuildLocked, ModelNotFound, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `newsroom-bot stories | head -1`: the reader left, nothing to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python would complain again flushing the closed pipe)
         return EXIT_ERROR
+    except Exception as exc:
+        if args.debug:
+            raise
+        message, code = explain(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

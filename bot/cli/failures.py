@@ -24,18 +24,19 @@ def _where(exc: OSError) -> str:
     name = exc.filename
     if isinstance(name, bytes):
         name = os.fsdecode(name)
-    return str(name) if name is not None else "a file"
+    return str(name) if name is not None else ""
 
 
 def describe_os_error(exc: OSError, doing: str = "") -> str:
     """`exc` as one line for an operator: the path, what the system said, and what to do about it.
 
     `doing` says what the command was doing ("writing the index"), so the line reads as a sentence."""
-    where, said = _where(exc), exc.strerror or str(exc)
+    where, said = _where(exc) or "a file", exc.strerror or str(exc)
     prefix = f"{doing}: " if doing else ""
     match exc.errno:
         case errno.ENOSPC | errno.EDQUOT:
-            return f"{prefix}no space left on the device holding {where}: free some space and run the command again"
+            device = f"the device holding {where}" if _where(exc) else "the device"
+            return f"{prefix}no space left on {device}: free some space and run the command again"
         case errno.EROFS:
             return f"{prefix}{where} is on a read-only file system: choose a writable folder, or remount it read-write"
         case errno.EACCES | errno.EPERM:
@@ -48,3 +49,33 @@ def describe_os_error(exc: OSError, doing: str = "") -> str:
             return f"{prefix}{where} does not exist"
         case _:
             return f"{prefix}{where}: {said}"
+
+
+def check_text(value: str | None, what: str) -> None:
+    """Refuse an argument the shell passed as bytes that aren't UTF-8 (Python keeps them as lone surrogates)."""
+    if value is not None and any("\udc80" <= ch <= "\udcff" for ch in value):
+        raise CommandError(
+            f"{what} holds bytes that aren't UTF-8 text; set the terminal or script to UTF-8", EXIT_USAGE
+        )
+
+
+def explain(exc: Exception) -> tuple[str, int]:
+    """The one line and the exit code for an exception that reached the command line."""
+    from index import BuildLocked, IndexProblem, ModelNotFound, UnknownStory
+
+    from ..editorial.questionlog import QuestionLogError
+    from ..settings import SettingsError
+
+    if isinstance(exc, CommandError):
+        return str(exc), exc.code
+    if isinstance(exc, SettingsError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, IndexProblem | UnknownStory | BuildLocked | ModelNotFound | QuestionLogError | ValueError):
+        return str(exc), EXIT_ERROR
+    if isinstance(exc, OSError):
+        return (describe_os_error(exc) if exc.errno is not None else str(exc)), EXIT_ERROR
+    return (
+        f"unexpected {type(exc).__name__}: {exc}. This is a bug in newsroom-bot; run the command again with "
+        "--debug to see where it happened, and report it",
+        EXIT_ERROR,
+    )

@@ -61,6 +61,15 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
 
 
+def stored_version(conn: sqlite3.Connection) -> int | None:
+    """The schema version a log records, without writing (a reader's connection is read-only); None if the file
+    has no `schema_version` table, so isn't a question log."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if found is None:
+        return None
+    return int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+
+
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database up to the latest schema, each migration in its own transaction. Returns the version."""
     version = current_version(conn)

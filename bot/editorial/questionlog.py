@@ -25,7 +25,7 @@ from typing import Any
 
 from index import Answer
 
-from .migrations import SchemaTooNew, migrate
+from .migrations import MIGRATIONS, SchemaTooNew, migrate, stored_version
 from .questionids import ID_BLOCK, QuestionIds
 
 log = logging.getLogger(__name__)
@@ -301,10 +301,49 @@ class QuestionLog:
 
 
 def open_reader(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to the log at `path`, once it is known to be a question log this version can read.
+
+    QuestionLogError, in words an operator can act on, for a file that is damaged, isn't a question log, or has
+    a schema other than this version's (the bot upgrades a log when it opens it; a reader never writes). A log in
+    a folder this process can't write is read as an immutable snapshot: SQLite's read-only mode still needs to
+    create the WAL index file beside it."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no question log at {path}: the bot writes it once readers ask questions")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    uri = path.resolve().as_uri()
+    try:
+        try:
+            conn = _checked_reader(f"{uri}?mode=ro", path)
+        except sqlite3.OperationalError:  # "unable to open database file": no -shm can be made beside it
+            conn = _checked_reader(f"{uri}?mode=ro&immutable=1", path)
+    except sqlite3.DatabaseError as exc:
+        raise QuestionLogError(
+            f"{path} is not a readable question log ({exc}): restore it from a backup, or move it aside and "
+            "the bot starts a new one"
+        ) from exc
+    return conn
+
+
+def _checked_reader(uri: str, path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    try:
+        version = stored_version(conn)
+        if version is None:
+            raise QuestionLogError(f"{path} is not a question log (it has no schema_version table)")
+        if version > len(MIGRATIONS):
+            raise QuestionLogError(
+                f"{path} was written by a newer newsroom-bot (log schema {version}; this one reads up to "
+                f"{len(MIGRATIONS)}): update newsroom-bot to read it"
+            )
+        if version < len(MIGRATIONS):
+            raise QuestionLogError(
+                f"{path} has log schema {version} and this version reads {len(MIGRATIONS)}: start the bot once "
+                "with it (the bot upgrades the log), then run this again"
+            )
+        conn.execute("SELECT 1 FROM questions LIMIT 1").fetchall()  # the tables themselves are readable
+    except BaseException:
+        conn.close()
+        raise
     conn.row_factory = sqlite3.Row
     return conn
 
