@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.editorial.report import CLUSTER_DISTANCE, Asked, Group, cluster, topic_vectors
+from bot.editorial.report import CLUSTER_DISTANCE, Group, LoggedQuestion, cluster, topic_vectors
 from index import Library, load_encoder, parse_story
 
 
@@ -43,7 +43,7 @@ def main() -> None:
     slug = library.data.stories[0].slug
     items = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     paragraph = {item["question"]: int(item["paragraph"]) for item in items}
-    rows = [Asked(q, slug, False) for q in paragraph]
+    rows = [LoggedQuestion(q, slug, False) for q in paragraph]
     story_mean = topic_vectors(library)
     none = {k: np.zeros_like(v) for k, v in story_mean.items()}
     print(f"{len(rows)} questions, {len(set(paragraph.values()))} paragraphs; the report uses {CLUSTER_DISTANCE}")

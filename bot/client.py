@@ -76,7 +76,9 @@ class NewsroomBot(commands.Bot):
         self.live: LiveLibrary | None = None
         if library is not None:
             self._library_ready.set()
-            self.live = LiveLibrary(settings.index_dir, library=library, model=settings.model, check_interval=math.inf)
+            self.live = LiveLibrary(
+                settings.index_dir, library=library, expect_model=settings.model, check_interval=math.inf
+            )
         self.draining = False  # shutting down: no new questions
         self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
@@ -211,7 +213,7 @@ class NewsroomBot(commands.Bot):
             if report.changed or self._library is None:
                 # The index's own ONNX export encodes the questions, exactly as at start-up.
                 new = await self.run_blocking(
-                    Library.load, settings.index_dir, model=settings.model, executor=self.build_executor
+                    Library.load, settings.index_dir, expect_model=settings.model, executor=self.build_executor
                 )
                 await self.swap_library(new)
             return report

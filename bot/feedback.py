@@ -82,7 +82,7 @@ def feedback_view(question_id: int) -> discord.ui.View:
 
 # ----------------------------------------------------------------- logging what was asked, from every ask path
 @dataclass(frozen=True)
-class Asked:
+class AskOrigin:
     """Who asked where, and by which path: mention | channel | slash | menu."""
 
     user_id: int
@@ -91,11 +91,11 @@ class Asked:
     source: str
 
     @classmethod
-    def from_message(cls, message: discord.Message, source: str) -> Asked:
+    def from_message(cls, message: discord.Message, source: str) -> AskOrigin:
         return cls(message.author.id, message.guild.id if message.guild else None, message.channel.id, source)
 
     @classmethod
-    def from_interaction(cls, interaction: discord.Interaction, source: str) -> Asked:
+    def from_interaction(cls, interaction: discord.Interaction, source: str) -> AskOrigin:
         return cls(interaction.user.id, interaction.guild_id, interaction.channel_id, source)
 
 
@@ -125,7 +125,7 @@ def bound_story(bot: NewsroomBot, library: Library, channel: Any) -> str | None:
 
 
 def log_and_attach(
-    bot: NewsroomBot, answer: Answer, asked: Asked, latency_ms: float, replies: list[Reply]
+    bot: NewsroomBot, answer: Answer, origin: AskOrigin, latency_ms: float, replies: list[Reply]
 ) -> list[Reply]:
     """Log the question (never blocking: the writer thread stores it) and put 👍 / 👎 under an answer's last message."""
     if bot.questions is None or answer.status is AnswerStatus.EMPTY_QUESTION:
@@ -133,10 +133,10 @@ def log_and_attach(
     question_id = bot.questions.record(
         QuestionRecord.from_answer(
             answer,
-            user_id=asked.user_id,
-            guild_id=asked.guild_id,
-            channel_id=asked.channel_id,
-            source=asked.source,
+            user_id=origin.user_id,
+            guild_id=origin.guild_id,
+            channel_id=origin.channel_id,
+            source=origin.source,
             latency_ms=latency_ms,
         )
     )

@@ -2,7 +2,7 @@
 
 A question scoped to a story considers all of its paragraphs; an open question considers the union of the
 dense, sentence-dense and BM25 top `CANDIDATE_PARAGRAPHS` of the whole library. The scores produced here are
-the raw inputs of `retrieve.rank` (which z-scores and weighs them) and of the abstention model.
+the raw inputs of `ranking.rank` (which z-scores and weighs them) and of the abstention model.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class Library:
     """Stories plus their index, answering questions with verbatim quotes.
 
     The work is split by concern: `RowLayout` maps index rows to text, `CandidateScorer` finds and scores what
-    could answer, `retrieve` ranks and decides whether to answer, and `quoting` cuts the quotes.
+    could answer, `ranking` ranks and decides whether to answer, and `quoting` cuts the quotes.
     """
 
     def __init__(self, data: IndexData, encoder: Encoder, weights: Weights | None = None) -> None:
@@ -57,12 +57,16 @@ class Library:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def load(cls, path: str | Path, *, encoder: Encoder | None = None, model: str | None = None) -> Library:
+    def load(cls, path: str | Path, *, encoder: Encoder | None = None, expect_model: str | None = None) -> Library:
         """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
 
         Either way the encoder must match the index (model, quantisation, dimension): IndexMismatch if not.
+        `expect_model` (the MODEL setting) does not choose a model, the index has one: it is checked, and an index
+        built with another model is refused with IndexMismatch.
         """
-        data = read_build(Path(path), expect_model=model, expect_dimension=encoder.dimension if encoder else None)
+        data = read_build(
+            Path(path), expect_model=expect_model, expect_dimension=encoder.dimension if encoder else None
+        )
         encoder = encoder or query_encoder(data)
         check_encoder(data.manifest, encoder, data.path)
         return cls(data, encoder)

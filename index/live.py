@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 Loader = Callable[[Path, Encoder | None, str | None], Library]
 
 
-def _load(build: Path, encoder: Encoder | None, model: str | None) -> Library:
-    return Library.load(build, encoder=encoder, model=model)
+def _load(build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
+    return Library.load(build, encoder=encoder, expect_model=expect_model)
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,14 @@ class LiveLibrary:
         index_dir: str | Path,
         *,
         encoder: Encoder | None = None,
-        model: str | None = None,
+        expect_model: str | None = None,
         check_interval: float = 2.0,
         loader: Loader = _load,
         library: Library | None = None,
     ) -> None:
         """Load the current build now (or serve `library`, already loaded from it, without loading it again)."""
         self.index_dir = Path(index_dir)
-        self.model = model
+        self.expect_model = expect_model  # checked against each build's model, as Library.load does
         self.check_interval = check_interval
         self._encoder = (
             CachedEncoder(encoder) if encoder is not None and not isinstance(encoder, CachedEncoder) else encoder
@@ -179,7 +179,7 @@ class LiveLibrary:
     def _swap(self, signature: BuildSignature) -> bool:
         models = self._models_stamp()  # before loading: a repair made meanwhile is seen at the next check
         try:
-            library = self._loader(signature.build, self._encoder, self.model)
+            library = self._loader(signature.build, self._encoder, self.expect_model)
         except IndexProblem as exc:
             self._refuse(signature, models, exc)
             return False

@@ -1,7 +1,7 @@
 """Serving-time encoder: onnxruntime and the model's own tokenizer, without torch.
 
 It reads an export made by `index.onnx_export` (see there for the layout) and gives the same vectors as
-sentence-transformers: fp32 within 1e-6, int8 within the cosine stated in tests/test_onnx.py. Importing this
+sentence-transformers: fp32 within 1e-6, int8 within the cosine stated in tests/engine/test_onnx.py. Importing this
 module costs about 0.2 s and 60 MB, where sentence-transformers costs 4-7 s and several hundred MB.
 
 int8 is dynamic quantisation: activations get one scale per batch, so a text's int8 vector moves slightly

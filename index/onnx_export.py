@@ -160,7 +160,7 @@ def quantize_int8(source: Path, target: Path) -> None:
     """Dynamic int8 quantisation of the weights of MatMul and Gather (embeddings), per channel.
 
     Per-channel scales keep the embeddings close to fp32 (cosine >= 0.98 on short texts, 0.994 on average,
-    see tests/test_onnx.py); per-tensor scales drop the worst case to 0.90.
+    see tests/engine/test_onnx.py); per-tensor scales drop the worst case to 0.90.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

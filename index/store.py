@@ -280,7 +280,7 @@ def check_encoder(manifest: Manifest, encoder: Encoder, where: Path | str = "the
     """Refuse a question encoder whose vectors would not be comparable with the index's.
 
     Same model (by fingerprint when both sides know it, else by name), same quantisation, same dimension.
-    fp32 ONNX and fp32 torch give the same vectors (tests/test_onnx.py), so the backend may differ; int8
+    fp32 ONNX and fp32 torch give the same vectors (tests/engine/test_onnx.py), so the backend may differ; int8
     and fp32 may not.
     """
     name, theirs = encoder.name, encoder.fingerprint

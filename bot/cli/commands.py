@@ -80,7 +80,7 @@ def _nothing_built(bad_files: int, folder: Path) -> str:
 
 
 def _library(args: argparse.Namespace, settings: Settings) -> Library:
-    return Library.load(getattr(args, "index", None) or settings.index_dir, model=settings.model)
+    return Library.load(getattr(args, "index", None) or settings.index_dir, expect_model=settings.model)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

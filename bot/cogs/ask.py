@@ -19,7 +19,7 @@ from discord.ext import commands
 
 from index import Answer, clean_question
 
-from ..feedback import Asked, bound_story, log_and_attach
+from ..feedback import AskOrigin, bound_story, log_and_attach
 from ..lifecycle import LibraryUnavailable, not_ready_text
 from ..render import Reply, render_answer
 from ..resilience import typing
@@ -53,7 +53,7 @@ class Ask(commands.Cog):
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     async def answer(
-        self, question: str, story: str | None = None, *, show_question: bool, asked: Asked, channel: object = None
+        self, question: str, story: str | None = None, *, show_question: bool, origin: AskOrigin, channel: object = None
     ) -> list[Reply]:
         """Answer (scoped to `story`, else to the story `/story set` bound the channel to), log it, render it.
 
@@ -67,7 +67,7 @@ class Ask(commands.Cog):
         replies = render_answer(
             answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(self.bot.stories)
         )
-        return log_and_attach(self.bot, answer, asked, (time.perf_counter() - started) * 1000, replies)
+        return log_and_attach(self.bot, answer, origin, (time.perf_counter() - started) * 1000, replies)
 
     # ----------------------------------------------------------------- messages
     def is_question(self, message: discord.Message) -> bool:
@@ -96,10 +96,12 @@ class Ask(commands.Cog):
             await reply_to_message(message, [Reply(content=DM_REFUSAL)])
             return
         mentioned = any(user.id == self.bot.user.id for user in message.mentions)
-        asked = Asked.from_message(message, "mention" if mentioned else "channel")
+        origin = AskOrigin.from_message(message, "mention" if mentioned else "channel")
         try:
             async with typing(message.channel):
-                replies = await self.answer(message.content, show_question=False, asked=asked, channel=message.channel)
+                replies = await self.answer(
+                    message.content, show_question=False, origin=origin, channel=message.channel
+                )
         except LibraryUnavailable:
             replies = [Reply(content=not_ready_text(self.bot, message.author))]
         except Exception:  # the reader still hears back; the cause goes to the log
@@ -118,12 +120,12 @@ class Ask(commands.Cog):
         if interaction.guild is None and not self.bot.settings.allow_dms:
             await interaction.response.send_message(DM_REFUSAL, ephemeral=True)
             return
-        asked = Asked.from_interaction(interaction, source)
+        origin = AskOrigin.from_interaction(interaction, source)
 
         async def work() -> list[Reply]:
             await self.bot.get_library()
             slug = find_story(self.bot.stories, story)
-            return await self.answer(question, slug, show_question=True, asked=asked, channel=interaction.channel)
+            return await self.answer(question, slug, show_question=True, origin=origin, channel=interaction.channel)
 
         await answer_interaction(interaction, work)  # if the token expired, the answer goes to the channel
 

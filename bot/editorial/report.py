@@ -103,7 +103,9 @@ def topic_vectors(library: Library) -> dict[str, np.ndarray]:
     return out
 
 
-class Asked(NamedTuple):
+class LoggedQuestion(NamedTuple):
+    """One logged question as the report groups it."""
+
     question: str
     story: str
     answered: bool
@@ -111,14 +113,14 @@ class Asked(NamedTuple):
 
 
 def cluster(
-    questions: list[Asked],
+    questions: list[LoggedQuestion],
     encoder: Encoder,
     topics: dict[str, np.ndarray] | None = None,
     threshold: float = CLUSTER_DISTANCE,
     cache: dict[str, np.ndarray] | None = None,
 ) -> list[Group]:
     """Group questions by meaning; biggest group first. `cache` keeps vectors between calls (normalised text)."""
-    distinct: dict[str, list[Asked]] = {}
+    distinct: dict[str, list[LoggedQuestion]] = {}
     for row in questions:
         distinct.setdefault(normalise(row.question), []).append(row)
     keys = sorted(distinct, key=lambda k: -len(distinct[k]))[:MAX_DISTINCT]
@@ -194,16 +196,16 @@ def gather(
         data.up, data.down = data.up + r["up"], data.down + r["down"]
         data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
 
-    asked = [
-        Asked(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"])
+    logged = [
+        LoggedQuestion(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"])
         for r in rows
         if r["status"] in (ANSWERED, NOT_COVERED)
     ]
     topics = topic_vectors(library) if library is not None else None
     cache: dict[str, np.ndarray] = {}
-    groups = cluster(asked, encoder, topics, cache=cache)
+    groups = cluster(logged, encoder, topics, cache=cache)
     data.most_asked = [g for g in groups if g.count > 1][:SHOWN_GROUPS] or groups[:SHOWN_GROUPS]
-    data.unanswered = cluster([q for q in asked if not q.answered], encoder, topics, cache=cache)[:SHOWN_GROUPS]
+    data.unanswered = cluster([q for q in logged if not q.answered], encoder, topics, cache=cache)[:SHOWN_GROUPS]
     data.quoted = _quoted(conn, library)
     return data
 

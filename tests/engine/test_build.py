@@ -102,7 +102,7 @@ def test_missing_corrupt_and_mismatched_indexes_say_how_to_rebuild(
     index_dir = tmp_path / "index"
     build_index(content_copy, index_dir, encoder=encoder)
     with pytest.raises(IndexMismatch, match="newsroom-bot build"):
-        Library.load(index_dir, model="some-other-model")
+        Library.load(index_dir, expect_model="some-other-model")
     faiss_file = resolve_build(index_dir) / "sentences.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match="newsroom-bot build"):

@@ -101,7 +101,7 @@ def test_a_bad_new_build_is_refused_and_the_last_good_one_keeps_serving(
     served: tuple[LiveLibrary, Path], content_copy: Path, encoder: Encoder, damage, error
 ) -> None:
     live = served[0]
-    live.model = encoder.name  # as the bot does: the settings' model is what the index must be built with
+    live.expect_model = encoder.name  # as the bot does: the settings' model is what the index must be built with
     index_dir = served[1]
     _add_bridge(content_copy)
     build_index(content_copy, index_dir, encoder=encoder)

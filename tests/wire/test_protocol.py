@@ -168,7 +168,7 @@ async def test_without_an_index_the_bot_stays_up_says_how_to_build_and_picks_up_
             )
             sent = await fake.wait_for_request("POST", f"/channels/{fake.channel_id}/messages", after=mark)
             # The fake's reader owns the server (Manage Server), so is told how to build; plain readers are not
-            # (tests/test_bot_not_ready.py).
+            # (tests/bot/test_not_ready.py).
             assert sent.json["content"] == NOT_READY_ADMIN
 
             await asyncio.to_thread(build_index, CONTENT, index_dir, encoder=encoder)  # `newsroom-bot build`
