@@ -1,7 +1,7 @@
 """A LoRA adapter for the embedding model: small low-rank weight deltas learned on question -> answer pairs.
 
 The packaged all-MiniLM-L6-v2 was trained to match similar sentences, not questions to the sentence that
-answers them. `training/adapter.py` learns rank-8 deltas for the attention query/value and the dense layers
+answers them. `training/adapter.py` learns rank-8 deltas (peft's LoRA layers) for the attention query/value and the dense layers
 on SQuAD (never the dev article) and writes them to one small `.npz`; a build merges them into the model's
 weights (W += scale * B @ A) before the ONNX export, so serving costs nothing extra and needs no torch.
 

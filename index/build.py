@@ -9,7 +9,6 @@ is passed in, the stories are embedded with that export, so the index and the qu
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import os
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
@@ -55,31 +55,37 @@ class BuildReport(BaseModel):
         return bool(self.stories) and not self.errors
 
 
+LOCK_FILE, HOLDER_FILE = ".build.lock", ".build.holder"
+
+
 @contextmanager
 def build_lock(index_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the index; a second builder is told who holds it."""
+    """Hold an exclusive lock on the index, from any process on this machine; a second builder is told who holds it.
+
+    The lock is the operating system's (filelock: flock on Unix, LockFileEx on Windows), so it dies with its
+    process; who holds it is written to a file of its own beside it, for the message.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
-    path = index_dir / ".build.lock"
-    fh = path.open("a+")
+    lock = FileLock(index_dir / LOCK_FILE, timeout=0)
+    holder = index_dir / HOLDER_FILE
     try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
-        fh.close()
-        raise BuildLocked(f"another build holds the lock on {index_dir}: {holder}") from None
+        lock.acquire()
+    except Timeout:
+        raise BuildLocked(f"another build holds the lock on {index_dir}: {_holder(holder)}") from None
     try:
-        fh.seek(0)
-        fh.truncate()
         started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": started}))
-        fh.flush()
+        holder.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": started}))
         yield
     finally:
-        fh.seek(0)
-        fh.truncate()
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
+        holder.unlink(missing_ok=True)
+        lock.release()
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text().strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def _sentence_texts(story: Story) -> list[str]:

@@ -105,11 +105,8 @@ class IndexData:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # The FAISS files are memory-mapped read-only (flat, IVF and HNSW alike), not copied: bot processes on one machine

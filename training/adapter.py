@@ -7,7 +7,8 @@ first 60) and the dev article (University_of_Notre_Dame) are left out, so neithe
 figures see a question the adapter learned from. Pairs: each question with the sentence of its paragraph that
 holds the answer (sentences split by the engine's own splitter). Batches come from one article, so the in-batch
 negatives are that article's other sentences: the adapter learns to tell apart sentences on one subject, which
-is what a story asks of it. Loss: softmax over cosine x 20 (multiple negatives ranking).
+is what a story asks of it. Loss: softmax over cosine x 20 (multiple negatives ranking). The LoRA layers are
+peft's (the `train` extra: pip install -e '.[train]'); the file written is peft-free, merged by `index.adapter`.
 Before and after, it prints "the article's best sentence by cosine holds the answer" on held-out articles.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 import random
 import sys
 import time
@@ -32,6 +32,9 @@ from .data import read_squad, squad_article
 from .fit import DEV_ARTICLE
 
 TARGETS = ("query", "value", "dense")
+# Every query, value and dense Linear of the encoder's layers (the pooler's dense is unused by sentence embeddings).
+TARGET_MODULES = r"encoder\.layer\.\d+\..*\.(query|value|dense)"
+ADAPTER_NAME = "default"
 Pair = tuple[str, int]  # question, row of its answer sentence in the article's sentence list
 
 
@@ -67,42 +70,26 @@ def best_sentence_rate(model: object, articles: Sequence[tuple[list[str], list[P
     return hits / max(total, 1)
 
 
-def _lora_class() -> type:
-    import torch
+def add_lora(bert: Any, rank: int, alpha: float) -> dict[str, tuple[Any, Any]]:
+    """Put peft LoRA layers (y = W x + alpha/rank * B A x, W frozen, B starting at zero) on every targeted Linear of
+    the transformer, in place; returns each layer's trainable (A, B) by module name, the names `merge_into` finds."""
+    from peft import LoraConfig, inject_adapter_in_model
+    from peft.tuners.lora import LoraLayer
 
-    class LoRALinear(torch.nn.Module):
-        """y = W x + scale * B A x, with W frozen; B starts at zero so training starts from the model as is."""
-
-        def __init__(self, base: torch.nn.Linear, rank: int, alpha: float) -> None:
-            super().__init__()
-            self.base = base
-            self.scale = alpha / rank
-            self.A = torch.nn.Parameter(torch.empty(rank, base.in_features))
-            self.B = torch.nn.Parameter(torch.zeros(base.out_features, rank))
-            torch.nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
-            self.dropout = torch.nn.Dropout(0.1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.base(x) + (self.dropout(x) @ self.A.T @ self.B.T) * self.scale
-
-    return LoRALinear
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.1, target_modules=TARGET_MODULES, bias="none")
+    inject_adapter_in_model(config, bert, adapter_name=ADAPTER_NAME)
+    for name, parameter in bert.named_parameters():
+        parameter.requires_grad_(".lora_" in name)
+    return {
+        name: (module.lora_A[ADAPTER_NAME].weight, module.lora_B[ADAPTER_NAME].weight)
+        for name, module in bert.named_modules()
+        if isinstance(module, LoraLayer)
+    }
 
 
-def add_lora(bert: object, rank: int, alpha: float) -> dict[str, object]:
-    """Wrap every targeted Linear of the transformer (not the unused pooler); returns the wrappers by name."""
-    import torch
-
-    lora = _lora_class()
-    for parameter in bert.parameters():  # type: ignore[attr-defined]
-        parameter.requires_grad_(False)
-    wrapped: dict[str, object] = {}
-    for name, module in list(bert.named_modules()):  # type: ignore[attr-defined]
-        if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in TARGETS and "pooler" not in name:
-            parent = bert.get_submodule(name.rsplit(".", 1)[0])  # type: ignore[attr-defined]
-            wrapper = lora(module, rank, alpha)
-            setattr(parent, name.rsplit(".", 1)[-1], wrapper)
-            wrapped[name] = wrapper
-    return wrapped
+def lora_pairs(layers: dict[str, tuple[Any, Any]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The (A, B) matrices as numpy arrays: what `index.adapter.write_adapter` stores."""
+    return {name: (a.detach().numpy().copy(), b.detach().numpy().copy()) for name, (a, b) in layers.items()}
 
 
 def batches(
@@ -150,8 +137,8 @@ def train(args: argparse.Namespace) -> int:
     print(f"held-out best sentence holds the answer, before: {before:.3f}", file=sys.stderr)
 
     bert = st[0].auto_model
-    wrapped = add_lora(bert, args.rank, args.alpha)
-    params = [p for w in wrapped.values() for p in (w.A, w.B)]  # type: ignore[attr-defined]
+    layers = add_lora(bert, args.rank, args.alpha)
+    params = [p for pair in layers.values() for p in pair]
     optimiser = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
     plan = batches(train_articles, args.batch, random.Random(args.seed))
     steps = len(plan) * args.epochs
@@ -183,10 +170,7 @@ def train(args: argparse.Namespace) -> int:
     st.eval()
     after = best_sentence_rate(st, held_out)
     print(f"held-out best sentence holds the answer, after: {after:.3f} ({step} steps)", file=sys.stderr)
-    weights = {
-        name: (w.A.detach().numpy().copy(), w.B.detach().numpy().copy())  # type: ignore[attr-defined]
-        for name, w in wrapped.items()
-    }
+    weights = lora_pairs(layers)
     meta = {
         "rank": args.rank,
         "alpha": args.alpha,

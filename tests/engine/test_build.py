@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +94,23 @@ def test_bad_story_files_are_reported_and_good_ones_indexed(
 def test_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:
     with build_lock(tmp_path / "index"), pytest.raises(BuildLocked, match="pid"):
         build_index(content_copy, tmp_path / "index", encoder=encoder)
+
+
+def test_the_engine_imports_and_locks_without_fcntl(tmp_path: Path) -> None:
+    """Windows has no fcntl: `import index` and the build lock must not need it (filelock picks the OS's lock)."""
+    script = (
+        "import sys, warnings; sys.modules['fcntl'] = None; warnings.simplefilter('ignore')\n"
+        "from pathlib import Path\nimport index\nfrom index.build import build_lock\n"
+        "with build_lock(Path(sys.argv[1])):\n"
+        "    try:\n        with build_lock(Path(sys.argv[1])): print('not locked')\n"
+        "    except index.BuildLocked as exc: print('locked', 'pid' in str(exc))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "index")], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["locked", "True"]
 
 
 def test_missing_corrupt_and_mismatched_indexes_say_how_to_rebuild(

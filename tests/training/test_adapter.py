@@ -11,7 +11,7 @@ import torch
 
 from index.adapter import SHIPPED, AdapterError, merge_into, read_adapter, write_adapter
 from index.embedder import DEFAULT_MODEL, ModelNotFound, fingerprint, load_sentence_transformer, resolve_adapter
-from training.adapter import add_lora, batches
+from training.adapter import add_lora, batches, lora_pairs
 
 TEXTS = ["How many White Helmets are still trapped in Syria?", "The evacuation happened on Sunday, July 22nd."]
 
@@ -25,14 +25,14 @@ def test_merged_adapter_embeds_like_the_trained_lora_layers(tmp_path: Path) -> N
     torch.manual_seed(0)
     trained = load_sentence_transformer(DEFAULT_MODEL, "none")
     plain = _embed(trained)
-    wrapped = add_lora(trained[0].auto_model, rank=4, alpha=8.0)
+    layers = add_lora(trained[0].auto_model, rank=4, alpha=8.0)
     with torch.no_grad():
-        for layer in wrapped.values():
-            layer.B.normal_(0, 0.02)  # type: ignore[attr-defined]
+        for _, b in layers.values():
+            b.normal_(0, 0.02)  # B starts at zero: give the layers something to add
     trained.eval()
     with_lora = _embed(trained)
     assert np.min(np.sum(with_lora * plain, axis=1)) < 0.999  # the deltas really change the embeddings
-    pairs = {n: (w.A.detach().numpy(), w.B.detach().numpy()) for n, w in wrapped.items()}  # type: ignore[attr-defined]
+    pairs = lora_pairs(layers)
     path = tmp_path / "adapter.npz"
     write_adapter(path, {"rank": 4, "alpha": 8.0}, pairs)
 
