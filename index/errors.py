@@ -11,6 +11,12 @@ import difflib
 from pathlib import Path
 
 
+def printable(name: str) -> str:
+    """A file name as it can be printed, logged and sent anywhere: bytes that are not UTF-8 (Python keeps them as
+    lone surrogates) shown as \\xNN escapes, so an error about such a file never fails to be said."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class IndexProblem(RuntimeError):
     """The index cannot be used; the message says why and how to rebuild."""
 
@@ -35,7 +41,7 @@ class StoryError(ValueError):
     """A story file that cannot be used, with the file and line an editor should look at."""
 
     def __init__(self, file: Path | str, message: str, line: int | None = None) -> None:
-        self.file = str(file)
+        self.file = printable(str(file))
         self.line = line
         self.reason = message
         where = f"{self.file}:{line}" if line else self.file

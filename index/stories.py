@@ -292,6 +292,18 @@ def story_files(content_dir: Path) -> list[Path]:
     )
 
 
+def _refused(path: Path, root: Path) -> StoryError | None:
+    """A file the build must not read: a name that is not UTF-8 (it could be stored, shown or sent nowhere), or a
+    link that leads out of the content folder (a story must not be a way to publish any file on the machine)."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return StoryError(path, "its file name is not UTF-8: rename the file (letters, digits and dashes are safest)")
+    if not path.resolve().is_relative_to(root):
+        return StoryError(path, "is a link to a file outside the content folder: copy the story into the folder")
+    return None
+
+
 def load_stories(content_dir: Path, files: Iterable[Path] | None = None) -> LoadResult:
     """Every readable story in `content_dir`; each unreadable one becomes an error, the rest still load."""
     if not content_dir.is_dir():
@@ -299,7 +311,12 @@ def load_stories(content_dir: Path, files: Iterable[Path] | None = None) -> Load
     stories: list[Story] = []
     errors: list[StoryError] = []
     seen: dict[str, Story] = {}
+    root = content_dir.resolve()
     for path in files if files is not None else story_files(content_dir):
+        refused = _refused(path, root)
+        if refused is not None:
+            errors.append(refused)
+            continue
         try:
             story = parse_story(path)
         except StoryError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,9 @@ class CountingEncoder(EncoderWrapper):
 class FailingEncoder(CountingEncoder):
     def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:  # type: ignore[no-untyped-def]
         raise RuntimeError("out of memory (simulated)")
+
+
+RENAME_HINT = "rename the file (letters, digits and dashes are safest)"
 
 
 def _add_story(content: Path, name: str = "second.md", body: str = "A bridge collapsed on Tuesday.") -> None:
@@ -89,6 +93,20 @@ def test_bad_story_files_are_reported_and_good_ones_indexed(
     assert report.stories == ["white-helmets-trapped-in-syria"]
     assert len(report.errors) == 2 and not report.ok
     assert any("broken.md:2" in e for e in report.errors) and any("empty.txt" in e for e in report.errors)
+
+
+def test_a_file_name_that_is_not_utf8_is_one_error_and_the_rest_are_indexed(
+    tmp_path: Path, content_copy: Path, encoder: Encoder
+) -> None:
+    try:
+        (content_copy / os.fsdecode(b"caf\xe9.txt")).write_text("A bridge collapsed on Tuesday.\n", encoding="utf-8")
+    except OSError:
+        pytest.skip("this file system refuses file names that are not UTF-8")
+    report = build_index(content_copy, tmp_path / "index", encoder=encoder)
+    assert report.stories == ["white-helmets-trapped-in-syria"] and report.changed
+    assert report.errors == [f"{content_copy}/caf\\xe9.txt: its file name is not UTF-8: " + RENAME_HINT]
+    report.model_dump_json().encode("utf-8")  # the error line can be printed, logged and sent anywhere
+    assert [s.slug for s in Library.load(tmp_path / "index", encoder=encoder).stories()] == report.stories
 
 
 def test_second_build_is_refused_while_one_holds_the_lock(tmp_path: Path, content_copy: Path, encoder: Encoder) -> None:

@@ -91,6 +91,23 @@ def test_malformed_files_name_file_and_line(tmp_path: Path, raw: bytes, line: in
         assert f"bad.md:{line}:" in str(caught.value)
 
 
+def test_a_link_out_of_the_content_folder_is_refused(tmp_path: Path) -> None:
+    """`content/passwd.txt -> /etc/passwd` must not become a story: a link may only lead to a file inside the folder."""
+    content, outside = tmp_path / "content", tmp_path / "outside"
+    (content / "drafts").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The vault code is 4321.\n", encoding="utf-8")
+    (content / "drafts" / "bridge.txt").write_text("A bridge collapsed on Tuesday.\n", encoding="utf-8")
+    (content / "passwd.txt").symlink_to(outside / "secret.txt")
+    (content / "up.txt").symlink_to(Path("..") / "outside" / "secret.txt")  # relative, through ..
+    (content / "bridge.txt").symlink_to(Path("drafts") / "bridge.txt")  # inside the folder: a story like any other
+    result = load_stories(content)
+    assert [s.slug for s in result.stories] == ["bridge"]
+    assert sorted(e.file for e in result.errors) == [str(content / "passwd.txt"), str(content / "up.txt")]
+    assert all("is a link to a file outside the content folder" in str(e) for e in result.errors)
+    assert "vault" not in repr(result)
+
+
 def test_duplicate_slug_is_an_error_and_others_still_load(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("---\nslug: same\n---\n\nOne.\n", encoding="utf-8")
     (tmp_path / "b.md").write_text("---\nslug: same\n---\n\nTwo.\n", encoding="utf-8")
