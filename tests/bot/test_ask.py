@@ -127,6 +127,18 @@ async def test_slash_ask_defers_then_answers_with_the_question_shown(simcord_env
     assert assert_verbatim(library, embeds[0].description)[0][1] == 1
 
 
+async def test_a_pasted_link_and_markup_are_not_part_of_the_question(simcord_env, world, library: Library) -> None:
+    """The bot asks and shows what the engine reads (index.clean_question), by /ask and by @mention alike."""
+    _, channel, alice = world
+    (plain,) = answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=QUESTION))
+    wrapped = f"https://www.npr.org/2018/07/24/white-helmets **{QUESTION}** <:thonk:845123456789012345>"
+    (message,) = answered_after_defer(simcord_env, await alice.slash(channel, "ask", question=wrapped))
+    assert message.embeds[0].title == plain.embeds[0].title == f"“{QUESTION}”"
+    assert message.embeds[0].description == plain.embeds[0].description
+    await alice.send(channel, f"{simcord_env.bot.user.mention} {wrapped}")
+    assert _only_embed(channel.last_message).description == plain.embeds[0].description
+
+
 async def test_slash_ask_scoped_to_a_story_and_to_an_unknown_one(simcord_env, world, library: Library) -> None:
     _, channel, alice = world
     result = await alice.slash(channel, "ask", question="Who backs the Syrian government?", story=SEED_SLUG)
