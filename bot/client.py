@@ -205,6 +205,7 @@ class NewsroomBot(commands.Bot):
                 settings.index_dir,
                 model=settings.model,
                 adapter=settings.model_adapter,
+                reader=settings.reader_model,
                 quantization=settings.quantization,
                 index_type=settings.index_type,
                 force=force,

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
         description="LoRA adapter merged into the model at build time: auto (the shipped one, for the packaged "
         "model only), none, or a path to an adapter .npz",
     )
+    reader_model: str = Field(
+        default="auto",
+        description="the reader (cross-encoder) exported beside the index at build time: auto (the shipped one, for "
+        "the packaged model only), none, or a path to a reader .npz",
+    )
     quantization: Literal["int8", "fp32"] = Field(
         default="int8", description="ONNX model that embeds stories and questions (int8: faster, fp32: exact)"
     )

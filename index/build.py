@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .models import Story
-from .store import all_vectors, read_build, read_manifest, resolve_build, write_build
+from .reader import READER_AUTO
+from .store import ReaderRecord, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import load_stories
 from .vectors import choose_type
 
@@ -119,11 +120,34 @@ def _previous_vectors(
     return out
 
 
-def _index_type(index_dir: Path) -> str | None:
+def _current(index_dir: Path) -> tuple[str, str] | None:
+    """The current build's index type and reader fingerprint: a change of either writes a new build."""
     try:
-        return read_manifest(resolve_build(index_dir)).index_type
+        manifest = read_manifest(resolve_build(index_dir))
     except IndexProblem:
         return None
+    return manifest.index_type, manifest.reader.fingerprint if manifest.reader else ""
+
+
+def _reader_export(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
+    """The reader's ONNX export beside the index (made if missing), or None when it is off or does not apply."""
+    from .reader import ReaderError, ReaderFile, reader_id, resolve_reader
+    from .reader_onnx import READER_QUANTIZATION, export_reader
+
+    if setting is not None and setting.lower() == READER_AUTO and custom_encoder:
+        return None
+    path = resolve_reader(setting)
+    if path is None:
+        return None
+    base = fingerprint(model, "none")
+    trained_on = ReaderFile.read(path).meta.get("base")
+    if trained_on != base:
+        if setting is not None and setting.lower() == READER_AUTO:
+            return None  # the shipped reader fits the packaged model only
+        raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
+    reader_fp = f"{reader_id(path)}-{base[:8]}"
+    folder = export_reader(path, index_dir / MODELS / f"reader-{reader_fp}", model, reader_fp)
+    return ReaderRecord(file=path.name, fingerprint=reader_fp, dir=str(folder), quantization=READER_QUANTIZATION)
 
 
 def _text_changes(index_dir: Path, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
@@ -157,6 +181,7 @@ def build_index(
     quantization: str | None = None,
     index_type: str = "auto",
     adapter: str | None = ADAPTER_AUTO,
+    reader: str | None = READER_AUTO,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
@@ -165,6 +190,8 @@ def build_index(
     ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own. `index_type`
     is the FAISS index kind (see `vectors.choose_type`); changing it rewrites the index without re-embedding.
     `adapter` ("auto", "none" or a file) is merged into the model before export (see `index.adapter`).
+    `reader` ("auto", "none" or a file; see `index.reader`) is exported beside the index; "auto" is the shipped
+    reader when the index embeds with the packaged model's own export (no custom `encoder`).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
@@ -178,9 +205,14 @@ def build_index(
         model_id = (encoder.fingerprint if encoder is not None else "") or fingerprint(model, adapter)
         adapter_name = encoder.adapter if encoder is not None else _adapter_name(model, adapter)
         export = _export(model, model_id, index_dir, quantization, adapter, required=encoder is None and bool(stories))
+        reader_record = _reader_export(model, index_dir, reader, custom_encoder=encoder is not None)
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
-        unchanged = not to_embed and set(previous) == {s.slug for s in stories} and _index_type(index_dir) == index_type
+        unchanged = (
+            not to_embed
+            and set(previous) == {s.slug for s in stories}
+            and _current(index_dir) == (index_type, reader_record.fingerprint if reader_record else "")
+        )
         if unchanged and stories:
             return BuildReport(
                 index=str(index_dir),
@@ -243,6 +275,7 @@ def build_index(
             model_adapter=adapter_name,
             encoder_dir=export,
             index_type=index_type,
+            reader=reader_record,
         )
         return BuildReport(
             index=str(index_dir),

@@ -79,3 +79,11 @@ class AdapterError(ValueError):
 
 class ExportMissing(RuntimeError):
     """The ONNX export an index names is not on disk (deleted, or copied without it)."""
+
+
+class ReaderError(ValueError):
+    """The reader file is unreadable or does not fit the model; the message says which and what to do."""
+
+
+class ReaderExportMissing(RuntimeError):
+    """The reader export an index names is not on disk; the message says what to do."""

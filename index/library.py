@@ -22,7 +22,9 @@ from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
 from .quoting import quote_text, quoted_paragraphs
-from .ranking import Ranking, Weights, answer_features, answer_probability, load_weights, rank
+from .ranking import Ranking, ReaderWeights, Weights, answer_features, answer_probability, load_weights, rank
+from .reader_onnx import OnnxReader, query_reader
+from .reading import Reading, answer_confidence, quote_weights, reread, to_read
 from .refs import RefStatus, resolve_ref
 from .rows import RowLayout
 from .store import IndexData, Manifest, check_encoder, read_build
@@ -40,13 +42,18 @@ class Library:
     could answer, `ranking` ranks and decides whether to answer, and `quoting` cuts the quotes.
     """
 
-    def __init__(self, data: IndexData, encoder: Encoder, weights: Weights | None = None) -> None:
+    def __init__(
+        self, data: IndexData, encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None
+    ) -> None:
         self.data = data
         # Questions go through a cache of recent embeddings (shared across reloads when `encoder` is one already);
         # `encoder` is the model itself, for callers that embed other texts (the editors' report, training).
         self._questions = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.encoder: Encoder = self._questions.inner
         self.weights = weights or load_weights()
+        # The reader (a cross-encoder, index.reading) rereads the ranker's best sentences when the index has one.
+        self.reader = reader
+        self.reader_weights = self.weights.reader or ReaderWeights()
         self.summary_weights: SummaryWeights = DEFAULT_WEIGHTS  # benchmarks may try others
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
         changed = {e.slug: e.changed_at.date() for e in data.manifest.stories if e.changed_at is not None}
@@ -57,24 +64,34 @@ class Library:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def load(cls, path: str | Path, *, encoder: Encoder | None = None, expect_model: str | None = None) -> Library:
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        encoder: Encoder | None = None,
+        expect_model: str | None = None,
+        reader: bool = True,
+    ) -> Library:
         """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
 
         Either way the encoder must match the index (model, quantisation, dimension): IndexMismatch if not.
         `expect_model` (the MODEL setting) does not choose a model, the index has one: it is checked, and an index
         built with another model is refused with IndexMismatch.
+        The index's reader export, when it has one, rereads candidates unless `reader` is False.
         """
         data = read_build(
             Path(path), expect_model=expect_model, expect_dimension=encoder.dimension if encoder else None
         )
         encoder = encoder or query_encoder(data)
         check_encoder(data.manifest, encoder, data.path)
-        return cls(data, encoder)
+        return cls(data, encoder, reader=query_reader(data) if reader else None)
 
     @classmethod
-    def from_stories(cls, stories: list[Story], encoder: Encoder, weights: Weights | None = None) -> Library:
+    def from_stories(
+        cls, stories: list[Story], encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None
+    ) -> Library:
         """An in-memory library (benchmarks, tests, notebooks): no files written."""
-        return cls(memory_index(stories, encoder), encoder, weights)
+        return cls(memory_index(stories, encoder), encoder, weights, reader)
 
     # ----------------------------------------------------------------- stories
     @property
@@ -147,10 +164,39 @@ class Library:
         vectors = self._questions.encode([texts[i] for i in todo])
         wide = [k for k, i in enumerate(todo) if scopes[i] is None]
         dense = dict(zip(wide, self.scorer.dense_rows(vectors[wide]))) if wide else {}
-        for k, i in enumerate(todo):
-            candidates = self.candidates(texts[i], scopes[i], vector=vectors[k], dense_rows=dense.get(k))
-            answers[i] = self._answer(questions[i], scopes[i], candidates, top_k)
+        found = [
+            self.candidates(texts[i], scopes[i], vector=vectors[k], dense_rows=dense.get(k)) for k, i in enumerate(todo)
+        ]
+        rankings = [rank(c, self.weights) if c is not None else None for c in found]
+        readings = self.read([texts[i] for i in todo], found, rankings)
+        for i, c, r, reading in zip(todo, found, rankings, readings):
+            answers[i] = self._answer(questions[i], scopes[i], c, r, reading, top_k)
         return answers  # type: ignore[return-value]  # every None was replaced above
+
+    def read(
+        self, questions: Sequence[str], found: Sequence[Candidates | None], rankings: Sequence[Ranking | None]
+    ) -> list[Reading | None]:
+        """The reader's logits for each question's best candidate sentences: one session call for all of them."""
+        if self.reader is None:
+            return [None] * len(questions)
+        n = self.reader_weights.top_n
+        chosen = [to_read(r, n) if r is not None else np.zeros(0, np.int64) for r in rankings]
+        pairs = [
+            (q, self.rows.sentence_text(int(c.sentence_rows[pos])))
+            for q, c, positions in zip(questions, found, chosen)
+            if c is not None
+            for pos in positions
+        ]
+        logits = self.reader.logits(pairs)
+        out: list[Reading | None] = []
+        start = 0
+        for c, positions in zip(found, chosen):
+            if c is None:
+                out.append(None)
+                continue
+            out.append(Reading(positions, logits[start : start + len(positions)]))
+            start += len(positions)
+        return out
 
     def _refusal(self, question: str, text: str, story: str | None) -> Answer | None:
         """The polite answer to a question the engine cannot take (empty, too long); None for a real one."""
@@ -170,14 +216,30 @@ class Library:
             )
         return None
 
-    def _answer(self, question: str, story: str | None, candidates: Candidates | None, top_k: int) -> Answer:
-        if candidates is None:
+    def decide(self, c: Candidates, r: Ranking, reading: Reading | None) -> tuple[Ranking, float, bool, Weights]:
+        """(the final ranking, confidence, whether to answer, the weights quoting reads) for one question."""
+        confidence = answer_probability(answer_features(c, r), self.weights)
+        if reading is None:
+            return r, confidence, confidence >= self.weights.answer_threshold, self.weights
+        rw = self.reader_weights
+        confidence = answer_confidence(reading, confidence, rw)
+        return reread(c, r, reading, rw), confidence, confidence >= rw.answer_threshold, quote_weights(self.weights, rw)
+
+    def _answer(
+        self,
+        question: str,
+        story: str | None,
+        candidates: Candidates | None,
+        ranking: Ranking | None,
+        reading: Reading | None,
+        top_k: int,
+    ) -> Answer:
+        if candidates is None or ranking is None:
             return self._not_covered(question, story, 0.0)
-        ranking = rank(candidates, self.weights)
-        confidence = answer_probability(answer_features(candidates, ranking), self.weights)
-        if confidence < self.weights.answer_threshold:
+        ranking, confidence, answered, weights = self.decide(candidates, ranking, reading)
+        if not answered:
             return self._not_covered(question, story, confidence)
-        quotes = self._quotes(candidates, ranking, confidence, top_k)
+        quotes = self._quotes(candidates, ranking, confidence, top_k, weights)
         return Answer(
             question=question,
             status=AnswerStatus.ANSWERED,
@@ -189,10 +251,14 @@ class Library:
 
     def paragraph_ranking(self, question: str, story: str | None = None) -> list[int]:
         """Paragraph numbers of the candidates, most likely to answer first (for benchmarks and debugging)."""
-        candidates = self.candidates(clean_question(question), story)
+        text = clean_question(question)
+        candidates = self.candidates(text, story)
         if candidates is None:
             return []
         ranking = rank(candidates, self.weights)
+        reading = self.read([text], [candidates], [ranking])[0]
+        if reading is not None:
+            ranking = reread(candidates, ranking, reading, self.reader_weights)
         return [self.rows.paragraph(int(candidates.paragraph_rows[i])).number for i in ranking.paragraph_order]
 
     def _not_covered(self, question: str, story: str | None, confidence: float) -> Answer:
@@ -219,12 +285,12 @@ class Library:
         story_index = None if story is None else self._by_slug[story]
         return self.scorer.score(question, vector, story_index, dense_rows=dense_rows)
 
-    def _quotes(self, c: Candidates, r: Ranking, confidence: float, top_k: int) -> list[Quote]:
+    def _quotes(self, c: Candidates, r: Ranking, confidence: float, top_k: int, weights: Weights) -> list[Quote]:
         quotes = []
-        for para_pos, best, margin in quoted_paragraphs(r, self.weights, top_k):
+        for para_pos, best, margin in quoted_paragraphs(r, weights, top_k):
             row = int(c.paragraph_rows[para_pos])
             paragraph = self.rows.paragraph(row)
-            text = quote_text(paragraph, c, r, best, self.weights.neighbour_ratio)
+            text = quote_text(paragraph, c, r, best, weights.neighbour_ratio)
             quotes.append(self._quote(self.rows.story_of(row), paragraph, text, confidence * float(np.exp(-margin))))
         return quotes
 

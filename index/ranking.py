@@ -28,10 +28,23 @@ from .features import (
     zscore,
 )
 
-__all__ = ["MAX_QUOTE_CHARS", "Ranking", "Weights", "answer_features", "load_weights", "rank"]
+__all__ = ["MAX_QUOTE_CHARS", "Ranking", "ReaderWeights", "Weights", "answer_features", "load_weights", "rank"]
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 MAX_QUOTE_CHARS = 400
+
+
+class ReaderWeights(BaseModel):
+    """How the reader's logit is combined with the ranker and the abstention model (fitted by training.reader_fit; see index.reading)."""
+
+    top_n: int = 10
+    ranker_weight: float = 0.3
+    answer_coef: list[float] = [1.0, 0.0]  # over (best reader logit, abstention model logit)
+    answer_intercept: float = 0.0
+    answer_threshold: float = 0.5
+    extra_margin: float = 3.0  # further quotes only within this combined score of the first ...
+    extra_min_score: float | None = None  # ... and at least this (None: no further quotes)
+    fitted: dict[str, object] = {}
 
 
 class Weights(BaseModel):
@@ -54,6 +67,7 @@ class Weights(BaseModel):
     # (hold the answer) most of the time they appear; None (unfitted engine) applies the margin alone
     extra_quote_min_logit: float | None = None
     fitted: dict[str, object] = {}  # how and on what the weights were fitted, for the record
+    reader: ReaderWeights | None = None  # used when the index has a reader (index.reading); None: defaults
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> Weights:

@@ -67,6 +67,15 @@ class StoryEntry(BaseModel):
         )
 
 
+class ReaderRecord(BaseModel):
+    """The reader (cross-encoder) exported beside the index: which file, which export, which quantisation."""
+
+    file: str = Field(description="the reader .npz merged into the model (file name)")
+    fingerprint: str = Field(description="id of the reader file and the model it was merged into")
+    dir: str = Field(description="the ONNX export, relative to the build folder")
+    quantization: str = Field(default="int8", description="the ONNX file serving runs: fp32 or int8")
+
+
 class Manifest(BaseModel):
     format_version: int
     model: str
@@ -76,6 +85,7 @@ class Manifest(BaseModel):
     model_adapter: str = Field(default="", description="the LoRA adapter merged into the model, if any (file name)")
     encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
     index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
+    reader: ReaderRecord | None = Field(default=None, description="the reader exported with this index, if any")
     dimension: int
     built_at: dt.datetime
     content_dir: str
@@ -149,6 +159,7 @@ def write_build(
     model_adapter: str = "",
     encoder_dir: Path | None = None,
     index_type: str = "auto",
+    reader: ReaderRecord | None = None,
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -179,6 +190,7 @@ def write_build(
             model_adapter=model_adapter,
             encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
             index_type=index_type,
+            reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
             dimension=dimension,
             built_at=now,
             content_dir=str(content_dir),
@@ -303,3 +315,7 @@ def check_encoder(manifest: Manifest, encoder: Encoder, where: Path | str = "the
 
 def encoder_folder(build: Path, manifest: Manifest) -> Path | None:
     return (build / manifest.encoder_dir).resolve() if manifest.encoder_dir else None
+
+
+def reader_folder(build: Path, manifest: Manifest) -> Path | None:
+    return (build / manifest.reader.dir).resolve() if manifest.reader else None

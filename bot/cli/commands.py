@@ -37,6 +37,7 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
             index_dir,
             model=settings.model,
             adapter=settings.model_adapter,
+            reader=settings.reader_model,
             quantization=settings.quantization,
             index_type=settings.index_type,
             progress=ProgressBar if sys.stderr.isatty() else None,

@@ -1,0 +1,125 @@
+"""The reader: a cross-encoder that reads a question and one sentence together and says whether it answers it.
+
+The embedder compares a question and a sentence as two vectors made apart, and the ranker and abstention models
+over its cosines and BM25 scores track word overlap; the reader attends across both texts, so "What is France a
+region of?" beside "Normandy, a region in France" can score low although every word matches.
+
+It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), fine-tuned with LoRA by
+`training.reader`. The shipped file (`index/readers/*.npz`, a few MB) holds only what training changed:
+
+- `lora:<module>.A` (r x in) and `lora:<module>.B` (out x r) for each adapted Linear, merged at build time as
+  W += alpha / r * B @ A;
+- `full:<parameter>` for parameters trained whole (the pooler and the classifier);
+- `__meta__`, JSON: rank, alpha, base model fingerprint, max_length, how it was trained and what it measured.
+
+A build merges it into the packaged MiniLM and exports the merged model to ONNX beside the index
+(`index.reader_onnx`); serving runs that export with onnxruntime and imports no torch. This module imports
+torch only inside `merged_model`, which only the build path and training call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ReaderError
+
+META_KEY = "__meta__"
+LORA, FULL = "lora:", "full:"
+SHIPPED = Path(__file__).with_name("readers") / "minilm-l6-squad-reader.npz"
+READER_AUTO, READER_NONE = "auto", "none"
+
+
+class ReaderFile:
+    """A reader artifact in memory: metadata, LoRA pairs by module name, and whole parameters by name."""
+
+    def __init__(
+        self,
+        meta: dict[str, Any],
+        lora: dict[str, tuple[np.ndarray, np.ndarray]],
+        full: dict[str, np.ndarray],
+    ) -> None:
+        self.meta, self.lora, self.full = meta, lora, full
+
+    @property
+    def scale(self) -> float:
+        return float(self.meta["alpha"]) / float(self.meta["rank"])
+
+    @classmethod
+    def read(cls, path: Path) -> ReaderFile:
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                meta = json.loads(str(saved[META_KEY]))
+                modules = sorted({k[len(LORA) :].rsplit(".", 1)[0] for k in saved.files if k.startswith(LORA)})
+                lora = {m: (saved[f"{LORA}{m}.A"], saved[f"{LORA}{m}.B"]) for m in modules}
+                full = {k[len(FULL) :]: saved[k] for k in saved.files if k.startswith(FULL)}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ReaderError(f"cannot read the reader model {path} ({exc}); rebuild it with training.reader") from exc
+        return cls(meta, lora, full)
+
+    def write(self, path: Path) -> None:
+        arrays: dict[str, Any] = {META_KEY: np.array(json.dumps(self.meta, sort_keys=True))}
+        for name, (a, b) in self.lora.items():
+            arrays[f"{LORA}{name}.A"] = a.astype(np.float32)
+            arrays[f"{LORA}{name}.B"] = b.astype(np.float32)
+        for name, value in self.full.items():
+            arrays[f"{FULL}{name}"] = value.astype(np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(path)
+
+
+def reader_id(path: Path) -> str:
+    """Part of the index's fingerprint: an export made from another reader file must not be reused."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def resolve_reader(setting: str | None) -> Path | None:
+    """READER_MODEL: "auto" is the shipped reader when present, "none" switches the reader off, else a path."""
+    if not setting or setting.lower() == READER_NONE:
+        return None
+    if setting.lower() == READER_AUTO:
+        return SHIPPED if SHIPPED.is_file() else None
+    path = Path(setting).expanduser()
+    if not path.is_file():
+        raise ReaderError(f"READER_MODEL {setting!r} is not a file; set it to auto, none or a reader .npz")
+    return path
+
+
+def merge_into(model: Any, reader: ReaderFile) -> None:
+    """Add the LoRA deltas and load the whole parameters into `model` (a BertForSequenceClassification)."""
+    import torch
+
+    modules = dict(model.named_modules())
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, (a, b) in reader.lora.items():
+            if name not in modules:
+                raise ReaderError(f"the reader does not fit this model: no layer {name!r}")
+            weight = modules[name].weight
+            if tuple(weight.shape) != (b.shape[0], a.shape[1]):
+                raise ReaderError(f"the reader does not fit this model: layer {name!r} is {tuple(weight.shape)}")
+            weight.add_((torch.from_numpy(b) @ torch.from_numpy(a)).to(weight.dtype) * reader.scale)
+        for name, value in reader.full.items():
+            if name not in params or tuple(params[name].shape) != value.shape:
+                raise ReaderError(f"the reader does not fit this model: parameter {name!r}")
+            params[name].copy_(torch.from_numpy(value))
+
+
+def merged_model(reader: ReaderFile, base_path: str) -> Any:
+    """The base model with a one-logit head and the reader merged in, in eval mode (torch; build time only)."""
+    from transformers import AutoModelForSequenceClassification, logging
+
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # "newly initialized: classifier" - it is loaded from the reader just below
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=1, local_files_only=True)
+    finally:
+        logging.set_verbosity(verbosity)
+    merge_into(model, reader)
+    return model.eval()

@@ -1,0 +1,201 @@
+"""The reader as served: exported to ONNX at build time, run with onnxruntime and `tokenizers` (no torch).
+
+`export_reader` (build time, imports torch) merges a reader file into the packaged MiniLM (`index.reader`) and
+traces it with `torch.onnx.export` (opset 17, dynamic batch and sequence axes) from token ids to one logit per
+pair; `reader-int8.onnx` is the same graph with dynamically quantised weights. The folder holds `reader.json`
+(fingerprint, max_length, files), `tokenizer.json`, `reader.onnx` and `reader-int8.onnx`; it is written in a
+staging folder and renamed into place, so a reader never sees half an export.
+
+`OnnxReader` scores (question, sentence) pairs: many questions' pairs go in one session call (the bot's batched
+path), padded to the longest pair.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import IndexMissing, ReaderExportMissing
+
+if TYPE_CHECKING:
+    from .store import IndexData
+
+READER_JSON = "reader.json"
+READER_FILES = {"fp32": "reader.onnx", "int8": "reader-int8.onnx"}
+EXPORT_FORMAT = 1
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+READER_QUANTIZATION = "int8"  # which file serving runs (see the step table in docs for int8 against fp32)
+_exported: dict[str, Path] = {}  # fingerprint -> a finished export in this process (tests build many indexes)
+
+
+def export_ready(folder: Path, quantization: str) -> bool:
+    try:
+        info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    name = READER_FILES[quantization]
+    return info.get("format") == EXPORT_FORMAT and name in info.get("files", {}) and (folder / name).is_file()
+
+
+def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str) -> Path:
+    """Merge `reader_path` into `model`, export fp32 and int8 ONNX into `target` (unless already there)."""
+    if export_ready(target, "fp32") and export_ready(target, "int8"):
+        return target
+    earlier = _exported.get(fingerprint)
+    if earlier is not None and earlier != target and export_ready(earlier, "int8") and export_ready(earlier, "fp32"):
+        from .onnx_export import _link_tree
+
+        _link_tree(earlier, target)
+        return target
+    import torch
+    from transformers import AutoTokenizer
+
+    from .embedder import resolve_model
+    from .onnx_export import quantize_int8
+    from .reader import ReaderFile, merged_model
+    from .store import sha256_file
+
+    reader = ReaderFile.read(reader_path)
+    base = resolve_model(model)
+    merged = merged_model(reader, base)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
+        sample = tokenizer(["a question?", "another one"], ["a sentence.", "and a longer sentence."], padding=True)
+        tensors = tuple(torch.tensor(sample[name]) for name in INPUTS)
+        wrapper = _Logit(merged).eval()
+        axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS} | {"logit": {0: "batch"}}
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                tensors,
+                str(staging / READER_FILES["fp32"]),
+                input_names=list(INPUTS),
+                output_names=["logit"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        quantize_int8(staging / READER_FILES["fp32"], staging / READER_FILES["int8"])
+        info = {
+            "format": EXPORT_FORMAT,
+            "fingerprint": fingerprint,
+            "reader": reader_path.name,
+            "max_length": int(reader.meta.get("max_length", 128)),
+            "pad_id": int(tokenizer.pad_token_id or 0),
+            "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
+        }
+        (staging / READER_JSON).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _exported[fingerprint] = target
+    return target
+
+
+def _logit_class() -> type:
+    import torch
+
+    class Logit(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits[:, 0]
+
+    return Logit
+
+
+def _Logit(model: Any) -> Any:
+    return _logit_class()(model)
+
+
+class OnnxReader:
+    """Scores (question, sentence) pairs with an exported reader; thread-safe (onnxruntime sessions are)."""
+
+    def __init__(self, folder: Path, quantization: str = "int8", *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from .onnx_encoder import default_threads
+
+        try:
+            info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReaderExportMissing(f"no usable reader export in {folder} ({type(exc).__name__})") from exc
+        model_file = folder / READER_FILES[quantization]
+        if not model_file.is_file():
+            raise ReaderExportMissing(f"the reader export in {folder} has no {model_file.name}")
+        self.folder = folder
+        self.fingerprint: str = info["fingerprint"]
+        self.quantization = quantization
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(int(info["max_length"]), strategy="longest_first")
+        self._tokenizer.no_padding()
+        self._pad_id = int(info.get("pad_id", 0))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = default_threads() if threads is None else threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One relevance logit per (question, sentence) pair, in one session call."""
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([(q, s) for q, s in pairs])
+        width = max(len(e.ids) for e in encodings)
+        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, e in enumerate(encodings):
+            n = len(e.ids)
+            ids[row, :n], mask[row, :n], types[row, :n] = e.ids, e.attention_mask, e.type_ids
+        feed = dict(zip(INPUTS, (ids, mask, types)))
+        return np.asarray(self._session.run(None, feed)[0], dtype=np.float32).reshape(-1)
+
+
+def query_reader(data: IndexData, *, threads: int | None = None) -> OnnxReader | None:
+    """The reader exported with the index `data`, in the quantisation its manifest names; None if it has none."""
+    from .store import REBUILD_HINT, reader_folder
+
+    folder = reader_folder(data.path, data.manifest)
+    if folder is None or data.manifest.reader is None:
+        return None
+    try:
+        return OnnxReader(folder, data.manifest.reader.quantization, threads=threads)
+    except ReaderExportMissing as exc:
+        raise IndexMissing(f"{exc}; {REBUILD_HINT}") from exc
+
+
+def load_reader(
+    setting: str | None = "auto",
+    *,
+    model: str = "all-MiniLM-L6-v2",
+    cache: Path = Path("data/cache/readers"),
+    quantization: str = READER_QUANTIZATION,
+) -> OnnxReader | None:
+    """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting` exported under `cache`."""
+    from .embedder import fingerprint
+    from .reader import reader_id, resolve_reader
+
+    path = resolve_reader(setting)
+    if path is None:
+        return None
+    reader_fp = f"{reader_id(path)}-{fingerprint(model, 'none')[:8]}"
+    return OnnxReader(export_reader(path, cache / f"reader-{reader_fp}", model, reader_fp), quantization)

@@ -1,0 +1,127 @@
+"""The reader in the engine: batched reading, its say on quotes and abstention, and its ONNX export in the index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Library, build_index
+from index.embedder import Encoder
+from index.models import AnswerStatus
+from index.ranking import ReaderWeights
+from index.reader import ReaderFile, merged_model
+from index.reader_onnx import OnnxReader, export_reader
+
+QUESTIONS = ["How many White Helmets are still trapped?", "Where will they stay?", "Who rescued them?"]
+
+
+class ScriptedReader:
+    """Stands in for OnnxReader: records each call and scores pairs by a rule the test sets."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        self.calls.append(list(pairs))
+        if self.rule in ("yes", "no"):
+            return np.full(len(pairs), 20.0 if self.rule == "yes" else -20.0, dtype=np.float32)
+        # "last": each question's last read sentence (the ranker's Nth best) is the only one that answers
+        last = [i + 1 == len(pairs) or pairs[i + 1][0] != q for i, (q, _) in enumerate(pairs)]
+        return np.where(last, 20.0, -5.0).astype(np.float32)
+
+
+def with_reader(library: Library, reader: ScriptedReader, top_n: int = 6) -> Library:
+    weights = library.weights.model_copy(update={"reader": ReaderWeights(top_n=top_n, ranker_weight=0.0)})
+    return Library(library.data, library.encoder, weights, reader)  # type: ignore[arg-type]
+
+
+def test_a_batch_of_questions_is_read_in_one_call_with_each_questions_best_sentences(library: Library) -> None:
+    reader = ScriptedReader("yes")
+    answers = with_reader(library, reader).ask_many(QUESTIONS)
+    assert len(reader.calls) == 1
+    asked = [q for q, _ in reader.calls[0]]
+    assert [asked.count(q) for q in QUESTIONS] == [6, 6, 6]
+    assert all(a.status is AnswerStatus.ANSWERED for a in answers)
+
+
+def test_the_readers_choice_becomes_the_first_quote(library: Library) -> None:
+    reader = ScriptedReader("last")
+    answer = with_reader(library, reader).ask(QUESTIONS[0])
+    chosen = reader.calls[0][-1][1]  # the sentence the reader scored highest
+    plain = library.ask(QUESTIONS[0])
+    assert chosen not in plain.quotes[0].text  # the ranker alone quotes something else first
+    assert chosen in answer.quotes[0].text
+
+
+def test_the_reader_declines_what_it_reads_as_unanswered(library: Library) -> None:
+    assert library.ask(QUESTIONS[0]).status is AnswerStatus.ANSWERED
+    answer = with_reader(library, ScriptedReader("no")).ask(QUESTIONS[0])
+    assert answer.status is AnswerStatus.NOT_COVERED and not answer.quotes
+
+
+@pytest.fixture(scope="module")
+def tiny_reader(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reader file with random (non-zero) LoRA deltas and head: what the export must carry over exactly."""
+    import torch
+
+    from training import reader
+
+    args = reader.parser().parse_args(["--squad", "unused", "--rank", "4"])
+    ce = reader.lora_model(args)
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for name, parameter in ce[0].model.named_parameters():
+            if "lora_B" in name or "classifier" in name:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    path = tmp_path_factory.mktemp("reader") / "tiny-reader.npz"
+    reader.reader_file(ce, args, {}).write(path)
+    return path
+
+
+@pytest.mark.slow
+def test_onnx_export_gives_the_torch_models_logits(tiny_reader: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer
+
+    from index.embedder import fingerprint, resolve_model
+
+    folder = export_reader(tiny_reader, tmp_path / "export", "all-MiniLM-L6-v2", "test")
+    pairs = [
+        ("How many are trapped?", "About 800 White Helmets and their families remain trapped in southern Syria."),
+        ("Who is it?", "No."),
+        ("What do the White Helmets do?", "The group rescues people from the rubble of bombed buildings. " * 12),
+    ]
+    base = resolve_model("all-MiniLM-L6-v2")
+    model = merged_model(ReaderFile.read(tiny_reader), base)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    batch = tokenizer(
+        [q for q, _ in pairs], [s for _, s in pairs], padding=True, truncation=True, max_length=128, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        expected = model(**batch).logits[:, 0].numpy()
+    assert np.ptp(expected) > 0.05  # the pairs score apart: a constant output would pass any tolerance
+    np.testing.assert_allclose(OnnxReader(folder, "fp32").logits(pairs), expected, atol=1e-4)
+    int8 = OnnxReader(folder, "int8").logits(pairs)
+    assert np.abs(int8 - expected).max() < 0.75
+    assert fingerprint("all-MiniLM-L6-v2", "none")  # the base the reader names is the packaged model
+
+
+@pytest.mark.slow
+def test_build_exports_the_reader_and_the_library_uses_it(
+    tiny_reader: Path, content_copy: Path, tmp_path: Path, encoder: Encoder
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir, encoder=encoder, reader=str(tiny_reader))
+    loaded = Library.load(index_dir, encoder=encoder)
+    assert loaded.reader is not None and loaded.manifest.reader is not None
+    assert loaded.manifest.reader.file == tiny_reader.name
+    assert Library.load(index_dir, encoder=encoder, reader=False).reader is None
+    assert loaded.ask(QUESTIONS[0]).status in (AnswerStatus.ANSWERED, AnswerStatus.NOT_COVERED)
+    report = build_index(content_copy, index_dir, encoder=encoder, reader="none")
+    assert report.changed  # switching the reader off writes a build without it, reusing the vectors
+    assert report.embedded == []
+    assert Library.load(index_dir, encoder=encoder).reader is None

@@ -1,0 +1,283 @@
+"""Fit how the engine uses the reader, and write it into index/weights.json's `reader` section.
+
+    python -m training.reader_fit --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
+        [--reader index/readers/minilm-l6-squad-reader.npz] [--articles 24] [--validation 8]
+
+The questions come from SQuAD articles the reader never trained on: the ranker fit's own articles (the first of
+the seeded shuffle) and SQuAD 2.0's Packet_switching and Scottish_Parliament (held out of the reader's training,
+not among the dev articles). Each article is asked as it is and cut into news-sized stories; the negatives are
+its questions asked of the story with every paragraph holding the answer removed, other articles' questions
+(off topic, some sharing a rare word), and SQuAD 2.0's unanswerable questions. Fitted, in this order:
+
+- `top_n` and `ranker_weight`: how many of the ranker's sentences the reader reads and how the two logits add up,
+  by "the first quote holds the answer" on the training articles;
+- the abstention: a logistic regression over (best reader logit, ranker-based abstention logit), its threshold
+  answering `--answer-rate` of the validation articles' answerable questions;
+- `extra_min_score`: the lowest combined score at which a 2nd/3rd quote holds the answer at >= `--extra-precision`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.candidates import Candidates
+from index.embedder import load_encoder
+from index.library import Library, clean_question
+from index.ranking import (
+    WEIGHTS_FILE,
+    Ranking,
+    ReaderWeights,
+    Weights,
+    answer_features,
+    answer_probability,
+    load_weights,
+    rank,
+)
+from index.reader_onnx import OnnxReader, load_reader
+from index.reading import Reading, answer_logit, reread
+
+from . import extra_quotes
+from .data import Article, DiskCachedEncoder, Question, read_squad, squad_article, story_from_paragraphs
+from .fit import DEV_ARTICLE, fit_logistic, near_misses
+
+READ_AT_MOST = 16
+FIT_V2_ARTICLES = ("Packet_switching", "Scottish_Parliament")
+
+
+@dataclass
+class Record:
+    """One question asked of one story: candidates, the ranker's call, and the reader's logits for its best 16."""
+
+    candidates: Candidates
+    ranking: Ranking
+    positive: np.ndarray  # per candidate sentence: holds a gold answer in the gold paragraph
+    abstain_p: float  # the ranker-based abstention model's probability
+    reading: Reading
+    kind: str  # answerable, unanswered, off_topic, trick
+
+
+def _records(library: Library, asked: list[tuple[str, list[str], int, str]], weights: Weights) -> list[Record]:
+    """`asked`: (question, gold answers, gold paragraph number or 0, kind)."""
+    texts = [clean_question(q) for q, _, _, _ in asked]
+    found = [library.candidates(t) for t in texts]
+    rankings = [rank(c, weights) if c is not None else None for c in found]
+    library.reader_weights = ReaderWeights(top_n=READ_AT_MOST)
+    readings = library.read(texts, found, rankings)
+    out = []
+    lowered = [library.rows.sentence_text(r).lower() for r in range(library.rows.sentence_count)]
+    for (_, answers, paragraph, kind), c, r, reading in zip(asked, found, rankings, readings):
+        if c is None or r is None or reading is None:
+            continue
+        numbers = np.array([library.rows.paragraph(int(p)).number for p in c.paragraph_rows])
+        in_gold = numbers[c.sentence_paragraph] == paragraph
+        gold = [a.lower() for a in answers if a.strip()]
+        positive = np.array(
+            [in_gold[i] and any(a in lowered[int(s)] for a in gold) for i, s in enumerate(c.sentence_rows)]
+        )
+        p = answer_probability(answer_features(c, r), weights)
+        out.append(Record(c, r, positive.astype(bool), p, reading, kind))
+    return out
+
+
+def story_records(
+    article: Article,
+    pool: list[str],
+    encoder: DiskCachedEncoder,
+    reader: OnnxReader,
+    weights: Weights,
+    cap: int,
+    off: int,
+) -> list[Record]:
+    rng = random.Random(article.title)
+    library = Library.from_stories([article.story], encoder, weights, reader)
+    questions = article.questions[:]
+    rng.shuffle(questions)
+    questions = questions[:cap]
+    asked = [(q.question, q.answers, q.paragraph or 0, "answerable" if q.answers else "trick") for q in questions]
+    others = [q for q in pool if q not in {x.question for x in article.questions}]
+    off_topic = rng.sample(others, min(off, len(others))) + near_misses(article.story, others, off // 2, rng)
+    asked += [(q, [], 0, "off_topic") for q in off_topic]
+    records = _records(library, asked, weights)
+    texts = [p.text.lower() for p in article.story.paragraphs]
+    for q in [q for q in questions if q.answers][: max(cap // 3, 1)]:
+        holding = {i + 1 for i, t in enumerate(texts) if any(a.lower() in t for a in q.answers)} | {q.paragraph or 0}
+        kept = tuple(p for p in article.story.paragraphs if p.number not in holding)
+        if kept:
+            reduced = Library.from_stories(
+                [article.story.model_copy(update={"paragraphs": kept})], encoder, weights, reader
+            )
+            records += _records(reduced, [(q.question, [], 0, "unanswered")], weights)
+    return records
+
+
+def article_records(
+    article: Article, pool: list[str], encoder: DiskCachedEncoder, reader: OnnxReader, weights: Weights, cap: int
+) -> list[Record]:
+    """The article whole, and cut into stories of 3-8 consecutive paragraphs (the shipped stories are short)."""
+    records = story_records(article, pool, encoder, reader, weights, cap, cap // 2)
+    rng = random.Random(f"chunks|{article.title}")
+    paragraphs = [p.text for p in article.story.paragraphs]
+    start = 0
+    while start < len(paragraphs):
+        end = min(len(paragraphs), start + rng.randint(3, 8))
+        story = story_from_paragraphs(f"{article.story.slug[:80]}-{start + 1}", paragraphs[start:end])
+        questions = [
+            Question(q.question, q.paragraph - start, q.answers)
+            for q in article.questions
+            if q.paragraph is not None and start < q.paragraph <= end
+        ]
+        if questions and end - start >= 2:
+            records += story_records(
+                Article(article.title, story, questions), pool, encoder, reader, weights, max(cap // 6, 3), 3
+            )
+        start = end
+    return records
+
+
+def first_quote_holds(records: list[Record], rw: ReaderWeights, ratio: float) -> float:
+    hits = []
+    for e in records:
+        r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
+        best = int(r.best_sentence[r.paragraph_order[0]])
+        hits.append(bool(e.positive[extra_quotes.quoted_sentences(e.candidates, r.sentence_score, best, ratio)].any()))
+    return float(np.mean(hits)) if hits else 0.0
+
+
+def _cut(reading: Reading, n: int) -> Reading:
+    return Reading(reading.positions[:n], reading.logits[:n])
+
+
+def abstention_rows(records: list[Record], n: int) -> np.ndarray:
+    p = np.clip(np.array([e.abstain_p for e in records]), 1e-6, 1 - 1e-6)
+    return np.column_stack([[_cut(e.reading, n).best for e in records], np.log(p / (1 - p))])
+
+
+def extra_candidates(records: list[Record], rw: ReaderWeights, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    scores, right = [], []
+    for e in records:
+        r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
+        top = float(r.paragraph_score[r.paragraph_order[0]])
+        for para in r.paragraph_order[1:3]:
+            score = float(r.paragraph_score[para])
+            if top - score > rw.extra_margin:
+                break
+            chosen = extra_quotes.quoted_sentences(e.candidates, r.sentence_score, int(r.best_sentence[para]), ratio)
+            scores.append(score)
+            right.append(bool(e.positive[chosen].any()))
+    return np.asarray(scores), np.asarray(right, dtype=bool)
+
+
+def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weights: Weights) -> ReaderWeights:
+    answerable = [e for e in train if e.kind == "answerable"]
+    valid_answerable = [e for e in valid if e.kind == "answerable"]
+    ratio = weights.neighbour_ratio
+    report: dict[str, object] = {
+        "ranker_only_first_quote": first_quote_holds(valid_answerable, ReaderWeights(top_n=0), ratio)
+    }
+    grid = {}
+    for n in (6, 10, 16):
+        for w in (0.0, 0.1, 0.2, 0.3, 0.5, 1.0):
+            grid[(n, w)] = first_quote_holds(answerable, ReaderWeights(top_n=n, ranker_weight=w), ratio)
+    best_n, best_w = max(grid, key=lambda k: (round(grid[k], 3), -k[0]))  # ties: read fewer (faster)
+    report["first_quote_train"] = {f"n{n}_w{w}": round(v, 4) for (n, w), v in grid.items()}
+    rw = ReaderWeights(top_n=best_n, ranker_weight=best_w)
+    report["first_quote_valid"] = {
+        f"n{n}": round(first_quote_holds(valid_answerable, ReaderWeights(top_n=n, ranker_weight=best_w), ratio), 4)
+        for n in (6, 10, 16)
+    }
+    x = abstention_rows(train, best_n)
+    y = np.array([e.kind == "answerable" for e in train], dtype=float)
+    coef, intercept, mean, scale = fit_logistic(x, y, c=1.0, balanced=True)
+    rw.answer_coef = (coef / scale).tolist()
+    rw.answer_intercept = intercept - float(coef @ (mean / scale))
+    z = np.array([answer_logit(_cut(e.reading, best_n), e.abstain_p, rw) for e in valid])
+    kinds = np.array([e.kind for e in valid])
+    rw.answer_threshold = float(1 / (1 + np.exp(-np.quantile(z[kinds == "answerable"], 1 - args.answer_rate))))
+    t_logit = float(np.log(rw.answer_threshold / (1 - rw.answer_threshold)))
+    report["abstention_valid"] = {
+        k: round(float(np.mean(z[kinds == k] < t_logit if k != "answerable" else z[kinds == k] >= t_logit)), 4)
+        for k in sorted(set(kinds))
+    }
+    scores, right = extra_candidates(valid_answerable, rw, ratio)
+    cut = extra_quotes.fit_cut(scores, right, args.extra_precision)
+    rw.extra_min_score = None if cut >= extra_quotes.NEVER else cut
+    report["extra_quotes_valid"] = extra_quotes.report(scores, right, cut, len(valid_answerable))
+    rw.fitted = {
+        "reader": args.reader.name if args.reader else "auto",
+        "answer_rate": args.answer_rate,
+        "records": {
+            k: int(sum(e.kind == k for e in train)) for k in ("answerable", "unanswered", "off_topic", "trick")
+        },
+        "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "report": report,
+    }
+    return rw
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.reader_fit", description=__doc__.split("\n\n")[0])
+    p.add_argument("--squad", type=Path, required=True)
+    p.add_argument("--squad2", type=Path, required=True)
+    p.add_argument("--reader", type=Path, help="reader .npz (default: the shipped one)")
+    p.add_argument("--articles", type=int, default=24, help="v1 articles to fit on (the fit's first ones)")
+    p.add_argument("--validation", type=int, default=8, help="further v1 articles for thresholds")
+    p.add_argument("--per-article", type=int, default=30, help="questions asked of each whole article")
+    p.add_argument("--answer-rate", type=float, default=0.95)
+    p.add_argument("--extra-precision", type=float, default=0.8)
+    p.add_argument("--quantization", default="int8")
+    p.add_argument("--weights", type=Path, default=WEIGHTS_FILE)
+    p.add_argument("--cache", type=Path, default=Path("data/cache"))
+    args = p.parse_args(argv)
+    started = time.monotonic()
+    weights = load_weights(args.weights)
+    reader = load_reader(
+        str(args.reader) if args.reader else "auto", cache=args.cache / "readers", quantization=args.quantization
+    )
+    if reader is None:
+        raise SystemExit("no reader: train one with python -m training.reader, or pass --reader")
+    raw = read_squad(args.squad, exclude=[DEV_ARTICLE])
+    random.Random(7).shuffle(raw)
+    articles = [squad_article(a) for a in raw[: args.articles + args.validation]]
+    v2 = [squad_article(a) for a in read_squad(args.squad2) if a["title"] in FIT_V2_ARTICLES]
+    v2 = [
+        _with_tricks(a, raw_v2)
+        for a, raw_v2 in zip(v2, [a for a in read_squad(args.squad2) if a["title"] in FIT_V2_ARTICLES])
+    ]
+    pool = [q.question for a in articles for q in a.questions]
+    encoder = DiskCachedEncoder(load_encoder(), args.cache)
+    train: list[Record] = []
+    valid: list[Record] = []
+    for number, article in enumerate(articles + v2):
+        part = article_records(article, pool, encoder, reader, weights, args.per_article)
+        (train if number < args.articles or article in v2[:1] else valid).extend(part)
+        encoder.save()
+        print(f"  {article.title}: {len(part)} records ({time.monotonic() - started:.0f}s)", file=sys.stderr)
+    rw = fit(train, valid, args, weights)
+    weights.reader = rw
+    args.weights.write_text(json.dumps(weights.model_dump(), indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(rw.model_dump(), indent=1))
+    print(f"wrote {args.weights} in {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)
+    return 0
+
+
+def _with_tricks(article: Article, raw: dict) -> Article:
+    """SQuAD 2.0's unanswerable questions kept, with no answers (squad_article reads answers only)."""
+    questions = [
+        Question(qa["question"], number, [] if qa.get("is_impossible") else [a["text"] for a in qa["answers"]])
+        for number, paragraph in enumerate(raw["paragraphs"], 1)
+        for qa in paragraph["qas"]
+    ]
+    return Article(article.title, article.story, questions)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
