@@ -91,6 +91,21 @@ def lora_model(args: argparse.Namespace) -> Any:
     return ce
 
 
+def warm_start(ce: Any, reader: ReaderFile) -> None:
+    """Continue from an earlier run's file: its LoRA pairs and whole parameters copied into the fresh model."""
+    import torch
+
+    modules = dict(ce[0].model.named_modules())
+    params = dict(ce[0].model.named_parameters())
+    with torch.no_grad():
+        for name, (a, b) in reader.lora.items():
+            modules[name].lora_A["default"].weight.copy_(torch.from_numpy(a))
+            modules[name].lora_B["default"].weight.copy_(torch.from_numpy(b))
+        for name, value in reader.full.items():
+            key = name if name in params else name.replace("dense.", "dense.base_layer.")
+            params[key].copy_(torch.from_numpy(value))
+
+
 def reader_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> ReaderFile:
     """The trained deltas and head as a ReaderFile (LoRA A/B by the base model's module names)."""
     model = ce[0].model
@@ -134,6 +149,7 @@ def train(args: argparse.Namespace) -> int:
     pairs = build_pairs(args, encoder)
     if encoder is not None:
         encoder.save()
+    pairs = pairs[args.skip_pairs :]
     if args.max_pairs:
         pairs = pairs[: args.max_pairs]
     data = Dataset.from_dict(
@@ -145,6 +161,8 @@ def train(args: argparse.Namespace) -> int:
     )
     print(f"data ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
     ce = lora_model(args)
+    if args.init:
+        warm_start(ce, ReaderFile.read(args.init))
     trainable = sum(p.numel() for p in ce.parameters() if p.requires_grad)
     print(f"trainable parameters: {trainable:,} (rank {args.rank})", file=sys.stderr)
 
@@ -193,6 +211,8 @@ def train(args: argparse.Namespace) -> int:
         "batch": args.batch,
         "seed": args.seed,
         "questions_v1": args.questions,
+        "init": args.init.name if args.init else None,
+        "skip_pairs": args.skip_pairs,
         "train_minutes": round(minutes, 1),
     }
     reader = reader_file(ce, args, extra)
@@ -228,6 +248,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs)")
+    p.add_argument("--init", type=Path, help="continue from this reader file (same rank and alpha)")
+    p.add_argument(
+        "--skip-pairs", type=int, default=0, help="leave out the first N shuffled pairs (seen by --init's run)"
+    )
     p.add_argument("--max-pairs", type=int, default=0, help="train on the first N shuffled pairs only (0: all)")
     p.add_argument("--minutes", type=float, default=40.0, help="stop training after this long (0: no limit)")
     p.add_argument("--no-dense", dest="dense", action="store_false", help="skip the embedder's negatives")
