@@ -216,11 +216,12 @@ def train(args: argparse.Namespace) -> int:
         "train_minutes": round(minutes, 1),
     }
     reader = reader_file(ce, args, extra)
+    reader.write(args.out)  # before the check below: a failing check must not lose the run
     if args.eval:
         from .reader_eval import evaluate_reader
 
         reader.meta["held_out"] = evaluate_reader(reader, args)
-    reader.write(args.out)
+        reader.write(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     print(f"total {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)
     return 0
