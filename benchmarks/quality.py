@@ -31,6 +31,7 @@ import numpy as np
 from index.embedder import Encoder, load_encoder, resolve_adapter
 from index.library import Library
 from index.ranking import WEIGHTS_FILE, Weights, load_weights
+from index.reader_onnx import OnnxReader, load_reader
 from index.stories import parse_story
 from training.data import DiskCachedEncoder, Question, read_questions
 
@@ -147,11 +148,12 @@ def run(
     encoder: Encoder,
     weights: Weights | None = None,
     plain_encoder: Encoder | None = None,
+    reader: OnnxReader | None = None,
 ) -> dict[str, Metrics]:
     """The engine, then dense-only and BM25-only on the engine's encoder; with `plain_encoder` (the model without
     its adapter) also dense-only on that, the plain baseline the issue's figures were measured with."""
     story = parse_story(story_file)
-    library = Library.from_stories([story], encoder, weights)
+    library = Library.from_stories([story], encoder, weights, reader)
     results = {"engine": evaluate(engine_system(library), questions, off_topic)}
     baselines = [("dense-only", library, encoder, "dense"), ("bm25-only", library, encoder, "bm25")]
     if plain_encoder is not None:
@@ -207,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--weights", type=Path, default=WEIGHTS_FILE, help="fitted weights (default: the shipped ones)")
     parser.add_argument(
+        "--reader-quantization", default="int8", choices=("int8", "fp32"), help="the reader's ONNX file"
+    )
+    parser.add_argument(
+        "--reader", default="auto", help="the reader model: auto (the shipped one, if any), none, or a reader .npz"
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         help="reuse embeddings cached in this folder, e.g. data/cache (fast reruns; latency then excludes encoding)",
@@ -257,17 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache:
         encoder = DiskCachedEncoder(encoder, args.cache)
     weights = load_weights(args.weights)
+    reader = load_reader(args.reader, model=args.model, quantization=args.reader_quantization)
     now: dict[str, float | None] = {}
     if data.story is not None:
         plain: Encoder | None = None
         if resolve_adapter(args.model, args.adapter) is not None:
             plain = load_encoder(args.model, "none")
             plain = DiskCachedEncoder(plain, args.cache) if args.cache else plain
-        results = run(data.story, data.questions, data.off_topic, encoder, weights, plain)
+        results = run(data.story, data.questions, data.off_topic, encoder, weights, plain, reader)
         _save(plain)
         print(f"== story: {data.story}\n{format_story(results, len(data.questions), len(data.off_topic))}\n")
         now |= {"story.top1": results["engine"].top1, "story.quote": results["engine"].first_quote}
-    ask = engine_asker(encoder, weights)
+    ask = engine_asker(encoder, weights, reader)
     if data.squad2 is not None:
         held_out = evaluate_squad2(data.squad2, ask)
         print(f"== SQuAD 2.0 dev, held-out articles\n{format_squad2(held_out)}\n")

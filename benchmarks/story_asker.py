@@ -13,6 +13,7 @@ from index.embedder import Encoder
 from index.library import Library
 from index.models import Story
 from index.ranking import Weights
+from index.reader_onnx import OnnxReader
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
     return quote is not None and any(a.strip() and a.strip().lower() in quote.lower() for a in answers)
 
 
-def engine_asker(encoder: Encoder, weights: Weights | None = None) -> Asker:
+def engine_asker(encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None) -> Asker:
     """The engine on a library of this one story, asked the questions in one batch (`ask_many`, as the bot)."""
 
     def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
-        library = Library.from_stories([story], encoder, weights)
+        library = Library.from_stories([story], encoder, weights, reader)
         answers = library.ask_many(list(questions))
         return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.quotes else Reply() for a in answers]
 
