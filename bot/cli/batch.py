@@ -29,7 +29,7 @@ class BadLine(ValueError):
 
 
 @dataclass(frozen=True)
-class Asked:
+class BatchQuestion:
     """A good batch line: the question and the story it is scoped to."""
 
     question: str
@@ -40,7 +40,7 @@ def _has_surrogate(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
-def parse_line(raw: bytes, library: Library, *, first: bool = False) -> Asked:
+def parse_line(raw: bytes, library: Library, *, first: bool = False) -> BatchQuestion:
     """The question on one line of a batch, or BadLine saying what is wrong with it."""
     try:
         text = raw.decode("utf-8-sig" if first else "utf-8")  # a BOM on line 1 is an editor's, not the data's
@@ -67,7 +67,7 @@ def parse_line(raw: bytes, library: Library, *, first: bool = False) -> Asked:
             library.story(story)
         except UnknownStory:
             raise BadLine(f"no story {story!r} in the index; `newsroom-bot stories` lists them") from None
-    return Asked(question, story)
+    return BatchQuestion(question, story)
 
 
 @contextmanager
@@ -90,13 +90,13 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
     """Answer every good line of the batch `name` (a file, or - for stdin); returns how many lines were bad."""
     out, err = out or sys.stdout, err or sys.stderr
     bad = 0
-    pending: list[Asked | dict[str, object]] = []
+    pending: list[BatchQuestion | dict[str, object]] = []
 
     def flush() -> None:
-        asked = [p for p in pending if isinstance(p, Asked)]
+        asked = [p for p in pending if isinstance(p, BatchQuestion)]
         answers = iter(library.ask_many([a.question for a in asked], [a.story for a in asked], top_k=top_k))
         for item in pending:
-            out.write((next(answers).model_dump_json() if isinstance(item, Asked) else json.dumps(item)) + "\n")
+            out.write((next(answers).model_dump_json() if isinstance(item, BatchQuestion) else json.dumps(item)) + "\n")
         out.flush()
         pending.clear()
 
