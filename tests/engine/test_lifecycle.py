@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -140,7 +141,9 @@ def test_a_build_whose_model_files_will_not_load_is_refused_and_asking_goes_on(
         for _ in range(3):
             assert live.ask("How many White Helmets are still trapped in Syria?").answered  # check_interval=0
     assert _slugs(live) == {SEED_SLUG} and "newsroom-bot build" in str(live.problem)
-    assert len(caplog.records) == 1 and "still serving" in caplog.records[0].getMessage()
+    # only the refusals count: another test's logging set-up can leave INFO records reaching caplog here
+    refusals = [r for r in caplog.records if r.name == "index.live" and r.levelno >= logging.ERROR]
+    assert len(refusals) == 1 and "still serving" in refusals[0].getMessage()
     (content_copy / "bridge.md").write_text(NEW_STORY + "\nUpdate: crews are at work.\n", encoding="utf-8")
     shutil.rmtree(_export_of(resolve_build(index_copy)))  # the operator's fix: a build re-exports the model
     assert build_index(content_copy, index_copy, encoder=encoder).changed
