@@ -1,50 +1,24 @@
 """What readers asked: figures and question groups from the question log, for an editor's newsletter.
 
-Questions are grouped by meaning: embedded with the project's encoder, then agglomerative clustering
-(average linkage on cosine distance, cut at a threshold). Before clustering each question vector has
-its story's mean paragraph vector taken out, because otherwise the story's subject ("White Helmets")
-dominates and "how many are trapped?" lands beside "where will they live?".
+Answered questions are grouped by the passage that answered them, declined ones by meaning (see `grouping`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
 
 from index import Encoder, Library
 
+from .grouping import Group, LoggedQuestion, group_questions, passage_key
 from .questionlog import iso, utc_now
 
-CLUSTER_DISTANCE = 0.4  # cosine distance between topic-centred questions; lower = tighter groups
-MAX_DISTINCT = 2000  # linkage is O(n²) in memory: cluster at most this many distinct phrasings
 SHOWN_GROUPS = 12
 ANSWERED, NOT_COVERED = "answered", "not_covered"
-_NON_WORD = re.compile(r"[^\w]+")
-
-
-@dataclass
-class Group:
-    """Questions that ask the same thing in different words."""
-
-    phrasings: list[tuple[str, int]]  # (question as first asked, times), most asked first
-    stories: list[str]
-    answered: int = 0
-    readers: set[str] = field(default_factory=set)
-
-    @property
-    def count(self) -> int:
-        return sum(n for _, n in self.phrasings)
-
-    @property
-    def label(self) -> str:
-        return self.phrasings[0][0]
 
 
 @dataclass
@@ -90,10 +64,6 @@ class ReportData:
         return self.titles.get(slug, slug)
 
 
-def normalise(question: str) -> str:
-    return _NON_WORD.sub(" ", question.casefold()).strip()
-
-
 def topic_vectors(library: Library) -> dict[str, np.ndarray]:
     """Each story's mean paragraph vector, and the library's under "" (for questions not tied to a story)."""
     vectors = library.paragraph_vectors()
@@ -101,58 +71,6 @@ def topic_vectors(library: Library) -> dict[str, np.ndarray]:
     for story in library.stories():
         out[story.slug] = library.paragraph_vectors(story.slug).mean(axis=0)
     return out
-
-
-class LoggedQuestion(NamedTuple):
-    """One logged question as the report groups it."""
-
-    question: str
-    story: str
-    answered: bool
-    reader: str = ""  # the hashed user id: counts distinct readers, so one reader repeating is not a trend
-
-
-def cluster(
-    questions: list[LoggedQuestion],
-    encoder: Encoder,
-    topics: dict[str, np.ndarray] | None = None,
-    threshold: float = CLUSTER_DISTANCE,
-    cache: dict[str, np.ndarray] | None = None,
-) -> list[Group]:
-    """Group questions by meaning; biggest group first. `cache` keeps vectors between calls (normalised text)."""
-    distinct: dict[str, list[LoggedQuestion]] = {}
-    for row in questions:
-        distinct.setdefault(normalise(row.question), []).append(row)
-    keys = sorted(distinct, key=lambda k: -len(distinct[k]))[:MAX_DISTINCT]
-    if not keys:
-        return []
-    cache = {} if cache is None else cache
-    missing = [k for k in keys if k not in cache]
-    if missing:
-        cache.update(zip(missing, encoder.encode([distinct[k][0].question for k in missing]).astype(np.float64)))
-    vectors = np.stack([cache[k] for k in keys])
-    if topics:
-        vectors = vectors - np.stack([topics.get(distinct[k][0].story, topics[""]) for k in keys])
-    elif len(keys) >= 10:  # no index at hand: what all questions share stands in for the subject
-        vectors = vectors - vectors.mean(axis=0)
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-    if len(keys) == 1:
-        labels = np.ones(1, dtype=int)
-    else:
-        labels = fcluster(linkage(vectors, method="average", metric="cosine"), t=threshold, criterion="distance")
-    groups: dict[int, Group] = {}
-    for key, label in zip(keys, labels):
-        rows = distinct[key]
-        group = groups.setdefault(int(label), Group(phrasings=[], stories=[]))
-        group.phrasings.append((rows[0].question, len(rows)))
-        group.answered += sum(1 for row in rows if row.answered)
-        group.readers.update(row.reader for row in rows)
-        for row in rows:
-            if row.story and row.story not in group.stories:
-                group.stories.append(row.story)
-    for group in groups.values():
-        group.phrasings.sort(key=lambda p: -p[1])
-    return sorted(groups.values(), key=lambda g: (-g.count, g.label))
 
 
 def gather(
@@ -171,8 +89,10 @@ def gather(
     conn.execute("DROP TABLE IF EXISTS temp.picked")
     conn.execute(
         "CREATE TEMP TABLE picked AS SELECT q.id, q.asked_at, q.user_hash, q.question, q.status, q.latency_ms,"
-        " COALESCE(q.story, (SELECT r.story FROM quote_refs r WHERE r.question_id = q.id AND r.position = 0), '')"
-        " AS story FROM questions q WHERE q.asked_at >= ? AND q.asked_at <= ?",
+        " COALESCE(q.story, r.story, '') AS story, r.story AS ref_story, r.paragraph AS ref_paragraph,"
+        " r.paragraph_hash AS ref_hash FROM questions q"
+        " LEFT JOIN quote_refs r ON r.question_id = q.id AND r.position = 0"
+        " WHERE q.asked_at >= ? AND q.asked_at <= ?",
         (iso(since), iso(until)),
     )
     if story is not None:
@@ -196,18 +116,25 @@ def gather(
         data.up, data.down = data.up + r["up"], data.down + r["down"]
         data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
 
-    logged = [
-        LoggedQuestion(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"])
+    asked = [
+        LoggedQuestion(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"], _passage(r))
         for r in rows
         if r["status"] in (ANSWERED, NOT_COVERED)
     ]
     topics = topic_vectors(library) if library is not None else None
     cache: dict[str, np.ndarray] = {}
-    groups = cluster(logged, encoder, topics, cache=cache)
+    groups = group_questions(asked, encoder, topics, cache=cache)
     data.most_asked = [g for g in groups if g.count > 1][:SHOWN_GROUPS] or groups[:SHOWN_GROUPS]
-    data.unanswered = cluster([q for q in logged if not q.answered], encoder, topics, cache=cache)[:SHOWN_GROUPS]
+    declined = [q for q in asked if not q.answered]
+    data.unanswered = group_questions(declined, encoder, topics, cache=cache)[:SHOWN_GROUPS]
     data.quoted = _quoted(conn, library)
     return data
+
+
+def _passage(row: sqlite3.Row) -> str:
+    if row["ref_story"] is None:
+        return ""
+    return passage_key(row["ref_story"], row["ref_paragraph"], row["ref_hash"])
 
 
 def _quoted(conn: sqlite3.Connection, library: Library | None, limit: int = 10) -> list[RefUse]:
