@@ -6,10 +6,11 @@
 Labels as in `training.grouping`: two questions ask the same thing when their gold answers overlap in one
 paragraph. The held-out articles are the ones after the fit's in the fit's order, so nothing here was fitted on
 (`--dev` adds the dev article as a row of its own). Each article becomes a story and the engine answers every
-question, as the bot would; the report's grouping then runs over all of them ("Most asked") and over the declined
-ones ("what the story didn't say"). Per view: groups, pairwise precision and recall (of the pairs put in one
-group, how many ask the same thing; of those that do, how many were grouped), and the groups that mix answered and
-declined phrasings. Three ways of grouping:
+question, as the bot would; the report's grouping then runs over all of them ("Most asked"). The engine answers
+nearly every SQuAD question, so the cut for declined questions is measured on its own too ("meaning": every
+question grouped by meaning alone, as if all were declined). Per view: groups, pairwise precision and recall (of
+the pairs put in one group, how many ask the same thing; of those that do, how many were grouped), and the
+groups that mix answered and declined phrasings. Three ways of grouping:
 
 - before: every question clustered by meaning together, story-centred, cut at 0.4 (the report until the fit);
 - passage: answered questions grouped by the quoted passage alone, declined ones by the fitted cut;
@@ -87,21 +88,23 @@ def measure(articles: list[Labelled], encoder: Encoder) -> dict[str, np.ndarray]
         library = Library.from_stories([article.story], encoder)
         rows, topics = answered_rows(article, library), topic_vectors(library)
         positive, _ = article.pairs()
-        i, j = np.triu_indices(len(rows), 1)
-        declined = np.array([not r.answered for r in rows])
-        keep = declined[i] & declined[j]
+        unanswered = [r._replace(answered=False, passage="") for r in rows]
         for name, grouper in GROUPERS.items():
-            views = {"all": (rows, positive), "declined": ([r for r in rows if not r.answered], positive[keep])}
-            for view, (subset, pairs) in views.items():
-                key = f"{view}/{name}"
-                totals[key] = totals.get(key, 0) + score(grouper(subset, encoder, topics), subset, pairs)
-        totals["answered"] = totals.get("answered", 0) + np.array([int((~declined).sum()), len(rows)])
+            totals[f"all/{name}"] = totals.get(f"all/{name}", 0) + score(grouper(rows, encoder, topics), rows, positive)
+            if name != "passage":
+                found = score(grouper(unanswered, encoder, topics), unanswered, positive)
+                totals[f"meaning/{name}"] = totals.get(f"meaning/{name}", 0) + found
+        answered = sum(r.answered for r in rows)
+        totals["answered"] = totals.get("answered", 0) + np.array([answered, len(rows), int(positive.sum())])
     return totals
 
 
 def table(title: str, totals: dict[str, np.ndarray]) -> list[str]:
-    answered, asked = (int(x) for x in totals["answered"])
-    lines = [f"{title}: {asked} questions, {answered} answered by the engine", "view      grouping  groups  precision  recall  mixed groups"]  # fmt: skip
+    answered, asked, positive = (int(x) for x in totals["answered"])
+    lines = [
+        f"{title}: {asked} questions, {answered} answered by the engine; {positive} pairs ask the same thing",
+        "view      grouping  groups  precision  recall  mixed groups",
+    ]
     for key, row in totals.items():
         if "/" in key:
             view, name = key.split("/")
