@@ -10,7 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .report import ANSWERED, NOT_COVERED, Group, ReportData
+from .grouping import Group
+from .report import ANSWERED, NOT_COVERED, ReportData
 
 GREEN, GREY, RED = "#2e7d32", "#9e9e9e", "#c62828"
 
