@@ -12,14 +12,21 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-IdList = Annotated[list[int], NoDecode]
+MAX_SHARDS = 10_000  # Discord's largest bots run a few thousand
+# A Discord id (snowflake): a positive 64-bit number.
+Snowflake = Annotated[int, Field(ge=1, lt=2**63)]
+IdList = Annotated[list[Snowflake], NoDecode]
+ShardList = Annotated[list[Annotated[int, Field(ge=0, lt=MAX_SHARDS)]], NoDecode]
+DAY = 86_400.0
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     discord_token: SecretStr | None = Field(default=None, description="the bot token from the Developer Portal")
-    discord_guild_id: int | None = Field(default=None, description="sync slash commands to this guild only (instant)")
+    discord_guild_id: Snowflake | None = Field(
+        default=None, description="sync slash commands to this guild only (instant)"
+    )
     answer_channel_ids: IdList = Field(default_factory=list, description="channels where every message is a question")
     admin_role_ids: IdList = Field(default_factory=list, description="roles allowed to run admin commands")
     index_dir: Path = Field(default=Path("data/index"), description="where the built index lives")
@@ -44,26 +51,36 @@ class Settings(BaseSettings):
     shard_count: int | Literal["auto"] | None = Field(
         default=None, description="gateway shards: unset = one connection, auto = Discord's advice, or a number"
     )
-    shard_ids: IdList = Field(
+    shard_ids: ShardList = Field(
         default_factory=list,
         description="the shards this process runs (needs a numeric SHARD_COUNT); empty = all of them",
     )
     top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
-    cooldown_questions: int = Field(default=5, ge=1, description="questions a user may ask per cooldown window")
-    cooldown_seconds: float = Field(default=60.0, gt=0, description="length of the cooldown window")
+    cooldown_questions: int = Field(
+        default=5, ge=1, le=1000, description="questions a user may ask per cooldown window"
+    )
+    cooldown_seconds: float = Field(
+        default=60.0, gt=0, le=DAY, allow_inf_nan=False, description="length of the cooldown window"
+    )
     reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
     allow_dms: bool = Field(default=True, description="answer questions sent by direct message (false: polite refusal)")
     index_watch_seconds: float = Field(
-        default=10.0, ge=0, description="check for a new index build this often; 0 = off"
+        default=10.0, ge=0, le=DAY, allow_inf_nan=False, description="check for a new index build this often; 0 = off"
     )
     thread_switch_ms: float = Field(
-        default=0.5, ge=0, description="Python's thread switch interval while the bot runs (ms); 0 = Python's 5 ms"
+        default=0.5,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="Python's thread switch interval while the bot runs (ms); 0 = Python's 5 ms",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # For editors: the question log (see README, "For editors").
     question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")
     question_log_path: Path | None = Field(default=None, description="SQLite file; default: beside the index")
-    question_log_retention_days: int = Field(default=90, ge=0, description="delete older questions; 0 keeps all")
+    question_log_retention_days: int = Field(
+        default=90, ge=0, le=36_500, description="delete older questions; 0 keeps all"
+    )
     question_log_salt: SecretStr | None = Field(default=None, description="key for hashing user ids")
 
     @field_validator("answer_channel_ids", "admin_role_ids", "shard_ids", mode="before")
@@ -89,8 +106,8 @@ class Settings(BaseSettings):
                     value = int(value)
                 except ValueError:
                     raise ValueError("SHARD_COUNT must be auto or a whole number of shards") from None
-        if isinstance(value, int) and value < 1:
-            raise ValueError("SHARD_COUNT must be at least 1")
+        if isinstance(value, int) and not 1 <= value <= MAX_SHARDS:
+            raise ValueError(f"SHARD_COUNT must be between 1 and {MAX_SHARDS:,}")
         return value
 
     @field_validator("shard_ids")
@@ -109,6 +126,17 @@ class Settings(BaseSettings):
         if len(set(value)) != len(value):
             raise ValueError("SHARD_IDS names a shard twice")
         return sorted(value)
+
+    @field_validator("reply_style", "quantization", "index_type", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        """Choices in any case: REPLY_STYLE=EMBED is embed."""
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("discord_token", "question_log_salt", "question_log_path", mode="before")
     @classmethod
