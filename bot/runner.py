@@ -13,11 +13,12 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+import aiohttp
 import discord
 
 from index import IndexProblem, resolve_build
 
-from . import lifecycle
+from . import lifecycle, reach
 from .editorial.questionlog import QuestionLog, QuestionLogError
 from .settings import Settings
 
@@ -87,6 +88,13 @@ def configure_logging(settings: Settings) -> logging.Handler:
     return handler
 
 
+def quiet_voice_warnings() -> None:
+    """discord.py warns at start-up that PyNaCl and davey are missing "for voice": a text bot never uses voice,
+    so an operator should not be sent looking for them."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 def stop_on_sigterm() -> None:
     """Treat SIGTERM (docker stop, systemd) like Ctrl-C: discord.py then closes the bot, and the question log
     writes its queued rows, instead of the process dying mid-queue. Once the bot's loop runs, `serve` replaces
@@ -116,7 +124,8 @@ async def serve(bot: NewsroomBot, token: str) -> None:
     async with bot:
         remove = lifecycle.install_signal_handlers(bot, asyncio.get_running_loop())
         try:
-            await bot.start(token)
+            if await reach.wait_until_reachable(lambda: bot.shutdown_task is not None or bot.is_closed()):
+                await bot.start(token)
             if bot.shutdown_task is not None:
                 await bot.shutdown_task  # start() returns as the close begins; let the shutdown finish
         finally:
@@ -141,6 +150,7 @@ def run_bot(settings: Settings) -> int:
     if warning := index_warning(settings):
         print(warning, file=sys.stderr)
     configure_logging(settings)
+    quiet_voice_warnings()
     from .client import create_bot
 
     bot = create_bot(settings)
@@ -158,6 +168,11 @@ def run_bot(settings: Settings) -> int:
             "error: ANSWER_CHANNEL_IDS needs the Message Content intent: enable it in the Developer Portal "
             "(Bot -> Privileged Gateway Intents), or leave ANSWER_CHANNEL_IDS empty to answer @mentions only.",
             file=sys.stderr,
+        )
+        return EXIT_ERROR
+    except aiohttp.ClientConnectionError as exc:  # Discord went away between the reachability check and login
+        print(
+            f"error: Discord can't be reached: {reach.unreachable_reason(exc)}; start the bot again.", file=sys.stderr
         )
         return EXIT_ERROR
     except discord.ConnectionClosed as exc:

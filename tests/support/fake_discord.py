@@ -84,8 +84,11 @@ class Fault:
 
 
 class FakeDiscord:
-    def __init__(self, *, token: str = "fake-token", heartbeat_interval_ms: int = 1000, lifetime: float = 120.0):
+    def __init__(
+        self, *, token: str = "fake-token", heartbeat_interval_ms: int = 1000, lifetime: float = 120.0, port: int = 0
+    ):
         self.token = token
+        self.port = port  # 0: any free port; a fixed one lets a bot be pointed here before the fake starts
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.lifetime = lifetime
         self._ids = itertools.count(1_200_000_000_000_000_000)
@@ -124,7 +127,7 @@ class FakeDiscord:
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.http_url, self.ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/gateway"
