@@ -10,6 +10,7 @@ from .embedder import DEFAULT_MODEL, CachedEncoder, Encoder, EncoderWrapper, loa
 from .errors import (
     AdapterError,
     BuildLocked,
+    ExportDamaged,
     ExportMissing,
     IndexCorrupt,
     IndexMismatch,
@@ -36,6 +37,7 @@ __all__ = [
     "CachedEncoder",
     "Encoder",
     "EncoderWrapper",
+    "ExportDamaged",
     "ExportMissing",
     "IndexCorrupt",
     "IndexMismatch",

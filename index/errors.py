@@ -81,6 +81,10 @@ class ExportMissing(RuntimeError):
     """The ONNX export an index names is not on disk (deleted, or copied without it)."""
 
 
+class ExportDamaged(ExportMissing):
+    """A file of the ONNX export does not match the checksum its encoder.json records (truncated, overwritten)."""
+
+
 class ReaderError(ValueError):
     """The reader file is unreadable or does not fit the model; the message says which and what to do."""
 

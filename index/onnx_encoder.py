@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checksums import file_problem
 from .embedder import Encoder
-from .errors import ExportMissing, IndexMissing
+from .errors import ExportDamaged, ExportMissing, IndexCorrupt, IndexMissing
 
 if TYPE_CHECKING:
     from .store import IndexData
 
 ENCODER_JSON = "encoder.json"
+TOKENIZER_JSON = "tokenizer.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 TOKEN_BUDGET = 2048
 
@@ -61,8 +63,12 @@ class OnnxEncoder(Encoder):
             info = json.loads((folder / ENCODER_JSON).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ExportMissing(f"no usable ONNX export in {folder} ({type(exc).__name__})") from exc
-        if not model_file.is_file() or not (folder / "tokenizer.json").is_file():
-            raise ExportMissing(f"the ONNX export in {folder} has no {model_file.name}")
+        # The files this encoder loads, checked against encoder.json's checksums (hashed once per process while
+        # unchanged, see index.checksums): a damaged file is named, not fed to onnxruntime or tokenizers.
+        problem = file_problem(folder, info.get("files") or {}, [model_file.name, TOKENIZER_JSON])
+        if problem is not None:
+            error = ExportMissing if problem.missing else ExportDamaged
+            raise error(f"the ONNX export in {folder}: {problem}")
         self.folder = folder
         self.name: str = info["model"]
         self.fingerprint: str = info["fingerprint"]
@@ -72,7 +78,7 @@ class OnnxEncoder(Encoder):
         self._lower = bool(info.get("do_lower_case"))
         self._prompt = str(info.get("prompt") or "")
         self._inputs: list[str] = list(info["inputs"])
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_JSON))
         self._tokenizer.enable_truncation(int(info["max_seq_length"]))
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._pad_id = int(info.get("pad_id", 0))
@@ -162,5 +168,7 @@ def query_encoder(data: IndexData, *, threads: int | None = None) -> Encoder:
         return load_encoder(data.manifest.model, "auto" if data.manifest.model_adapter else "none")
     try:
         return OnnxEncoder(folder, data.manifest.quantization, threads=threads)
+    except ExportDamaged as exc:
+        raise IndexCorrupt(f"{exc}; {REBUILD_HINT} (it exports the model again)") from exc
     except ExportMissing as exc:
         raise IndexMissing(f"{exc}; {REBUILD_HINT}") from exc

@@ -22,14 +22,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .checksums import FileProblem, file_problem, sha256_file
 from .embedder import ADAPTER_AUTO, fingerprint, load_sentence_transformer, resolve_adapter
 from .errors import ModelNotFound
-from .store import sha256_file
 
 EXPORT_FORMAT = 1
 ENCODER_JSON = "encoder.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 QUANTIZATIONS = tuple(MODEL_FILES)
+NOT_EXPORTED = "was not exported"  # an export without this quantisation's model file yet: no damage
 log = logging.getLogger(__name__)
 _exported: dict[str, Path] = {}  # fingerprint -> a finished export in this process (tests build many indexes)
 
@@ -38,14 +39,28 @@ def read_export_info(folder: Path) -> dict[str, Any]:
     return json.loads((folder / ENCODER_JSON).read_text(encoding="utf-8"))
 
 
-def export_ready(folder: Path, quantization: str) -> bool:
-    """True when `folder` holds a finished export with the `quantization` model file."""
+def export_problem(folder: Path, quantization: str) -> FileProblem | None:
+    """What keeps `folder` from being a finished export with the `quantization` model file, or None.
+
+    Every file encoder.json records (the tokenizer, each model file, whatever a later format adds) must match its
+    checksum: a truncated or overwritten file is found here, at build time, and exported again.
+    """
     try:
         info = read_export_info(folder)
     except (OSError, ValueError):
-        return False
+        return FileProblem(ENCODER_JSON, not (folder / ENCODER_JSON).exists(), "is missing or unreadable")
+    files = info.get("files") if info.get("format") == EXPORT_FORMAT else None
+    if not isinstance(files, dict):
+        return FileProblem(ENCODER_JSON, False, f"is not of export format {EXPORT_FORMAT}")
     name = MODEL_FILES[quantization]
-    return info.get("format") == EXPORT_FORMAT and name in info.get("files", {}) and (folder / name).is_file()
+    if name not in files:
+        return FileProblem(name, True, NOT_EXPORTED)
+    return file_problem(folder, files)
+
+
+def export_ready(folder: Path, quantization: str) -> bool:
+    """True when `folder` holds a finished, undamaged export with the `quantization` model file."""
+    return export_problem(folder, quantization) is None
 
 
 def ensure_export(
@@ -53,12 +68,16 @@ def ensure_export(
 ) -> Path:
     """Make sure `target` holds an export of `model` with the `quantization` file; export only what is missing.
 
-    A finished export made earlier in this process is hard-linked rather than traced again.
+    A damaged export (a file that does not match encoder.json's checksum) is exported again. A finished export
+    made earlier in this process is hard-linked rather than traced again.
     """
     if quantization not in MODEL_FILES:
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
-    if export_ready(target, quantization):
+    problem = export_problem(target, quantization)
+    if problem is None:
         return target
+    if (target / ENCODER_JSON).is_file() and problem.how != NOT_EXPORTED:
+        log.warning("the ONNX export in %s is damaged (%s): exporting it again", target, problem)
     model_id = model_id or fingerprint(model, adapter)
     source = _exported.get(model_id)
     if not export_ready(target, "fp32") and source is not None and source != target and export_ready(source, "fp32"):

@@ -16,7 +16,6 @@ only then does `current` point at it. Every file is checked against the manifest
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,7 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
+from .checksums import file_problem, sha256_file
 from .embedder import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .lexical import BM25
@@ -112,11 +112,6 @@ class IndexData:
     sentence_vectors: faiss.Index
     paragraph_bm25: BM25
     sentence_bm25: BM25
-
-
-def sha256_file(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # The FAISS files are memory-mapped read-only (flat, IVF and HNSW alike), not copied: bot processes on one machine
@@ -261,10 +256,9 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         raise IndexMismatch(
             f"index {build} holds {manifest.dimension}-d vectors but the model makes {expect_dimension}-d; {REBUILD_HINT}"
         )
-    for name, digest in manifest.files.items():
-        path = build / name
-        if not path.exists() or sha256_file(path) != digest:
-            raise IndexCorrupt(f"index file {path} is missing or damaged; {REBUILD_HINT}")
+    problem = file_problem(build, manifest.files)
+    if problem is not None:
+        raise IndexCorrupt(f"index file {build / problem.name} {problem.how}; {REBUILD_HINT}")
     try:
         stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
         paragraphs = faiss.read_index(str(build / "paragraphs.faiss"), READ_FLAGS)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index import AnswerStatus, BuildLocked, Encoder, IndexCorrupt, IndexMismatch, IndexMissing, build_index
+from index import AnswerStatus, BuildLocked, Encoder, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
 from index.live import LiveLibrary
 from index.store import resolve_build
 
@@ -148,6 +148,35 @@ def test_a_build_whose_model_files_will_not_load_is_refused_and_asking_goes_on(
     shutil.rmtree(_export_of(resolve_build(index_copy)))  # the operator's fix: a build re-exports the model
     assert build_index(content_copy, index_copy, encoder=encoder).changed
     assert live.ask("What collapsed on Tuesday?").quotes[0].story == "bridge" and live.problem is None
+
+
+def test_a_build_refused_for_its_export_is_served_once_build_repairs_the_export(
+    index_copy: Path, content_copy: Path, encoder: Encoder
+) -> None:
+    """`newsroom-bot build` re-exports a damaged model in place (no new build): a server that refused the build
+    tries it again, because an export under models/ was re-made."""
+    live = LiveLibrary(index_copy, check_interval=3600)
+    _add_bridge(content_copy)
+    build_index(content_copy, index_copy, encoder=encoder)
+    _truncate(_export_of(resolve_build(index_copy)) / "tokenizer.json")
+    assert not live.reload() and "tokenizer.json is damaged" in str(live.problem) and not live.reload()
+    assert not build_index(content_copy, index_copy, encoder=encoder).changed  # the export is made again
+    assert live.reload() and live.problem is None and _slugs(live) == {SEED_SLUG, "bridge"}
+
+
+def test_whatever_loading_raises_is_a_refused_build(index_copy: Path, content_copy: Path, encoder: Encoder) -> None:
+    first = resolve_build(index_copy)
+
+    def loader(build: Path, encoder: Encoder | None, model: str | None) -> Library:
+        if build != first:
+            raise Exception("EOF while parsing a value at line 1 column 9")  # what tokenizers raises, as it is
+        return Library.load(build, encoder=encoder, model=model)
+
+    live = LiveLibrary(index_copy, encoder=encoder, check_interval=0, loader=loader)
+    _add_bridge(content_copy)
+    build_index(content_copy, index_copy, encoder=encoder)
+    assert live.ask("How many White Helmets are still trapped in Syria?").answered
+    assert "EOF while parsing" in str(live.problem) and live.build == first
 
 
 def test_the_rebuild_the_message_names_is_picked_up(
