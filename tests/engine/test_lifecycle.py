@@ -167,12 +167,13 @@ def test_a_build_refused_for_its_export_is_served_once_build_repairs_the_export(
 def test_whatever_loading_raises_is_a_refused_build(index_copy: Path, content_copy: Path, encoder: Encoder) -> None:
     first = resolve_build(index_copy)
 
-    def loader(build: Path, encoder: Encoder | None, model: str | None) -> Library:
+    def loader(build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
         if build != first:
             raise Exception("EOF while parsing a value at line 1 column 9")  # what tokenizers raises, as it is
-        return Library.load(build, encoder=encoder, model=model)
+        return Library.load(build, encoder=encoder, expect_model=expect_model)
 
     live = LiveLibrary(index_copy, encoder=encoder, check_interval=0, loader=loader)
+    assert live.build == first
     _add_bridge(content_copy)
     build_index(content_copy, index_copy, encoder=encoder)
     assert live.ask("How many White Helmets are still trapped in Syria?").answered
