@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .checksums import file_problem, sha256_file
 from .errors import IndexMissing, ReaderExportMissing
 
 if TYPE_CHECKING:
@@ -36,12 +37,13 @@ _exported: dict[str, Path] = {}  # fingerprint -> a finished export in this proc
 
 
 def export_ready(folder: Path, quantization: str) -> bool:
+    """A finished reader export with the `quantization` file, every file matching reader.json's checksums."""
     try:
         info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    name = READER_FILES[quantization]
-    return info.get("format") == EXPORT_FORMAT and name in info.get("files", {}) and (folder / name).is_file()
+    files = info.get("files") if info.get("format") == EXPORT_FORMAT else None
+    return isinstance(files, dict) and READER_FILES[quantization] in files and file_problem(folder, files) is None
 
 
 def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str) -> Path:
@@ -60,7 +62,6 @@ def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str)
     from .embedder import resolve_model
     from .onnx_export import quantize_int8
     from .reader import ReaderFile, merged_model
-    from .store import sha256_file
 
     reader = ReaderFile.read(reader_path)
     base = resolve_model(model)
@@ -139,8 +140,9 @@ class OnnxReader:
         except (OSError, ValueError) as exc:
             raise ReaderExportMissing(f"no usable reader export in {folder} ({type(exc).__name__})") from exc
         model_file = folder / READER_FILES[quantization]
-        if not model_file.is_file():
-            raise ReaderExportMissing(f"the reader export in {folder} has no {model_file.name}")
+        problem = file_problem(folder, info.get("files") or {}, [model_file.name, "tokenizer.json"])
+        if problem is not None:  # named here, not fed to onnxruntime or tokenizers (see index.checksums)
+            raise ReaderExportMissing(f"the reader export in {folder}: {problem}")
         self.folder = folder
         self.fingerprint: str = info["fingerprint"]
         self.quantization = quantization
