@@ -25,6 +25,7 @@ class Reply:
 
 
 Asker = Callable[[Story, Sequence[str]], list[Reply]]
+BATCH = 32  # questions per ask_many: the CLI's chunk (bot.cli.batch.CHUNK); the bot's batches are at most 64
 
 
 def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
@@ -33,11 +34,14 @@ def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
 
 
 def engine_asker(encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None) -> Asker:
-    """The engine on a library of this one story, asked the questions in one batch (`ask_many`, as the bot)."""
+    """The engine on a library of this one story, asked in batches of BATCH (`ask_many`, as the bot and the CLI).
+
+    Not a whole article at once: with the reader, one `ask_many` reads every question's candidate pairs in one
+    session call, and 418 questions took 13 GB (killed by the OOM killer on 2026-11-30)."""
 
     def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
         library = Library.from_stories([story], encoder, weights, reader)
-        answers = library.ask_many(list(questions))
+        answers = [a for i in range(0, len(questions), BATCH) for a in library.ask_many(list(questions[i : i + BATCH]))]
         return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.quotes else Reply() for a in answers]
 
     return ask
