@@ -1,7 +1,8 @@
 """Settings from the environment and `.env`, checked at start-up.
 
-Every variable is documented in `.env.example` and the README. The token is a `SecretStr`: its repr and
-str are masked, so it cannot leak into logs or tracebacks by accident.
+Each field's description is the one documentation of its variable: `.env.example` and docs/configuration.md are
+generated from these fields (`python -m bot.settings_docs --write`; a test checks they agree). The token is a
+`SecretStr`: its repr and str are masked, so it cannot leak into logs or tracebacks by accident.
 """
 
 from __future__ import annotations
@@ -23,65 +24,131 @@ DAY = 86_400.0
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
-    discord_token: SecretStr | None = Field(default=None, description="the bot token from the Developer Portal")
-    discord_guild_id: Snowflake | None = Field(
-        default=None, description="sync slash commands to this guild only (instant)"
+    discord_token: SecretStr | None = Field(
+        default=None,
+        description="Bot token from https://discord.com/developers/applications -> your app -> Bot -> Reset Token. "
+        "Keep it secret. Without it, `make run` answers questions in the terminal instead.",
     )
-    answer_channel_ids: IdList = Field(default_factory=list, description="channels where every message is a question")
-    admin_role_ids: IdList = Field(default_factory=list, description="roles allowed to run admin commands")
-    index_dir: Path = Field(default=Path("data/index"), description="where the built index lives")
-    content_dir: Path = Field(default=Path("content"), description="the story files")
-    model: str = Field(default="all-MiniLM-L6-v2", description="embedding model name or local path")
+    discord_guild_id: Snowflake | None = Field(
+        default=None,
+        description="Sync slash commands to this one server (instant); empty = global (can take up to an hour the "
+        "first time).",
+    )
+    answer_channel_ids: IdList = Field(
+        default_factory=list,
+        description="Channels where every message is treated as a question (comma-separated ids). Needs the Message "
+        "Content intent.",
+    )
+    admin_role_ids: IdList = Field(
+        default_factory=list,
+        description="Roles allowed to run /reindex, /report, /story set and /story clear (comma-separated ids). Manage "
+        "Server also works.",
+    )
+    index_dir: Path = Field(default=Path("data/index"), description="Where the built index lives.")
+    content_dir: Path = Field(
+        default=Path("content"), description="Where the story files are (.md, .markdown or .txt, one story each)."
+    )
+    model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Embedding model: all-MiniLM-L6-v2 (packaged, offline) or a local sentence-transformers folder.",
+    )
     model_adapter: str = Field(
         default="auto",
-        description="LoRA adapter merged into the model at build time: auto (the shipped one, for the packaged "
-        "model only), none, or a path to an adapter .npz",
+        description="LoRA adapter merged into the model when the index is built: auto (the shipped question->answer "
+        "adapter, for the packaged model only), none (the model as published), or a path to an adapter .npz "
+        "made by training.adapter.",
     )
     reader_model: str = Field(
         default="auto",
-        description="the reader (cross-encoder) exported beside the index at build time: auto (the shipped one, for "
-        "the packaged model only), none, or a path to a reader .npz",
+        description="The reader (a cross-encoder that reads question and sentence together) exported beside the index "
+        "at build time: auto (the shipped one, for the packaged model only), none (the ranker alone decides), or a "
+        "reader .npz made by training.reader.",
     )
     quantization: Literal["int8", "fp32"] = Field(
-        default="int8", description="ONNX model that embeds stories and questions (int8: faster, fp32: exact)"
+        default="int8",
+        description="ONNX model that embeds stories and questions: int8 (about 2x faster, same answer quality) or fp32 "
+        "(exact model output). Stories and questions are always encoded alike: changing this re-embeds at the"
+        " next build.",
     )
     index_type: Literal["auto", "flat", "ivf", "hnsw"] = Field(
-        default="auto", description="FAISS index kind; auto: exact flat up to 20,000 vectors, IVF above"
+        default="auto",
+        description="FAISS index kind: auto (exact flat up to 20,000 vectors, IVF above), flat, ivf or hnsw.",
     )
     shard_count: int | Literal["auto"] | None = Field(
-        default=None, description="gateway shards: unset = one connection, auto = Discord's advice, or a number"
+        default=None,
+        description="Gateway shards for bots in many servers (required past 2,500): empty = one connection, auto = as "
+        "many as Discord recommends, or a number.",
     )
     shard_ids: ShardList = Field(
         default_factory=list,
-        description="the shards this process runs (needs a numeric SHARD_COUNT); empty = all of them",
+        description="The shards this process runs (comma-separated, each below SHARD_COUNT) when one bot runs as "
+        "several processes, e.g. SHARD_COUNT=4 with SHARD_IDS=0,1 in one process and SHARD_IDS=2,3 in another; empty "
+        "= all shards here.",
     )
-    top_k: int = Field(default=3, ge=1, le=3, description="most quotes in one answer")
+    top_k: int = Field(default=3, ge=1, le=3, description="Most quotes in one answer.")
     cooldown_questions: int = Field(
-        default=5, ge=1, le=1000, description="questions a user may ask per cooldown window"
+        default=5,
+        ge=1,
+        le=1000,
+        description="Per-user cooldown: a user may ask this many questions per COOLDOWN_SECONDS.",
     )
     cooldown_seconds: float = Field(
-        default=60.0, gt=0, le=DAY, allow_inf_nan=False, description="length of the cooldown window"
+        default=60.0,
+        gt=0,
+        le=DAY,
+        allow_inf_nan=False,
+        description="Length of the per-user cooldown window, in seconds.",
     )
-    reply_style: Literal["embed", "plain"] = Field(default="embed", description="answers as embeds or plain messages")
-    allow_dms: bool = Field(default=True, description="answer questions sent by direct message (false: polite refusal)")
+    reply_style: Literal["embed", "plain"] = Field(
+        default="embed", description="Answers as embeds or as plain messages."
+    )
+    allow_dms: bool = Field(
+        default=True,
+        description="Answer questions sent to the bot by direct message (true), or reply that questions go in the "
+        "server (false).",
+    )
     index_watch_seconds: float = Field(
-        default=10.0, ge=0, le=DAY, allow_inf_nan=False, description="check for a new index build this often; 0 = off"
+        default=10.0,
+        ge=0,
+        le=DAY,
+        allow_inf_nan=False,
+        description="How often (seconds) the running bot checks for a new index build (`newsroom-bot build` while it "
+        "serves); 0 = never.",
     )
     thread_switch_ms: float = Field(
         default=0.5,
         ge=0,
         le=100,
         allow_inf_nan=False,
-        description="Python's thread switch interval while the bot runs (ms); 0 = Python's 5 ms",
+        description="Python's thread switch interval (ms) while the bot runs: the event loop gets the GIL back sooner "
+        "from engine threads (replies under load); 0 = Python's default (5 ms). Set for the bot's run only, "
+        "restored after.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # For editors: the question log (see README, "For editors").
-    question_log_enabled: bool = Field(default=True, description="keep a log of questions, answers and votes")
-    question_log_path: Path | None = Field(default=None, description="SQLite file; default: beside the index")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="How much the bot logs: DEBUG, INFO, WARNING or ERROR (any case)."
+    )
+    question_log_enabled: bool = Field(
+        default=True,
+        description="Log questions, answers, quoted paragraphs and 👍/👎 votes (user ids are stored only as salted "
+        "hashes). false: nothing is logged and no buttons are shown; /story set bindings are still kept in the file.",
+        json_schema_extra={"section": "For editors: the question log behind /report and `newsroom-bot report`"},
+    )
+    question_log_path: Path | None = Field(
+        default=None,
+        description="SQLite file (question log, votes, channel bindings); empty = questions.sqlite3 beside INDEX_DIR "
+        "(data/).",
+    )
     question_log_retention_days: int = Field(
-        default=90, ge=0, le=36_500, description="delete older questions; 0 keeps all"
+        default=90,
+        ge=0,
+        le=36_500,
+        description="Questions older than this many days are deleted (with their votes); 0 keeps everything.",
     )
-    question_log_salt: SecretStr | None = Field(default=None, description="key for hashing user ids")
+    question_log_salt: SecretStr | None = Field(
+        default=None,
+        description="Key for hashing user ids. Empty = a random key kept inside the log file; set one to keep it out "
+        "of the file.",
+    )
 
     @field_validator("answer_channel_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
@@ -138,7 +205,7 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("discord_token", "question_log_salt", "question_log_path", mode="before")
+    @field_validator("discord_token", "discord_guild_id", "question_log_salt", "question_log_path", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
