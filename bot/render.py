@@ -15,9 +15,10 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 import discord
-from discord.utils import escape_mentions
 
 from index import Answer, AnswerStatus, Quote, StoryInfo, Summary
+
+from .escaping import escape
 
 Style = Literal["embed", "plain"]
 
@@ -53,27 +54,7 @@ class Reply:
 
 
 # ----------------------------------------------------------------- escaping and trimming
-# Every character that can open Discord Markdown anywhere in a line: formatting, code, masked links (`[`, and `]`
-# `(` `)` because Discord's link rule ignores backslashes in a label: a `](` later in the line would end it), mentions,
-# channels, timestamps, slash commands, custom emoji and `<http://…>` autolinks (`<`), bare-URL autolinks and
-# `:emoji:` (`:`), headings and quotes (`#`, `>`). discord.py's escape_markdown is not enough: it escapes only the
-# first `[…](…)` and leaves URLs alone. Discord shows `\x` as `x` for any punctuation x, so readers see the text as is.
-_INLINE = re.compile(r"[\\*_~|`\[\]()<>#:]")
-# Line-start list and sub-text markers (`- `, `+ `, `-# `, `1. `): escaped at the start of the text and of each line,
-# since the caller may put the text at the start of a line.
-_LINE_START = re.compile(r"^([ \t]*)([-+])", re.MULTILINE)
-_ORDERED = re.compile(r"^([ \t]*\d+)\.", re.MULTILINE)
 _URL_SAFE = "/:?#&=+;,%@!$*~.-_"  # kept as is in a story URL; anything else (spaces, <>()[]'" …) is %-encoded
-
-
-def escape(text: str) -> str:
-    """Story or reader text made inert for Discord: no link, mention, emoji, heading, list or formatting survives.
-
-    Escaping is display-only: Discord drops each backslash, so the reader sees the text verbatim.
-    """
-    text = _INLINE.sub(lambda m: "\\" + m.group(), text)
-    text = _ORDERED.sub(r"\1\\.", _LINE_START.sub(r"\1\\\2", text))
-    return escape_mentions(text)
 
 
 def safe_url(url: str | None) -> str | None:

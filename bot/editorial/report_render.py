@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..escaping import escape
 from .grouping import Group
 from .report import ANSWERED, NOT_COVERED, ReportData
 
@@ -154,17 +155,18 @@ def chart(data: ReportData, path: Path) -> Path:
 
 
 def discord_summary(data: ReportData, limit: int = 1900) -> str:
-    """A short post for /report: the headline and the top unanswered groups, within Discord's 2,000 characters."""
-    lines = [f"**Reader questions** — {headline(data)}"]
+    """A short post for /report: the headline and the top unanswered groups, within Discord's 2,000 characters.
+
+    Questions and titles are escaped for Discord (bot.escaping), not as for the Markdown file: a reader's link or
+    @everyone must not come out live in the bot's post."""
+    lines = [f"**Reader questions** — {escape(headline(data))}"]
     if data.unanswered:
         lines.append("**The story didn't say:**")
         for g in data.unanswered[:8]:
-            label = _md_escape(textwrap.shorten(g.label, 120, placeholder="…"))
+            label = escape(textwrap.shorten(g.label, 120, placeholder="…"))
             lines.append(f"• “{label}” ×{g.count} ({_readers(g)})")
     if data.most_asked:
-        top = (
-            f"“{_md_escape(textwrap.shorten(g.label, 60, placeholder='…'))}” ×{g.count}" for g in data.most_asked[:3]
-        )
+        top = (f"“{escape(textwrap.shorten(g.label, 60, placeholder='…'))}” ×{g.count}" for g in data.most_asked[:3])
         lines.append("**Most asked:** " + "; ".join(top))
     text = "\n".join(lines)
     return text if len(text) <= limit else text[: text.rfind("\n", 0, limit)]

@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 
 from bot.cogs.admin import report_text
 from bot.cogs.common import find_story
+from bot.editorial.grouping import Group
+from bot.editorial.report import ReportData
+from bot.editorial.report_render import discord_summary
 from bot.render import Reply, escape, render_answer, render_sources, render_stories, render_summary
 from index import Answer, AnswerStatus, BuildReport, Quote, StoryInfo, Summary
 
@@ -215,3 +218,19 @@ def test_discord_py_escape_markdown_leaves_the_second_link_live() -> None:
     """What the bot used before: the model catches the live link it let through."""
     assert any("evil2" in link for link in parse(escape_markdown("[x](http://evil)[y](http://evil2)")).links())
     assert parse(escape_markdown("<http://evil.example>")).links() == ["http://evil.example"]
+
+
+@fuzz(200)
+@given(NAME, NAME)
+def test_the_report_post_carries_no_markdown_from_readers_questions(question: str, title: str) -> None:
+    """/report's public post lists readers' questions and a story's title (bot/editorial/report_render.py)."""
+
+    def post(s: list[str], link: str | None) -> Sequence[Reply]:
+        day = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+        asked = [Group(phrasings=[(s[0], 2)], stories=["s"], readers={"a", "b"})]
+        data = ReportData(since=day, until=day, story="s", total=2, readers=2, titles={"s": s[1]})
+        data.most_asked, data.unanswered = asked, asked
+        return [Reply(content=discord_summary(data))]
+
+    if len(question) <= 60 and " ".join(question.split()) == question:  # shortened and spaced as the post shows it
+        check(post, [question, title], None)
