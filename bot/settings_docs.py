@@ -69,15 +69,10 @@ def allowed(schema: dict[str, Any]) -> str:
     if schema.get("minimum") == 1 and schema.get("exclusiveMaximum") == 2**63:
         return "a Discord id"
     if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum"))
-        high = schema.get("maximum", schema.get("exclusiveMaximum"))
-        if low is None and high is None:
-            return "a number"
-        lower = f"> {_number(low)}" if "exclusiveMinimum" in schema else _number(low) if low is not None else ""
-        upper = f"below {_number(high)}" if "exclusiveMaximum" in schema else _number(high) if high is not None else ""
-        if "exclusiveMinimum" in schema or "exclusiveMaximum" in schema:
-            return ", ".join(p for p in (lower, upper and (upper if upper.startswith("below") else f"≤ {upper}")) if p)
-        return f"{lower} to {upper}"
+        if "minimum" in schema and "maximum" in schema:
+            return f"{_number(schema['minimum'])} to {_number(schema['maximum'])}"
+        signs = {"minimum": "≥", "exclusiveMinimum": ">", "maximum": "≤", "exclusiveMaximum": "<"}
+        return ", ".join(f"{sign} {_number(schema[key])}" for key, sign in signs.items() if key in schema) or "a number"
     if kind == "boolean":
         return "true / false"
     if schema.get("format") == "password":
