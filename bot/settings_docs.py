@@ -102,8 +102,15 @@ def markdown() -> str:
     out = [
         "# Configuration",
         "",
-        "Every setting is an environment variable, or a line in `.env` (copy `.env.example`). Names are read in any "
-        "case; a bad value stops start-up with one line naming the variable.",
+        "Settings come from the environment and from `.env` in the folder the bot runs in (`cp .env.example .env`). "
+        "Each setting is a field of `Settings` in [bot/settings.py](../bot/settings.py); this page and "
+        "[.env.example](../.env.example) are generated from those fields. Names and choices are read in any case; an "
+        "invalid value stops start-up with one line naming the variable. Secrets (`DISCORD_TOKEN`, "
+        "`QUESTION_LOG_SALT`) are never logged.",
+        "",
+        "The ones to set first are in the README's [Run it on Discord](../README.md#run-it-on-discord); running "
+        "several processes, rebuilding and the question log are in [operations.md](operations.md) and "
+        "[editors.md](editors.md).",
         "",
         f"<!-- {GENERATED} -->",
     ]
