@@ -23,14 +23,14 @@ from pydantic import BaseModel, Field
 
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, IndexProblem, ModelNotFound
+from .leftovers import remove_leftovers
 from .models import Story
 from .reader import READER_AUTO
-from .store import ReaderRecord, all_vectors, read_build, read_manifest, resolve_build, write_build
+from .store import MODELS, ReaderRecord, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import load_stories
 from .vectors import choose_type
 
 DEFAULT_QUANTIZATION = "int8"
-MODELS = "models"
 
 
 class Progress(Protocol):
@@ -199,6 +199,7 @@ def build_index(
         model, quantization = encoder.name, encoder.quantization
     quantization = quantization or DEFAULT_QUANTIZATION
     with build_lock(index_dir):
+        remove_leftovers(index_dir)  # the lock is ours: no live build is writing them
         loaded = load_stories(content_dir)
         errors = [str(e) for e in loaded.errors]
         stories = loaded.stories

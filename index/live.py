@@ -25,12 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import MODELS
 from .embedder import CachedEncoder, Encoder
 from .errors import IndexMissing, IndexProblem
 from .library import Library
 from .models import Answer, StoryInfo, Summary
-from .store import CURRENT, REBUILD_HINT, resolve_build
+from .store import CURRENT, MODELS, REBUILD_HINT, resolve_build
 
 log = logging.getLogger(__name__)
 

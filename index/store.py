@@ -36,6 +36,7 @@ from .vectors import all_rows, make_index
 FORMAT_VERSION = 2  # 2: the manifest records the model fingerprint, quantisation and ONNX export
 CURRENT = "current"
 BUILDS = "builds"
+MODELS = "models"  # the model exports the builds name (see the layout above)
 KEEP_BUILDS = 2
 REBUILD_HINT = "rebuild it with: newsroom-bot build"
 

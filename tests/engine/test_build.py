@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,10 @@ import pytest
 
 from index import BuildLocked, Encoder, EncoderWrapper, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
 from index.build import build_lock
+from index.leftovers import leftovers
 from index.store import read_build, resolve_build
+
+from ..conftest import ROOT
 
 
 class CountingEncoder(EncoderWrapper):
@@ -144,3 +148,58 @@ def test_missing_corrupt_and_mismatched_indexes_say_how_to_rebuild(
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match="newsroom-bot build"):
         Library.load(index_dir, encoder=encoder)
+
+
+KILLED_BUILD = """
+import os, sys
+from pathlib import Path
+import index.store as store
+from index import build_index
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), 9)  # kill -9, in the middle of writing a build
+
+if sys.argv[3] == "fsync":
+    store._fsync = die  # the staging folder is written, not yet renamed: builds/.<id>.partial stays
+else:
+    store.os.replace = die  # the build is in place and .current.<id> made, not yet renamed over `current`
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), quantization="fp32", reader="none", force=True)
+"""
+
+
+def _killed_build(content: Path, index_dir: Path, where: str) -> list[Path]:
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BUILD, str(content), str(index_dir), where],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    return leftovers(index_dir)
+
+
+def test_a_build_removes_what_builds_killed_part_way_left(
+    tmp_path: Path, content_copy: Path, encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir, encoder=encoder)
+    served = resolve_build(index_dir)
+    (partial,) = _killed_build(content_copy, index_dir, "fsync")
+    assert partial.parent == index_dir / "builds" and partial.name.endswith(".partial") and partial.is_dir()
+    (link,) = _killed_build(content_copy, index_dir, "replace")  # this build removed the first one's folder
+    assert link.parent == index_dir and link.name.startswith(".current.") and link.is_symlink()
+    assert not partial.exists() and resolve_build(index_dir) == served  # a killed build never changes what's served
+    export = next(p for p in (index_dir / "models").iterdir() if not p.name.startswith("."))
+    staging = export.with_name(f".{export.name}.12345.partial")  # an export killed part-way (made here: it needs torch)
+    staging.mkdir()
+    (staging / "model.onnx").write_bytes(bytes(1024))
+    (export / ".encoder.json.12345").write_text("{", encoding="utf-8")
+    assert len(leftovers(index_dir)) == 3
+
+    with caplog.at_level("WARNING", logger="index.leftovers"):
+        _add_story(content_copy)
+        assert build_index(content_copy, index_dir, encoder=encoder).changed
+    assert leftovers(index_dir) == [] and not link.is_symlink() and not staging.exists()
+    assert "removed 3 leftover(s)" in caplog.text
+    assert Library.load(index_dir, encoder=encoder).ask("What collapsed on Tuesday?").quotes[0].story == "second"
