@@ -129,10 +129,10 @@ def _current(index_dir: Path) -> tuple[str, str] | None:
     return manifest.index_type, manifest.reader.fingerprint if manifest.reader else ""
 
 
-def _reader_export(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
-    """The reader's ONNX export beside the index (made if missing), or None when it is off or does not apply."""
+def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
+    """Where the reader's ONNX export goes beside the index, or None when it is off or does not apply."""
     from .reader import ReaderError, ReaderFile, reader_id, resolve_reader
-    from .reader_onnx import READER_QUANTIZATION, export_reader
+    from .reader_onnx import READER_QUANTIZATION
 
     if setting is not None and setting.lower() == READER_AUTO and custom_encoder:
         return None
@@ -146,8 +146,21 @@ def _reader_export(model: str, index_dir: Path, setting: str | None, *, custom_e
             return None  # the shipped reader fits the packaged model only
         raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
     reader_fp = f"{reader_id(path)}-{base[:8]}"
-    folder = export_reader(path, index_dir / MODELS / f"reader-{reader_fp}", model, reader_fp)
-    return ReaderRecord(file=path.name, fingerprint=reader_fp, dir=str(folder), quantization=READER_QUANTIZATION)
+    # the export itself waits for write time (`_exported_reader`): an unchanged or empty build needs no torch
+    return ReaderRecord(
+        file=str(path),
+        fingerprint=reader_fp,
+        dir=str(index_dir / MODELS / f"reader-{reader_fp}"),
+        quantization=READER_QUANTIZATION,
+    )
+
+
+def _exported_reader(record: ReaderRecord, model: str) -> ReaderRecord:
+    """Make the reader's export the record plans (if missing); the record then names the file, not its path."""
+    from .reader_onnx import export_reader
+
+    export_reader(Path(record.file), Path(record.dir), model, record.fingerprint)
+    return record.model_copy(update={"file": Path(record.file).name})
 
 
 def _text_changes(index_dir: Path, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
@@ -206,7 +219,7 @@ def build_index(
         model_id = (encoder.fingerprint if encoder is not None else "") or fingerprint(model, adapter)
         adapter_name = encoder.adapter if encoder is not None else _adapter_name(model, adapter)
         export = _export(model, model_id, index_dir, quantization, adapter, required=encoder is None and bool(stories))
-        reader_record = _reader_export(model, index_dir, reader, custom_encoder=encoder is not None)
+        reader_record = _reader_plan(model, index_dir, reader, custom_encoder=encoder is not None)
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = (
@@ -276,7 +289,7 @@ def build_index(
             model_adapter=adapter_name,
             encoder_dir=export,
             index_type=index_type,
-            reader=reader_record,
+            reader=_exported_reader(reader_record, model) if reader_record else None,
         )
         return BuildReport(
             index=str(index_dir),

@@ -125,3 +125,32 @@ def test_build_exports_the_reader_and_the_library_uses_it(
     assert report.changed  # switching the reader off writes a build without it, reusing the vectors
     assert report.embedded == []
     assert Library.load(index_dir, encoder=encoder).reader is None
+
+
+@pytest.fixture(scope="module")
+def shipped_reader(tmp_path_factory: pytest.TempPathFactory) -> OnnxReader:
+    from index.reader import SHIPPED
+    from index.reader_onnx import load_reader
+
+    if not SHIPPED.is_file():
+        pytest.fail(f"no reader ships in {SHIPPED}: train one with python -m training.reader")
+    reader = load_reader("auto", cache=tmp_path_factory.mktemp("readers"))
+    assert reader is not None
+    return reader
+
+
+@pytest.mark.slow
+def test_the_shipped_reader_quotes_what_the_white_helmets_do(library: Library, shipped_reader: OnnxReader) -> None:
+    """Issue 12's first example: the ranker alone quotes ¶4 (they will stay in Jordan), the reader ¶2 (what they do)."""
+    question = "What do the White Helmets do?"
+    with_it = Library(library.data, library.encoder, reader=shipped_reader)
+    assert library.ask(question).quotes[0].paragraph == 4
+    answer = with_it.ask(question)
+    assert answer.status is AnswerStatus.ANSWERED and answer.quotes[0].paragraph == 2
+
+
+@pytest.mark.slow
+def test_the_shipped_reader_declines_what_the_story_does_not_say(library: Library, shipped_reader: OnnxReader) -> None:
+    with_it = Library(library.data, library.encoder, reader=shipped_reader)
+    for question in ("Who painted the Mona Lisa?", "How many White Helmets were killed?"):
+        assert with_it.ask(question).status is AnswerStatus.NOT_COVERED, question
