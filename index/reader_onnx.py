@@ -32,6 +32,7 @@ READER_JSON = "reader.json"
 READER_FILES = {"fp32": "reader.onnx", "int8": "reader-int8.onnx"}
 EXPORT_FORMAT = 1
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+CHUNK = 256  # pairs per session call at most: 32 questions x 8 sentences
 READER_QUANTIZATION = "int8"  # which file serving runs (see the step table in docs for int8 against fp32)
 _exported: dict[str, Path] = {}  # fingerprint -> a finished export in this process (tests build many indexes)
 
@@ -157,10 +158,19 @@ class OnnxReader:
         self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        """One relevance logit per (question, sentence) pair, in one session call."""
+        """One relevance logit per (question, sentence) pair: one session call for a bot-sized batch; a bigger one
+        goes in chunks of CHUNK pairs of similar length (activations grow with batch x length^2)."""
         if not pairs:
             return np.zeros(0, dtype=np.float32)
         encodings = self._tokenizer.encode_batch([(q, s) for q, s in pairs])
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        out = np.zeros(len(pairs), dtype=np.float32)
+        for start in range(0, len(order), CHUNK):
+            rows = order[start : start + CHUNK]
+            out[rows] = self._run([encodings[i] for i in rows])
+        return out
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
