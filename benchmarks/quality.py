@@ -212,7 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--reader-quantization", default="int8", choices=("int8", "fp32"), help="the reader's ONNX file"
     )
     parser.add_argument(
-        "--reader", default="auto", help="the reader model: auto (the shipped one, if any), none, or a reader .npz"
+        "--reader",
+        default="none",
+        help="the reader model: none (the default, as the product), auto (the shipped one), or a reader .npz",
     )
     parser.add_argument(
         "--cache",

@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         "made by training.adapter.",
     )
     reader_model: str = Field(
-        default="auto",
+        default="none",
         description="The reader (a cross-encoder that reads question and sentence together) exported beside the index "
-        "at build time: auto (the shipped one, for the packaged model only), none (the ranker alone decides), or a "
-        "reader .npz made by training.reader.",
+        "at build time: none (the default: the ranker alone decides; the shipped reader did not beat it on the dev "
+        "sets yet), auto (the shipped one, for the packaged model only), or a reader .npz made by training.reader.",
     )
     quantization: Literal["int8", "fp32"] = Field(
         default="int8",

@@ -25,7 +25,7 @@ from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve
 from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .leftovers import remove_leftovers
 from .models import Story
-from .reader import READER_AUTO
+from .reader import READER_AUTO, READER_NONE
 from .store import MODELS, ReaderRecord, all_vectors, read_build, read_manifest, resolve_build, write_build
 from .stories import load_stories
 from .vectors import choose_type
@@ -194,7 +194,7 @@ def build_index(
     quantization: str | None = None,
     index_type: str = "auto",
     adapter: str | None = ADAPTER_AUTO,
-    reader: str | None = READER_AUTO,
+    reader: str | None = READER_NONE,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
@@ -203,8 +203,9 @@ def build_index(
     ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own. `index_type`
     is the FAISS index kind (see `vectors.choose_type`); changing it rewrites the index without re-embedding.
     `adapter` ("auto", "none" or a file) is merged into the model before export (see `index.adapter`).
-    `reader` ("auto", "none" or a file; see `index.reader`) is exported beside the index; "auto" is the shipped
-    reader when the index embeds with the packaged model's own export (no custom `encoder`).
+    `reader` ("none", "auto" or a file; see `index.reader`) is exported beside the index; "auto" is the shipped
+    reader when the index embeds with the packaged model's own export (no custom `encoder`). Off by default: the
+    shipped reader did not beat the ranker on the dev sets (docs/results.md).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
