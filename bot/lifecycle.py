@@ -77,7 +77,7 @@ async def load_live(bot: NewsroomBot) -> None:
     started = time.perf_counter()
     try:
         bot.live = await bot.run_blocking(
-            LiveLibrary, bot.settings.index_dir, model=bot.settings.model, check_interval=math.inf
+            LiveLibrary, bot.settings.index_dir, expect_model=bot.settings.model, check_interval=math.inf
         )
     except Exception as exc:  # e.g. the model is not installed: same policy, say why
         bot.load_error = exc
