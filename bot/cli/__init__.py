@@ -1,5 +1,5 @@
 """The command line face: `newsroom-bot` (build, ask, summary, stories, chat, report, run, start)."""
 
-from .commands import main
+from .entry import main
 
 __all__ = ["main"]

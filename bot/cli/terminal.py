@@ -6,8 +6,9 @@ import datetime as dt
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
-from index import Answer, Summary
+from index import Answer, StoryInfo, Summary
 
 
 def format_quote_lines(
@@ -39,6 +40,34 @@ def format_summary(summary: Summary) -> str:
     if summary.url:
         lines.append(summary.url)
     return "\n".join(lines)
+
+
+def format_stories(stories: Sequence[StoryInfo]) -> str:
+    lines = []
+    for s in stories:
+        lines.append(
+            f"{s.slug}\n  {s.title} · {s.paragraphs} paragraphs · sources: {'; '.join(s.sources) or 'not listed'}"
+        )
+        updated = f" · updated {s.updated:%Y-%m-%d}" if s.updated else ""
+        lines.append(f"  indexed {s.indexed_at:%Y-%m-%d %H:%M} UTC{updated}" + (f" · {s.url}" if s.url else ""))
+    return "\n".join(lines)
+
+
+def count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def nothing_built(bad_files: int, folder: Path) -> str:
+    """Why a build made nothing: an empty content folder (say where stories go), or only unusable files."""
+    if not bad_files:
+        return (
+            f"There are no stories in {folder}: put story files there (.md, .markdown or .txt, one story each) "
+            "and build again."
+        )
+    which = "The one story file" if bad_files == 1 else f"None of the {bad_files} story files"
+    return (
+        f"{which} in {folder} could {'not ' if bad_files == 1 else ''}be used; see the errors above. Nothing was built."
+    )
 
 
 class ProgressBar:

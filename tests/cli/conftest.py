@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import commands as cli
+from bot import cli
+from bot.cli import commands
 from index import Library
 
 
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, built_index: Path, library: Library, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("INDEX_DIR", str(built_index))
-    monkeypatch.setattr(cli, "_library", lambda args, settings: library)
+    monkeypatch.setattr(commands, "_library", lambda index, settings: library)
 
     def invoke(*argv: str) -> tuple[int, str, str]:
         code = cli.main(list(argv))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import commands as cli
+from bot import cli
 from bot.editorial.questionlog import QuestionLog, QuestionRecord
 from index import Library
 

@@ -53,3 +53,28 @@ def test_invalid_setting_names_the_variable(run, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("TOP_K", "many")
     code, _, err = run("stories")
     assert code == 2 and "TOP_K" in err
+
+
+def test_each_command_s_help_is_its_docstring(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import inspect
+
+    from bot.cli.batch import LINE_FORMAT
+    from bot.cli.commands import cli
+
+    monkeypatch.setenv("COLUMNS", "120")  # as wide as the help is laid out (max_content_width 100)
+    code, out, _ = run("--help")
+    assert code == 0 and "Exit codes:" in out
+    for name, command in cli.commands.items():
+        assert command.help and command.callback and inspect.cleandoc(command.help) == inspect.getdoc(command.callback)
+        assert command.get_short_help_str(100) in out  # the list shows each one's first sentence, uncut
+        code, out_one, _ = run(name, "--help")
+        first = command.help.strip().splitlines()[0]
+        assert code == 0 and first in out_one, name
+    code, out, _ = run("ask", "--help")
+    assert LINE_FORMAT in out and '{"line": N, "status": "error", "error": "..."}' in out
+
+
+def test_usage_mistakes_exit_2_in_one_line(run) -> None:  # type: ignore[no-untyped-def]
+    for argv in (["ask"], ["ask", "--no-such-option", "x"], ["summary", "--sentences", "0"], ["nope"]):
+        code, out, err = run(*argv)
+        assert code == 2 and out == "" and "Traceback" not in err and "rror" in err, argv

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import commands as cli
+from bot import cli
 from bot.cogs.admin import report_text
 from index import Encoder, build_index
 

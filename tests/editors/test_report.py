@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.cli import commands as cli
+from bot import cli
+from bot.cli import commands
 from bot.editorial.grouping import LoggedQuestion, group_questions, normalise
 from bot.editorial.questionlog import QuestionLog, QuestionRecord, QuoteRef, open_reader
 from bot.editorial.report import gather, topic_vectors
@@ -118,7 +119,7 @@ def test_cli_writes_markdown_and_a_real_chart(
     filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: Library, built_index: Path
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("INDEX_DIR", str(built_index))
-    monkeypatch.setattr(cli, "_library", lambda args, settings: library)
+    monkeypatch.setattr(commands, "_library", lambda index, settings: library)
     out = tmp_path / "reports"
     assert cli.main(["report", "--since", "3650", "--log", str(filled[0]), "--out", str(out)]) == 0
     [md] = out.glob("*.md")
@@ -139,7 +140,7 @@ def test_an_empty_log_still_makes_a_report(tmp_path: Path, encoder: Encoder) -> 
 
 
 def test_report_without_a_log_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: Library, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    monkeypatch.setattr(cli, "_library", lambda args, settings: library)
+    monkeypatch.setattr(commands, "_library", lambda index, settings: library)
     assert cli.main(["report", "--log", str(tmp_path / "none.sqlite3")]) == 1
     assert "no question log at" in capsys.readouterr().err
 

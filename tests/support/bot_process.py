@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     import discord
     import yarl
 
-    from bot.cli import commands as cli
+    from bot import cli
 
     discord.http.Route.BASE = f"{http_url}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(ws_url)

@@ -1,0 +1,43 @@
+"""The `newsroom-bot` process: parse the command line, run the command, and end every failure in one line.
+
+Click parses and prints help and usage errors; whatever a command raises is turned into `error: <what to do>`
+and an exit code by `failures.explain`, so no ordinary mistake ends in a traceback (`--debug` shows one).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from .commands import cli
+from .failures import EXIT_ERROR, explain
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    debug = False
+    try:
+        with cli.make_context("newsroom-bot", args) as ctx:
+            debug = bool(ctx.params.get("debug"))
+            return int(cli.invoke(ctx) or 0)
+    except click.exceptions.Exit as exc:  # --help
+        return exc.exit_code
+    except click.ClickException as exc:  # a usage error: Click's own message and exit code 2
+        exc.show()
+        return exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        return 130
+    except BrokenPipeError:  # `newsroom-bot stories | head -1`: the reader left, nothing to say
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (Python would complain again flushing the closed pipe)
+        return EXIT_ERROR
+    except Exception as exc:
+        if debug:
+            raise
+        message, code = explain(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return code
