@@ -211,7 +211,7 @@ def _write_faiss(index: faiss.Index, path: Path) -> None:
     """faiss.write_index's bytes, written by Python: a full disk is then an OSError (ENOSPC) naming the file,
     where faiss's own writer raises a RuntimeError that callers can't tell from a bug."""
     try:
-        path.write_bytes(faiss.serialize_index(index).tobytes())
+        path.write_bytes(faiss.serialize_index(index).data)  # the uint8 array's own buffer: no copy
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
 

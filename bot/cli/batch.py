@@ -73,6 +73,8 @@ def parse_line(raw: bytes, library: Library, *, first: bool = False) -> BatchQue
 def open_batch(name: str) -> Iterator[BinaryIO]:
     """The batch's lines as bytes (each line is decoded on its own, so one bad byte spoils one line only)."""
     if name == "-":
+        if sys.stdin is None:
+            raise CommandError("--batch - reads standard input, and this process has none; give a file instead")
         yield sys.stdin.buffer
         return
     try:

@@ -68,3 +68,11 @@ def test_a_folder_or_a_missing_file_is_one_line(run, tmp_path: Path) -> None:  #
     assert code == 1 and out == "" and err.strip().count("\n") == 0 and "is a folder" in err
     code, out, err = run("ask", "--batch", str(tmp_path / "nope.jsonl"))
     assert code == 1 and out == "" and "does not exist" in err and "Traceback" not in err
+
+
+def test_batch_from_a_closed_stdin_is_one_line(run, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", None)
+    code, out, err = run("ask", "--batch", "-")
+    assert code == 1 and out == "" and "has none; give a file" in err and err.count("\n") == 1
