@@ -1,11 +1,10 @@
-"""The Discord client: a `commands.Bot` holding a `Library`, an executor for the engine, and hot swapping.
+"""The Discord client: a `commands.Bot` serving a Library (`served`, bot/serving.py), and an executor for the engine.
 
 The engine is synchronous and CPU-bound, so every call into it goes through `run_blocking` (a small thread pool
 owned by the bot) and the event loop keeps answering heartbeats and other readers meanwhile. Readers' questions
 queue in `ask_queue` (bot/ask_queue.py), where one worker answers whatever has queued with one `Library.ask_many` call.
 Rebuilds run on a separate one-thread pool so a long `/reindex` never takes the threads questions need; the new
-`Library` is swapped in with one attribute assignment, so questions in flight finish on the old one and the next
-ones use the new one.
+`Library` is swapped in by `served`, so questions in flight finish on the old one and the next ones use the new one.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,14 +21,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import BuildReport, Library, LiveLibrary, StoryInfo, build_index
+from index import BuildReport, Library, StoryInfo, build_index
 
 from . import lifecycle
 from .ask_queue import AskQueue
-from .cogs.common import SORRY
 from .editorial.questionlog import QuestionLog
 from .feedback import VoteButton
-from .lifecycle import LibraryUnavailable
+from .messages import SORRY, not_ready
+from .serving import LibraryUnavailable, ServedLibrary
 from .settings import Settings
 
 log = logging.getLogger("newsroom.bot")
@@ -68,17 +66,8 @@ class NewsroomBot(commands.Bot):
         )
         self.settings = settings
         self.answer_channel_ids: set[int] = set(settings.answer_channel_ids)
-        self._library = library
-        self._stories: list[StoryInfo] = library.stories() if library is not None else []
-        self._library_ready = asyncio.Event()
-        self.load_error: BaseException | None = None
-        # The index on disk, followed for new builds (bot/lifecycle.py); a given library is served as loaded.
-        self.live: LiveLibrary | None = None
-        if library is not None:
-            self._library_ready.set()
-            self.live = LiveLibrary(
-                settings.index_dir, library=library, expect_model=settings.model, check_interval=math.inf
-            )
+        # The library being served and every swap of it (bot/serving.py); a given library is served as loaded.
+        self.served = ServedLibrary(settings, self.run_blocking, library)
         self.draining = False  # shutting down: no new questions
         self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
@@ -94,11 +83,12 @@ class NewsroomBot(commands.Bot):
 
     # ----------------------------------------------------------------- lifecycle
     async def setup_hook(self) -> None:
-        if self._library is None:
+        if self.served.live is None:
             # Load while the gateway connects; commands wait for it (deferred) instead of failing.
-            self.loop.create_task(self._load_library(), name="newsroom-load-library")
+            self.loop.create_task(self.served.load(), name="newsroom-load-library")
         if self.settings.index_watch_seconds > 0:
-            self._watch = self.loop.create_task(lifecycle.watch_index(self), name="newsroom-index-watch")
+            watch = self.served.watch(self.build_executor, paused=self._rebuilding_or_draining, closed=self.is_closed)
+            self._watch = self.loop.create_task(watch, name="newsroom-index-watch")
         self.questions = await asyncio.to_thread(self._open_question_log)
         self.add_dynamic_items(VoteButton)  # 👍 / 👎 under answers sent before this start still work
         for cog in COGS:
@@ -112,12 +102,9 @@ class NewsroomBot(commands.Bot):
             synced = await self.tree.sync()
             log.info("synced %d application commands globally (may take a while to appear)", len(synced))
 
-    async def _load_library(self) -> None:
-        """Open the index; without a usable one the bot stays up and says how to build it (bot/lifecycle.py)."""
-        try:
-            await lifecycle.load_live(self)
-        finally:
-            self._library_ready.set()
+    def _rebuilding_or_draining(self) -> bool:
+        """No watch check while /reindex builds (it swaps its own build in) or the bot shuts down."""
+        return self.reindex_lock.locked() or self.draining
 
     def _open_question_log(self) -> QuestionLog:
         s = self.settings
@@ -146,7 +133,7 @@ class NewsroomBot(commands.Bot):
         name = interaction.command.qualified_name if interaction.command else "?"
         text = SORRY
         if isinstance(getattr(error, "original", error), LibraryUnavailable):
-            text = lifecycle.not_ready_text(self, interaction.user)  # the cause was logged at start-up
+            text = not_ready(self.is_admin(interaction.user))  # the cause was logged at start-up
         else:
             log.error("/%s failed", name, exc_info=error)
         try:
@@ -171,29 +158,22 @@ class NewsroomBot(commands.Bot):
     # ----------------------------------------------------------------- the library
     @property
     def library(self) -> Library | None:
-        """The current Library, or None while it is still loading."""
-        return self._library
+        """The current Library, or None while it is still loading (or there is no usable index)."""
+        return self.served.library
 
     @property
     def stories(self) -> list[StoryInfo]:
         """The current Library's stories, listed once per swap: autocomplete reads it on the loop, at no cost."""
-        return self._stories
+        return self.served.stories
+
+    @property
+    def load_error(self) -> BaseException | None:
+        """Why there is no usable index, if there is none."""
+        return self.served.load_error
 
     async def get_library(self) -> Library:
-        """The current Library, waiting for the start-up load if it is still running."""
-        await self._library_ready.wait()
-        if self._library is None:
-            raise LibraryUnavailable(lifecycle.NOT_READY)  # the cause is in the log
-        return self._library
-
-    async def swap_library(self, new: Library) -> None:
-        """Serve `new` from now on; calls already running on the old Library finish there."""
-        stories = await self.run_blocking(new.stories)
-        self._library, self._stories, self.load_error = new, stories, None
-        if self.live is not None:
-            self.live.adopt(new, self.settings.index_dir)  # the watch now knows this build is served
-        self._library_ready.set()
-        log.info("library swapped in: %d stories", len(stories))
+        """The current Library, waiting for the start-up load if it is still running; LibraryUnavailable if none."""
+        return await self.served.get()
 
     async def rebuild(self, *, force: bool = False) -> BuildReport:
         """Rebuild the index from the content folder off the loop, then swap the new Library in."""
@@ -211,12 +191,12 @@ class NewsroomBot(commands.Bot):
                 force=force,
                 executor=self.build_executor,
             )
-            if report.changed or self._library is None:
+            if report.changed or self.library is None:
                 # The index's own ONNX export encodes the questions, exactly as at start-up.
                 new = await self.run_blocking(
                     Library.load, settings.index_dir, expect_model=settings.model, executor=self.build_executor
                 )
-                await self.swap_library(new)
+                await self.served.swap(new)
             return report
 
     async def run_blocking(

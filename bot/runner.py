@@ -108,7 +108,7 @@ def stop_on_sigterm() -> None:
 
 
 def index_warning(settings: Settings) -> str | None:
-    """What is wrong with INDEX_DIR, if anything. The bot starts anyway (see bot/lifecycle.py) but says so first."""
+    """What is wrong with INDEX_DIR, if anything. The bot starts anyway (see bot/serving.py) but says so first."""
     try:
         resolve_build(settings.index_dir)
     except IndexProblem as exc:

@@ -14,8 +14,8 @@ from discord.ext import commands
 
 from index import BuildLocked, BuildReport, IndexProblem
 
+from ..messages import REFUSE_ADMIN
 from ..render import escape, trim
-from .common import REFUSE_ADMIN
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot

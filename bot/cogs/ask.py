@@ -20,13 +20,12 @@ from discord.ext import commands
 from index import Answer, clean_question
 
 from ..feedback import AskOrigin, bound_story, log_and_attach
-from ..lifecycle import LibraryUnavailable, not_ready_text
+from ..messages import SORRY, cooldown_text, not_ready
 from ..render import Reply, render_answer
 from ..resilience import typing
+from ..serving import LibraryUnavailable
 from .common import (
-    SORRY,
     answer_interaction,
-    cooldown_text,
     find_story,
     reply_to_message,
     story_autocomplete,
@@ -103,7 +102,7 @@ class Ask(commands.Cog):
                     message.content, show_question=False, origin=origin, channel=message.channel
                 )
         except LibraryUnavailable:
-            replies = [Reply(content=not_ready_text(self.bot, message.author))]
+            replies = [Reply(content=not_ready(self.bot.is_admin(message.author)))]
         except Exception:  # the reader still hears back; the cause goes to the log
             log.exception("answering message %s failed", message.id)
             replies = [Reply(content=SORRY)]

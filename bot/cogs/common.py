@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -12,9 +11,10 @@ from discord import app_commands
 
 from index import Library, StoryInfo
 
-from ..lifecycle import LibraryUnavailable, not_ready_text
+from ..messages import not_ready
 from ..render import Reply, escape
 from ..resilience import defer, deliver, send_to_interaction
+from ..serving import LibraryUnavailable
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -93,7 +93,7 @@ async def answer_interaction(
     except LookupError as exc:
         replies = [Reply(content=str(exc))]
     except LibraryUnavailable:
-        replies = [Reply(content=not_ready_text(newsroom(interaction), interaction.user))]
+        replies = [Reply(content=not_ready(newsroom(interaction).is_admin(interaction.user)))]
     await send_followups(interaction, replies, ephemeral=ephemeral)
 
 
@@ -110,12 +110,3 @@ async def reply_to_message(message: discord.Message, replies: Sequence[Reply]) -
         sent = await deliver(functools.partial(message.channel.send, **kwargs), f"the reply to message {message.id}")
         if sent is None:
             return
-
-
-def cooldown_text(retry_after: float) -> str:
-    seconds = max(1, math.ceil(retry_after))
-    return f"You're asking faster than I can keep up. Please wait {seconds} s and ask again."
-
-
-SORRY = "Sorry, something went wrong on my side while answering. Please try again in a moment."
-REFUSE_ADMIN = "Sorry, only the newsroom's admins can do that (an admin role or the Manage Server permission)."

@@ -22,8 +22,9 @@ from ..editorial.questionlog import open_reader
 from ..editorial.report import gather
 from ..editorial.report_render import discord_summary, write_report
 from ..feedback import is_indexed
+from ..messages import REFUSE_ADMIN
 from ..render import escape
-from .common import REFUSE_ADMIN, find_story, story_autocomplete
+from .common import find_story, story_autocomplete
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot

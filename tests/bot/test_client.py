@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_bot, lifecycle, runner
+from bot import create_bot, runner
 from bot.client import NewsroomBot
 from index import Library, build_index
 from index.embedder import Encoder
@@ -64,7 +64,7 @@ async def test_the_index_watch_outlives_a_failed_check_and_picks_up_the_next_bui
     index_dir = tmp_path / "index"
     shutil.copytree(built_index, index_dir, symlinks=True)
     bot = create_bot(make_settings(index_dir, content_copy, index_watch_seconds=0.02), Library.load(index_dir))
-    live = bot.live
+    live = bot.served.live
     assert live is not None
     reload, checks = live.reload, [0]
 
@@ -75,7 +75,7 @@ async def test_the_index_watch_outlives_a_failed_check_and_picks_up_the_next_bui
         return reload(**kwargs)
 
     monkeypatch.setattr(live, "reload", failing_at_first)
-    watch = asyncio.create_task(lifecycle.watch_index(bot))
+    watch = asyncio.create_task(bot.served.watch(bot.build_executor, paused=lambda: False, closed=bot.is_closed))
     try:
         with caplog.at_level("ERROR", logger="newsroom.bot"):
             for _ in range(500):  # bounded: today the first failure ends the watch
@@ -119,7 +119,7 @@ def test_without_a_token_run_explains_how_to_get_one(capsys: pytest.CaptureFixtu
 
 
 def test_a_missing_index_is_explained_before_connecting(tmp_path: Path, built_index: Path) -> None:
-    """The bot starts anyway (bot/lifecycle.py), but the operator sees what is wrong and the command that fixes it."""
+    """The bot starts anyway (bot/serving.py), but the operator sees what is wrong and the command that fixes it."""
     warning = runner.index_warning(make_settings(tmp_path / "nothing", CONTENT, discord_token="abc.def.ghi"))
     assert warning is not None and f"newsroom-bot build --index {tmp_path / 'nothing'}" in warning
     assert runner.index_warning(make_settings(built_index, CONTENT)) is None

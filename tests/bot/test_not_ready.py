@@ -8,7 +8,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.lifecycle import NOT_READY, NOT_READY_ADMIN
+from bot.messages import NOT_READY, NOT_READY_ADMIN
 from bot.settings import Settings
 from index import IndexMissing
 

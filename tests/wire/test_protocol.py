@@ -16,7 +16,7 @@ import discord
 import pytest
 
 from bot import create_bot, runner
-from bot.lifecycle import NOT_READY_ADMIN
+from bot.messages import NOT_READY_ADMIN
 from index import Encoder, IndexMissing, Library, build_index
 
 from ..conftest import CONTENT
@@ -151,7 +151,7 @@ async def test_the_library_loads_while_the_gateway_connects(
 async def test_without_an_index_the_bot_stays_up_says_how_to_build_and_picks_up_the_first_build(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, encoder: Encoder
 ) -> None:
-    """The newsroom's choice (bot/lifecycle.py): not ready beats a crash loop; the first build is picked up."""
+    """The newsroom's choice (bot/serving.py): not ready beats a crash loop; the first build is picked up."""
     index_dir = tmp_path / "index"
     async with FakeDiscord() as fake:
         fake.install(monkeypatch)
@@ -160,7 +160,7 @@ async def test_without_an_index_the_bot_stays_up_says_how_to_build_and_picks_up_
         task = asyncio.create_task(bot.start(fake.token))
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 30)
-            await asyncio.wait_for(bot._library_ready.wait(), 30)
+            await asyncio.wait_for(bot.served.wait_loaded(), 30)
             assert isinstance(bot.load_error, IndexMissing) and not bot.is_closed()
             mark = len(fake.requests)
             await fake.dispatch(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot import create_bot, lifecycle
+from bot.messages import RESTARTING
 from index import Answer, Library
 
 from ..conftest import CONTENT
@@ -76,7 +77,7 @@ async def test_sigterm_lets_the_answer_in_flight_finish_then_closes_cleanly(
             refusal = await fake.wait_for_request(
                 "POST", f"/interactions/{interaction['id']}/{interaction['token']}/callback", after=mark
             )
-            assert refusal.json["type"] == 4 and refusal.json["data"]["content"] == lifecycle.RESTARTING
+            assert refusal.json["type"] == 4 and refusal.json["data"]["content"] == RESTARTING
 
             slow.release.set()
             await asyncio.wait_for(task, 30)  # start() returns as the bot closes
