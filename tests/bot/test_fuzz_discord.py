@@ -12,7 +12,7 @@ from hypothesis import given
 
 from ..support.strategies import fuzz, hostile_question
 
-NO_COOLDOWN = {"cooldown_questions": 1_000_000}
+NO_COOLDOWN = {"cooldown_questions": 1000, "cooldown_seconds": 0.001}  # the settings allow no less
 QUESTION_COUNT: list[int] = []  # questions fuzzed in this module, for the report
 
 

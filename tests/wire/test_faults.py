@@ -37,7 +37,8 @@ def serving(
     fake: FakeDiscord, index_dir: Path, library: Library, **settings: Any
 ) -> AbstractAsyncContextManager[NewsroomBot]:
     """The real bot connected to `fake`, with no cooldown unless a test asks for one."""
-    settings.setdefault("cooldown_questions", 1_000_000)
+    settings.setdefault("cooldown_questions", 1000)  # the most the settings allow, per 1 ms: no cooldown
+    settings.setdefault("cooldown_seconds", 0.001)
     return connected(fake, index_dir, library, **settings)
 
 

@@ -93,7 +93,7 @@ def test_shard_ids_go_to_discord_py_and_are_checked_against_the_count(built_inde
         ({"shard_ids": "0,1"}, "SHARD_IDS needs SHARD_COUNT set to a number"),
         ({"shard_count": "auto", "shard_ids": "0"}, "SHARD_IDS needs SHARD_COUNT set to a number"),
         ({"shard_count": 2, "shard_ids": "0,2"}, "between 0 and SHARD_COUNT - 1 = 1; [2] is not"),
-        ({"shard_count": 2, "shard_ids": "-1"}, "[-1] is not"),
+        ({"shard_count": 2, "shard_ids": "-1"}, "greater than or equal to 0 (got '-1')"),
         ({"shard_count": 2, "shard_ids": "1 1"}, "names a shard twice"),
         ({"shard_count": 2, "shard_ids": "one"}, "SHARD_IDS"),
     ]
