@@ -42,6 +42,18 @@ def default_threads() -> int:
     return int(value) if value.isdigit() else 1
 
 
+def cpu_session(model_file: Path, threads: int | None = None) -> Any:
+    """An onnxruntime session on the CPU with `threads` (default: `default_threads()`) for one call, one call at
+    a time: the bot runs its own threads around it. onnxruntime is imported here, not at start-up."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = default_threads() if threads is None else threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder(Encoder):
     """Texts to L2-normalised float32 rows with an exported model; thread-safe (onnxruntime sessions are)."""
 
@@ -52,7 +64,6 @@ class OnnxEncoder(Encoder):
     ) -> None:
         """`threads` per session call (serving: 1); `workers` > 1 runs that many batches at once (builds):
         on two cores, two single-threaded batches beat one two-threaded batch by 2x."""
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -82,11 +93,7 @@ class OnnxEncoder(Encoder):
         self._tokenizer.enable_truncation(int(info["max_seq_length"]))
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._pad_id = int(info.get("pad_id", 0))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = default_threads() if threads is None else threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model_file, threads)
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="encode") if workers > 1 else None
 
     def _prepare(self, text: str) -> str:

@@ -131,10 +131,9 @@ class OnnxReader:
     """Scores (question, sentence) pairs with an exported reader; thread-safe (onnxruntime sessions are)."""
 
     def __init__(self, folder: Path, quantization: str = "int8", *, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        from .onnx_encoder import default_threads
+        from .onnx_encoder import cpu_session
 
         try:
             info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
@@ -151,11 +150,7 @@ class OnnxReader:
         self._tokenizer.enable_truncation(int(info["max_length"]), strategy="longest_first")
         self._tokenizer.no_padding()
         self._pad_id = int(info.get("pad_id", 0))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = default_threads() if threads is None else threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(model_file, threads)
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """One relevance logit per (question, sentence) pair: one session call for a bot-sized batch; a bigger one

@@ -35,7 +35,14 @@ from index.lexical import tokenize
 from index.ranking import MAX_QUOTE_CHARS, WEIGHTS_FILE, Weights, answer_features, rank
 
 from . import extra_quotes
-from .data import Article, DiskCachedEncoder, Question, read_squad, squad_article, story_from_paragraphs
+from .data import (
+    Article,
+    DiskCachedEncoder,
+    Question,
+    news_sized_cuts,
+    read_squad,
+    squad_article,
+)
 
 DEV_ARTICLE = "University_of_Notre_Dame"
 EXAMPLES_VERSION = 5  # bump when Candidates or the examples change
@@ -116,23 +123,11 @@ def _article_examples(article: Article, pool: list[tuple[str, str]], encoder: En
     50-paragraph article, and the shipped stories are short.
     """
     split = _story_examples(article, pool, encoder, off, short=False)
-    rng = random.Random(f"chunks|{article.title}")
-    paragraphs = [p.text for p in article.story.paragraphs]
-    start = 0
-    while start < len(paragraphs):
-        end = min(len(paragraphs), start + rng.randint(3, 8))
-        story = story_from_paragraphs(f"{article.story.slug[:80]}-{start + 1}", paragraphs[start:end])
-        questions = [
-            Question(q.question, q.paragraph - start, q.answers)
-            for q in article.questions
-            if q.paragraph is not None and start < q.paragraph <= end
-        ]
-        if questions and end - start >= 2:
-            part = _story_examples(Article(article.title, story, questions), pool, encoder, max(off // 6, 5), True)
-            split.answerable += part.answerable
-            split.unanswered += part.unanswered
-            split.off_topic += part.off_topic
-        start = end
+    for cut in news_sized_cuts(article):
+        part = _story_examples(cut, pool, encoder, max(off // 6, 5), True)
+        split.answerable += part.answerable
+        split.unanswered += part.unanswered
+        split.off_topic += part.off_topic
     return split
 
 

@@ -24,18 +24,9 @@ import numpy as np
 from index.embedder import Encoder
 from index.lexical import BM25
 
-from .data import squad_article
+from .data import SQUAD2_DEV_ARTICLES, squad_article
 
-DEV_ARTICLES_V2 = (
-    "1973_oil_crisis",
-    "Computational_complexity_theory",
-    "Force",
-    "Huguenot",
-    "Islamism",
-    "Pharmacy",
-    "Sky_(United_Kingdom)",
-    "Victoria_(Australia)",
-)
+DEV_ARTICLES_V2 = SQUAD2_DEV_ARTICLES
 NEVER_TRAIN_V2 = (*DEV_ARTICLES_V2, "Packet_switching", "Scottish_Parliament")
 
 

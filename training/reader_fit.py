@@ -46,7 +46,14 @@ from index.reader_onnx import OnnxReader, load_reader
 from index.reading import Reading, answer_logit, reread
 
 from . import extra_quotes
-from .data import Article, DiskCachedEncoder, Question, read_squad, squad_article, story_from_paragraphs
+from .data import (
+    Article,
+    DiskCachedEncoder,
+    Question,
+    news_sized_cuts,
+    read_squad,
+    squad_article,
+)
 from .fit import DEV_ARTICLE, fit_logistic, near_misses
 
 READ_AT_MOST = 16
@@ -124,22 +131,8 @@ def article_records(
 ) -> list[Record]:
     """The article whole, and cut into stories of 3-8 consecutive paragraphs (the shipped stories are short)."""
     records = story_records(article, pool, encoder, reader, weights, cap, cap // 2)
-    rng = random.Random(f"chunks|{article.title}")
-    paragraphs = [p.text for p in article.story.paragraphs]
-    start = 0
-    while start < len(paragraphs):
-        end = min(len(paragraphs), start + rng.randint(3, 8))
-        story = story_from_paragraphs(f"{article.story.slug[:80]}-{start + 1}", paragraphs[start:end])
-        questions = [
-            Question(q.question, q.paragraph - start, q.answers)
-            for q in article.questions
-            if q.paragraph is not None and start < q.paragraph <= end
-        ]
-        if questions and end - start >= 2:
-            records += story_records(
-                Article(article.title, story, questions), pool, encoder, reader, weights, max(cap // 6, 3), 3
-            )
-        start = end
+    for cut in news_sized_cuts(article):
+        records += story_records(cut, pool, encoder, reader, weights, max(cap // 6, 3), 3)
     return records
 
 
