@@ -131,7 +131,8 @@ def _current(index_dir: Path) -> tuple[str, str] | None:
 
 def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
     """Where the reader's ONNX export goes beside the index, or None when it is off or does not apply."""
-    from .reader import ReaderError, ReaderFile, reader_id, resolve_reader
+    from .adapter import weights_id
+    from .reader import ReaderError, ReaderFile, resolve_reader
     from .reader_onnx import READER_QUANTIZATION
 
     if setting is not None and setting.lower() == READER_AUTO and custom_encoder:
@@ -145,7 +146,7 @@ def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_enc
         if setting is not None and setting.lower() == READER_AUTO:
             return None  # the shipped reader fits the packaged model only
         raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
-    reader_fp = f"{reader_id(path)}-{base[:8]}"
+    reader_fp = f"{weights_id(path)}-{base[:8]}"
     # the export itself waits for write time (`_exported_reader`): an unchanged or empty build needs no torch
     return ReaderRecord(
         file=str(path),

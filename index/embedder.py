@@ -100,9 +100,9 @@ def fingerprint(model: str, adapter: str | None = ADAPTER_AUTO) -> str:
     digest = hashlib.sha256()
     adapter_path = resolve_adapter(model, adapter)
     if adapter_path is not None:
-        from .adapter import adapter_id
+        from .adapter import weights_id
 
-        digest.update(f"adapter:{adapter_id(adapter_path)}\0".encode())
+        digest.update(f"adapter:{weights_id(adapter_path)}\0".encode())
     if folder is None:
         digest.update(f"name:{model}".encode())
         return digest.hexdigest()[:24]

@@ -19,16 +19,15 @@ torch only inside `merged_model`, which only the build path and training call.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .adapter import META_KEY, save_weights
 from .errors import ReaderError
 
-META_KEY = "__meta__"
 LORA, FULL = "lora:", "full:"
 SHIPPED = Path(__file__).with_name("readers") / "minilm-l6-squad-reader.npz"
 READER_AUTO, READER_NONE = "auto", "none"
@@ -62,21 +61,9 @@ class ReaderFile:
         return cls(meta, lora, full)
 
     def write(self, path: Path) -> None:
-        arrays: dict[str, Any] = {META_KEY: np.array(json.dumps(self.meta, sort_keys=True))}
-        for name, (a, b) in self.lora.items():
-            arrays[f"{LORA}{name}.A"] = a.astype(np.float32)
-            arrays[f"{LORA}{name}.B"] = b.astype(np.float32)
-        for name, value in self.full.items():
-            arrays[f"{FULL}{name}"] = value.astype(np.float32)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(path)
-
-
-def reader_id(path: Path) -> str:
-    """Part of the index's fingerprint: an export made from another reader file must not be reused."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        arrays = {f"{LORA}{name}.{part}": m for name, (a, b) in self.lora.items() for part, m in (("A", a), ("B", b))}
+        arrays.update({f"{FULL}{name}": value for name, value in self.full.items()})
+        save_weights(path, self.meta, arrays, compressed=True)
 
 
 def resolve_reader(setting: str | None) -> Path | None:

@@ -198,11 +198,12 @@ def load_reader(
     quantization: str = READER_QUANTIZATION,
 ) -> OnnxReader | None:
     """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting` exported under `cache`."""
+    from .adapter import weights_id
     from .embedder import fingerprint
-    from .reader import reader_id, resolve_reader
+    from .reader import resolve_reader
 
     path = resolve_reader(setting)
     if path is None:
         return None
-    reader_fp = f"{reader_id(path)}-{fingerprint(model, 'none')[:8]}"
+    reader_fp = f"{weights_id(path)}-{fingerprint(model, 'none')[:8]}"
     return OnnxReader(export_reader(path, cache / f"reader-{reader_fp}", model, reader_fp), quantization)
