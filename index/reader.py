@@ -4,11 +4,11 @@ The embedder compares a question and a sentence as two vectors made apart, and t
 over its cosines and BM25 scores track word overlap; the reader attends across both texts, so "What is France a
 region of?" beside "Normandy, a region in France" can score low although every word matches.
 
-It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), fine-tuned with LoRA by
-`training.reader`. The shipped file (`index/readers/*.npz`, a few MB) holds only what training changed:
+It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), fine-tuned by `training.reader`
+(LoRA, or every weight and then shrunk to low-rank deltas by `training.reader_ship`). The shipped file (`index/readers/*.npz`, a few MB) holds only what training changed:
 
 - `lora:<module>.A` (r x in) and `lora:<module>.B` (out x r) for each adapted Linear, merged at build time as
-  W += alpha / r * B @ A;
+  W += alpha / r * B @ A (float32, or float16 when `training.reader_ship` made them from a full fine-tune);
 - `full:<parameter>` for parameters trained whole (the pooler and the classifier);
 - `__meta__`, JSON: rank, alpha, base model fingerprint, max_length, how it was trained and what it measured.
 
@@ -54,8 +54,8 @@ class ReaderFile:
             with np.load(path, allow_pickle=False) as saved:
                 meta = json.loads(str(saved[META_KEY]))
                 modules = sorted({k[len(LORA) :].rsplit(".", 1)[0] for k in saved.files if k.startswith(LORA)})
-                lora = {m: (saved[f"{LORA}{m}.A"], saved[f"{LORA}{m}.B"]) for m in modules}
-                full = {k[len(FULL) :]: saved[k] for k in saved.files if k.startswith(FULL)}
+                lora = {m: (_f32(saved[f"{LORA}{m}.A"]), _f32(saved[f"{LORA}{m}.B"])) for m in modules}
+                full = {k[len(FULL) :]: _f32(saved[k]) for k in saved.files if k.startswith(FULL)}
         except (OSError, ValueError, KeyError) as exc:
             raise ReaderError(f"cannot read the reader model {path} ({exc}); rebuild it with training.reader") from exc
         return cls(meta, lora, full)
@@ -64,6 +64,11 @@ class ReaderFile:
         arrays = {f"{LORA}{name}.{part}": m for name, (a, b) in self.lora.items() for part, m in (("A", a), ("B", b))}
         arrays.update({f"{FULL}{name}": value for name, value in self.full.items()})
         save_weights(path, self.meta, arrays, compressed=True)
+
+
+def _f32(array: np.ndarray) -> np.ndarray:
+    """Shipped deltas may be float16 (half the file); the model and the merge are float32."""
+    return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
 def resolve_reader(setting: str | None) -> Path | None:

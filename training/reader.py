@@ -1,14 +1,16 @@
-"""Train the reader (a cross-encoder over question + sentence) with LoRA; write index/readers/*.npz.
+"""Train the reader (a cross-encoder over question + sentence); write a reader file (index/readers/*.npz).
 
     python -m training.reader --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
-        [--questions 3000] [--minutes 40] [--out index/readers/minilm-l6-squad-reader.npz]
+        [--rank 0 --lr 5e-5] [--questions 3000] [--minutes 40] [--out data/readers/full.npz]
 
-Starts from the packaged all-MiniLM-L6-v2 with a fresh one-logit head (BERT's pooler + classifier, trained whole)
-and LoRA on every attention and feed-forward Linear (peft), trained by sentence-transformers' CrossEncoderTrainer
-with binary cross-entropy. Data (see training.reader_data): SQuAD v1.1 train questions from articles neither the
-ranker's fit nor the embedder adapter use (and never University_of_Notre_Dame), and every question of SQuAD 2.0's
-training articles, answerable and not. Seeded; prints its time. With --eval it measures, before and after, on
-held-out articles (training.reader_eval).
+Starts from the packaged all-MiniLM-L6-v2 with a fresh one-logit head (BERT's pooler + classifier), trained by
+sentence-transformers' CrossEncoderTrainer with binary cross-entropy. `--rank R` trains LoRA deltas (peft) on every
+attention and feed-forward Linear plus the head; `--rank 0` fine-tunes every weight but the word embeddings, whose
+file (44 MB) `training.reader_ship` shrinks to low-rank deltas for the repository. Data (see training.reader_data):
+SQuAD v1.1 train questions from articles neither the ranker's fit nor the embedder adapter use (and never
+University_of_Notre_Dame), and every question of SQuAD 2.0's training articles, answerable and not; a share of the
+questions is rewritten as chat (`--chat-share`). Seeded; prints its time. With --eval it measures, before and
+after, on held-out articles (training.reader_eval).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from index.embedder import DEFAULT_MODEL, fingerprint, load_encoder, resolve_model
 from index.reader import SHIPPED, ReaderFile
 
-from .reader_data import NEVER_TRAIN_V2, ArticleText, Pair, article_pairs, article_text
+from .reader_data import NEVER_TRAIN_V2, ArticleText, Pair, article_pairs, article_text, chat_spelled
 
 DEV_ARTICLE = "University_of_Notre_Dame"
 TARGETS = ("query", "key", "value", "dense")  # every Linear of the encoder layers; the pooler is trained whole
@@ -59,6 +61,7 @@ def build_pairs(args: argparse.Namespace, encoder: Any) -> list[Pair]:
         if encoder is not None and article in (train_v1[-1:] + train_v2[-1:]):
             encoder.save()  # the embeddings take minutes on 2 cores: a rerun reads them back
     rng.shuffle(pairs)
+    pairs = chat_spelled(pairs, args.chat_share, random.Random(args.seed + 1))
     positives = sum(p.label > 0 for p in pairs)
     print(
         f"{len(train_v1)} SQuAD v1 + {len(train_v2)} SQuAD 2.0 articles: {len(pairs)} pairs, {positives} positive",
@@ -87,7 +90,9 @@ def lora_model(args: argparse.Namespace) -> Any:
     if args.rank > 0:
         inject_adapter_in_model(config, ce[0].model)
     for name, parameter in ce[0].model.named_parameters():
-        parameter.requires_grad_(args.rank == 0 or "lora_" in name or name in WHOLE)
+        # rank 0 fine-tunes every weight but the word embeddings (12M of 23M, too big to ship as a delta)
+        full_tune = args.rank == 0 and "word_embeddings" not in name
+        parameter.requires_grad_(full_tune or "lora_" in name or name in WHOLE)
     return ce
 
 
@@ -117,7 +122,7 @@ def reader_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> Rea
             b = module.lora_B["default"].weight.detach().numpy().copy()
             lora[name] = (a, b)
     params = dict(model.named_parameters())
-    whole = WHOLE if args.rank > 0 else tuple(n for n in params if "lora_" not in n)
+    whole = WHOLE if args.rank > 0 else tuple(n for n, p in params.items() if p.requires_grad)
     for name in whole:
         full[name.replace(".base_layer", "")] = params[name].detach().numpy().copy()
     meta = {
@@ -213,6 +218,7 @@ def train(args: argparse.Namespace) -> int:
         "questions_v1": args.questions,
         "init": args.init.name if args.init else None,
         "skip_pairs": args.skip_pairs,
+        "chat_share": args.chat_share,
         "train_minutes": round(minutes, 1),
     }
     reader = reader_file(ce, args, extra)
@@ -242,7 +248,12 @@ def parser() -> argparse.ArgumentParser:
         help="leading shuffled v1 articles left to the fit and the adapter",
     )
     p.add_argument("--held-out", type=int, default=6, help="v1 articles after the training ones, for --eval")
-    p.add_argument("--rank", type=int, default=16, help="LoRA rank; 0 fine-tunes every weight (comparison only)")
+    p.add_argument(
+        "--rank",
+        type=int,
+        default=16,
+        help="LoRA rank; 0 fine-tunes every weight but the word embeddings (then: training.reader_ship)",
+    )
     p.add_argument("--alpha", type=float, default=32.0)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--batch", type=int, default=32)
@@ -259,6 +270,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", action="store_true", help="measure on held-out articles after training")
     p.add_argument("--top", type=int, default=10, help="fused candidates the reader reads in --eval")
     p.add_argument("--eval-questions", type=int, default=400, help="questions per held-out set for --eval")
+    p.add_argument(
+        "--chat-share",
+        type=float,
+        default=0.15,
+        help="share of questions rewritten as chat (lower case, no '?', 'u', 'ppl'...): readers type like that",
+    )
     p.add_argument("--cache", type=Path, default=Path("data/cache"), help="embedding cache folder")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=7)

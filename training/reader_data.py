@@ -142,3 +142,50 @@ def article_pairs(
             other = rng.choice(others)
             pairs.append(Pair(question, rng.choice(other.sentences), 0.0))
     return pairs
+
+
+CHAT_WORDS = {
+    "you": "u",
+    "are": "r",
+    "people": "ppl",
+    "because": "bc",
+    "what's": "whats",
+    "about": "abt",
+    "please": "pls",
+    "before": "b4",
+    "with": "w/",
+    "doesn't": "doesnt",
+    "didn't": "didnt",
+}
+
+
+def chat_spelling(question: str, rng: random.Random) -> str:
+    """The question as typed in a chat: lower case, no final '?', some words shortened or dropped."""
+    text = question.strip().rstrip("?").strip()
+    if rng.random() < 0.8:
+        text = text.lower()
+    words = text.split()
+    out = []
+    for word in words:
+        low = word.lower()
+        if low in CHAT_WORDS and rng.random() < 0.6:
+            out.append(CHAT_WORDS[low])
+        elif low in ("the", "a", "an") and rng.random() < 0.3:
+            continue
+        else:
+            out.append(word)
+    text = " ".join(out) or text
+    if rng.random() < 0.3:
+        text += rng.choice(("??", " ?", "?!", " lol"))
+    return text
+
+
+def chat_spelled(pairs: list[Pair], share: float, rng: random.Random) -> list[Pair]:
+    """`share` of the questions (all their pairs alike) rewritten by `chat_spelling`."""
+    if share <= 0:
+        return pairs
+    rewritten: dict[str, str] = {}
+    for question in sorted({p.question for p in pairs}):
+        if rng.random() < share:
+            rewritten[question] = chat_spelling(question, rng)
+    return [Pair(rewritten.get(p.question, p.question), p.sentence, p.label) for p in pairs]

@@ -57,6 +57,7 @@ from .data import (
 from .fit import DEV_ARTICLE, fit_logistic, near_misses
 
 READ_AT_MOST = 16
+READ_COUNTS = (3, 4, 6, 10, 16)  # how many of the ranker's sentences the reader may read: fewer is faster
 FIT_V2_ARTICLES = ("Packet_switching", "Scottish_Parliament")
 
 
@@ -177,15 +178,15 @@ def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weig
         "ranker_only_first_quote": first_quote_holds(valid_answerable, ReaderWeights(top_n=0), ratio)
     }
     grid = {}
-    for n in (6, 10, 16):
-        for w in (0.0, 0.1, 0.2, 0.3, 0.5, 1.0):
+    for n in READ_COUNTS:
+        for w in (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0):
             grid[(n, w)] = first_quote_holds(answerable, ReaderWeights(top_n=n, ranker_weight=w), ratio)
     best_n, best_w = max(grid, key=lambda k: (round(grid[k], 3), -k[0]))  # ties: read fewer (faster)
     report["first_quote_train"] = {f"n{n}_w{w}": round(v, 4) for (n, w), v in grid.items()}
     rw = ReaderWeights(top_n=best_n, ranker_weight=best_w)
     report["first_quote_valid"] = {
         f"n{n}": round(first_quote_holds(valid_answerable, ReaderWeights(top_n=n, ranker_weight=best_w), ratio), 4)
-        for n in (6, 10, 16)
+        for n in READ_COUNTS
     }
     x = abstention_rows(train, best_n)
     y = np.array([e.kind == "answerable" for e in train], dtype=float)

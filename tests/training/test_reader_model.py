@@ -111,3 +111,61 @@ def test_merged_reader_gives_the_lora_models_logits() -> None:
         got = merged(**batch).logits[:, 0].numpy()
     assert np.abs(expected).max() > 0.1  # the head is not a no-op
     np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_chat_spelling_rewrites_a_share_of_questions_alike_and_keeps_labels() -> None:
+    from training.reader_data import Pair, chat_spelled
+
+    pairs = [
+        Pair(f"What are the people of town {i} doing?", s, label)
+        for i in range(200)
+        for s, label in (("a", 1.0), ("b", 0.0))
+    ]
+    out = chat_spelled(pairs, 0.3, random.Random(5))
+    assert [p.label for p in out] == [p.label for p in pairs] and [p.sentence for p in out] == [
+        p.sentence for p in pairs
+    ]
+    rewritten = {p.question for p, q in zip(pairs, out) if p.question != q.question}
+    assert 30 < len(rewritten) < 90  # about 30% of 200
+    by_original: dict[str, set[str]] = {}
+    for p, q in zip(pairs, out):
+        by_original.setdefault(p.question, set()).add(q.question)
+    assert all(len(v) == 1 for v in by_original.values())  # every pair of a question is rewritten the same way
+    assert chat_spelled(pairs, 0.0, random.Random(5)) == pairs
+    assert out == chat_spelled(pairs, 0.3, random.Random(5))  # seeded
+
+
+@pytest.mark.slow
+def test_shipped_form_of_a_full_fine_tune_scores_like_it() -> None:
+    """Low-rank deltas survive `shrink` (float16 aside), so the merged model gives the full model's logits."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from index.embedder import DEFAULT_MODEL, resolve_model
+    from training.reader_ship import low_rank_module, shrink
+
+    path = resolve_model(DEFAULT_MODEL)
+    base = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    rng = np.random.default_rng(4)
+    full: dict[str, np.ndarray] = {}
+    for name, parameter in base.named_parameters():
+        if "word_embeddings" in name:
+            continue
+        value = parameter.detach().numpy().copy()
+        if low_rank_module(name):
+            value += 0.02 * rng.standard_normal((value.shape[0], 3)) @ rng.standard_normal((3, value.shape[1]))
+        elif "classifier" in name:
+            value = rng.standard_normal(value.shape).astype(np.float32)
+        full[name] = value.astype(np.float32)
+    tuned = ReaderFile({"rank": 1, "alpha": 1.0, "max_length": 128}, {}, full)
+    small, kept = shrink(tuned, 4)
+    assert len(small.lora) == 36 and min(kept.values()) > 0.999
+    assert all(a.dtype == np.float16 and a.shape[0] == 4 for a, _ in small.lora.values())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    batch = tokenizer(["When did the bridge open?"] * 2, PARAGRAPHS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        expected = merged_model(tuned, path)(**batch).logits[:, 0].numpy()
+        got = merged_model(small, path)(**batch).logits[:, 0].numpy()
+        plain = merged_model(ReaderFile(small.meta, {}, small.full), path)(**batch).logits[:, 0].numpy()
+    assert np.abs(expected - plain).max() > 0.05  # the deltas matter
+    np.testing.assert_allclose(got, expected, atol=2e-2)
