@@ -70,7 +70,7 @@ def best_sentence_rate(model: object, articles: Sequence[tuple[list[str], list[P
     return hits / max(total, 1)
 
 
-def add_lora(bert: Any, rank: int, alpha: float) -> dict[str, tuple[Any, Any]]:
+def add_lora(bert: Any, rank: int, alpha: int) -> dict[str, tuple[Any, Any]]:
     """Put peft LoRA layers (y = W x + alpha/rank * B A x, W frozen, B starting at zero) on every targeted Linear of
     the transformer, in place; returns each layer's trainable (A, B) by module name, the names `merge_into` finds."""
     from peft import LoraConfig, inject_adapter_in_model
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--held-out", type=int, default=8, help="articles to measure before/after on")
     parser.add_argument("--skip", type=int, default=60, help="leading articles left to the ranker's fit (default 60)")
     parser.add_argument("--rank", type=int, default=8)
-    parser.add_argument("--alpha", type=float, default=16.0)
+    parser.add_argument("--alpha", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=1)

@@ -25,7 +25,7 @@ def test_merged_adapter_embeds_like_the_trained_lora_layers(tmp_path: Path) -> N
     torch.manual_seed(0)
     trained = load_sentence_transformer(DEFAULT_MODEL, "none")
     plain = _embed(trained)
-    layers = add_lora(trained[0].auto_model, rank=4, alpha=8.0)
+    layers = add_lora(trained[0].auto_model, rank=4, alpha=8)
     with torch.no_grad():
         for _, b in layers.values():
             b.normal_(0, 0.02)  # B starts at zero: give the layers something to add
