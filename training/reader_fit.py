@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import pickle
 import random
@@ -46,6 +47,7 @@ from index.ranking import (
     load_weights,
     rank,
 )
+from index.reader import SHIPPED
 from index.reader_onnx import OnnxReader, load_reader
 from index.reading import Reading, answer_logit, reread
 
@@ -261,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     train: list[Record] = []
     valid: list[Record] = []
     shard, shards = (int(x) for x in args.shard.split("/"))
-    saved = args.cache / f"reader-fit-{weights_id(reader_path(args))}"
+    saved = args.cache / f"reader-fit-{records_key(args, weights)}"
     for number, article in enumerate(articles + v2):
         cap = args.per_article if article not in v2 else len(article.questions)  # every SQuAD 2.0 trick question
         stored = saved / f"{article.title}-{cap}.pkl"
@@ -287,10 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def reader_path(args: argparse.Namespace) -> Path:
-    from index.reader import SHIPPED
-
-    return args.reader or SHIPPED
+def records_key(args: argparse.Namespace, weights: Weights) -> str:
+    """What the saved records depend on: the reader file, its quantization and the ranker's weights."""
+    ranker = json.dumps(weights.model_dump(exclude={"reader"}), sort_keys=True).encode()
+    return f"{weights_id(args.reader or SHIPPED)}-{args.quantization}-{hashlib.sha256(ranker).hexdigest()[:8]}"
 
 
 def _with_tricks(article: Article, raw: dict) -> Article:

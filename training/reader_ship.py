@@ -1,13 +1,14 @@
 """Make a fully fine-tuned reader small enough to ship: each Linear's change as a rank-r product, in float16.
 
-    python -m training.reader_ship --full data/readers/full.npz --rank 64 [--out index/readers/...npz]
+    python -m training.reader_ship --full data/readers/full.npz --rank 32 [--out index/readers/...npz]
 
 `training.reader --rank 0` fine-tunes every weight but the word embeddings (10.9M parameters, 44 MB of float32):
-too big for the repository's 10 MB. What fine-tuning changes in a weight matrix is close to low-rank, so each
-encoder Linear's delta (tuned minus packaged MiniLM) is kept as its best rank-r approximation (truncated SVD,
-B = U S, A = V^T), which the build merges exactly like LoRA deltas (`index.reader.merge_into`, scale 1). Biases,
-LayerNorms, the position embeddings, the pooler and the classifier are kept whole. It prints how much of each
-delta the rank keeps and how far the logits of a few hundred question-sentence pairs move.
+far too big to keep in the repository, which holds no file over 5 MB. What fine-tuning changes in a weight matrix
+is close to low-rank, so each encoder Linear's delta (tuned minus packaged MiniLM) is kept as its best rank-r
+approximation (truncated SVD, B = U S, A = V^T), which the build merges exactly like LoRA deltas
+(`index.reader.merge_into`, scale 1). Biases, LayerNorms, the position embeddings, the pooler and the classifier are
+kept whole. It prints how much of each delta the rank keeps and how far the logits of a few hundred
+question-sentence pairs move.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from index.embedder import DEFAULT_MODEL, resolve_model
 from index.reader import SHIPPED, ReaderFile, merged_model
 
-LOW_RANK = ("query", "key", "value", "dense")  # encoder Linears; the pooler's dense stays whole
+from .reader import TARGETS  # the encoder Linears; the pooler's dense is not in an encoder layer and stays whole
 
 
 def low_rank_module(name: str) -> str | None:
@@ -30,7 +31,7 @@ def low_rank_module(name: str) -> str | None:
     if ".encoder.layer." not in name or not name.endswith(".weight"):
         return None
     module = name[: -len(".weight")]
-    return module if module.rsplit(".", 1)[-1] in LOW_RANK else None
+    return module if module.rsplit(".", 1)[-1] in TARGETS else None
 
 
 def shrink(full: ReaderFile, rank: int, model: str = DEFAULT_MODEL) -> tuple[ReaderFile, dict[str, float]]:
@@ -55,7 +56,7 @@ def shrink(full: ReaderFile, rank: int, model: str = DEFAULT_MODEL) -> tuple[Rea
         a = vt[:r].astype(np.float16)
         lora[module] = (a, b)
         kept[module] = float(np.sqrt((s[:r] ** 2).sum() / max((s**2).sum(), 1e-30)))
-    meta = dict(full.meta) | {"rank": rank, "alpha": float(rank), "shipped_rank": rank, "targets": list(LOW_RANK)}
+    meta = dict(full.meta) | {"rank": rank, "alpha": float(rank), "targets": list(TARGETS)}
     meta["delta_norm_kept"] = round(float(np.mean(list(kept.values()))), 4)
     return ReaderFile(meta, lora, whole), kept
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     p = argparse.ArgumentParser(prog="python -m training.reader_ship", description=__doc__.split("\n\n")[0])
     p.add_argument("--full", type=Path, required=True, help="a reader file from training.reader --rank 0")
-    p.add_argument("--rank", type=int, default=64)
+    p.add_argument("--rank", type=int, default=32, help="rank of each delta (32: a 4.5 MB file)")
     p.add_argument("--out", type=Path, default=SHIPPED)
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--squad2", type=Path, help="SQuAD 2.0 dev articles: measure the logits' drift on them")
