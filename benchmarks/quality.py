@@ -92,8 +92,8 @@ def engine_system(library: Library) -> System:
     """The project's engine exactly as the bot calls it, plus its paragraph ranking for top-k."""
 
     def ask(question: str) -> Prediction:
-        answer = library.ask(question)
-        return Prediction(library.paragraph_ranking(question), answer.quotes[0].text if answer.quotes else None)
+        answer = library.ask(question)  # a CLOSEST reply scores as silence: only confident answers count
+        return Prediction(library.paragraph_ranking(question), answer.quotes[0].text if answer.answered else None)
 
     return ask
 

@@ -1,7 +1,8 @@
 """Asking the engine about one story at a time, as the bot serves a story: the reader set and SQuAD 2.0 share it.
 
 A benchmark gets back only what a reader sees first (the first quote and its paragraph, or silence), so each
-data set scores it by its own rule.
+data set scores it by its own rule. Only a confident answer counts as a quote here: a CLOSEST reply (the closest
+passage under a hedge) scores as silence, as a decline did before the closest tier.
 """
 
 from __future__ import annotations
@@ -42,6 +43,6 @@ def engine_asker(encoder: Encoder, weights: Weights | None = None, reader: OnnxR
     def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
         library = Library.from_stories([story], encoder, weights, reader)
         answers = [a for i in range(0, len(questions), BATCH) for a in library.ask_many(list(questions[i : i + BATCH]))]
-        return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.quotes else Reply() for a in answers]
+        return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.answered else Reply() for a in answers]
 
     return ask

@@ -143,7 +143,8 @@ class Library:
         return self._questions.encode([question])[0]
 
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
-        """Answer with 1 to `top_k` verbatim quotes, or abstain when no passage answers."""
+        """Answer with 1 to `top_k` verbatim quotes (ANSWERED), show the closest passage the same way under a hedge
+        when unsure (CLOSEST), or abstain when nothing is close (NOT_COVERED)."""
         return self.ask_many([question], [story], top_k=top_k)[0]
 
     def ask_many(
@@ -216,14 +217,17 @@ class Library:
             )
         return None
 
-    def decide(self, c: Candidates, r: Ranking, reading: Reading | None) -> tuple[Ranking, float, bool, Weights]:
-        """(the final ranking, confidence, whether to answer, the weights quoting reads) for one question."""
+    def decide(
+        self, c: Candidates, r: Ranking, reading: Reading | None
+    ) -> tuple[Ranking, float, AnswerStatus, Weights]:
+        """(the final ranking, confidence, the tier: ANSWERED, CLOSEST or NOT_COVERED, the weights quoting reads)
+        for one question. The tier is the confidence cut by the thresholds fitted beside it (`Thresholds.tier`)."""
         confidence = answer_probability(answer_features(c, r), self.weights)
         if reading is None:
-            return r, confidence, confidence >= self.weights.answer_threshold, self.weights
+            return r, confidence, self.weights.tier(confidence), self.weights
         rw = self.reader_weights
         confidence = answer_confidence(reading, confidence, rw)
-        return reread(c, r, reading, rw), confidence, confidence >= rw.answer_threshold, quote_weights(self.weights, rw)
+        return reread(c, r, reading, rw), confidence, rw.tier(confidence), quote_weights(self.weights, rw)
 
     def _answer(
         self,
@@ -236,17 +240,18 @@ class Library:
     ) -> Answer:
         if candidates is None or ranking is None:
             return self._not_covered(question, story, 0.0)
-        ranking, confidence, answered, weights = self.decide(candidates, ranking, reading)
-        if not answered:
+        ranking, confidence, status, weights = self.decide(candidates, ranking, reading)
+        if status is AnswerStatus.NOT_COVERED:
             return self._not_covered(question, story, confidence)
         quotes = self._quotes(candidates, ranking, confidence, top_k, weights)
+        first = quotes[0]
+        message = (
+            f"Found in {first.title}, paragraph {first.paragraph}."
+            if status is AnswerStatus.ANSWERED
+            else f"“{first.title}” may not answer this directly; the closest passage is ¶{first.paragraph}."
+        )
         return Answer(
-            question=question,
-            status=AnswerStatus.ANSWERED,
-            quotes=quotes,
-            story=story,
-            message=f"Found in {quotes[0].title}, paragraph {quotes[0].paragraph}.",
-            confidence=confidence,
+            question=question, status=status, quotes=quotes, story=story, message=message, confidence=confidence
         )
 
     def paragraph_ranking(self, question: str, story: str | None = None) -> list[int]:

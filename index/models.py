@@ -99,7 +99,13 @@ class Quote(BaseModel):
 
 
 class AnswerStatus(str, Enum):
+    """What the engine concluded. Three outcomes for a real question, by the confidence against two thresholds
+    (`Weights.answer_threshold`, `Weights.closest_threshold`): ANSWERED (the quotes answer it), CLOSEST (the story
+    may not answer it directly: the closest passage, quoted and attributed exactly as an answer, under a hedge),
+    NOT_COVERED (nothing close enough to show). The other two refuse a question the engine cannot take."""
+
     ANSWERED = "answered"
+    CLOSEST = "closest"
     NOT_COVERED = "not_covered"
     EMPTY_QUESTION = "empty_question"
     QUESTION_TOO_LONG = "question_too_long"
@@ -115,7 +121,13 @@ class Answer(BaseModel):
 
     @property
     def answered(self) -> bool:
+        """A confident answer (ANSWERED) only; a CLOSEST reply also shows quotes, see `shows_quotes`."""
         return self.status is AnswerStatus.ANSWERED
+
+    @property
+    def shows_quotes(self) -> bool:
+        """Whether the reply shows quotes: a confident answer or the closest passage under a hedge."""
+        return self.status in (AnswerStatus.ANSWERED, AnswerStatus.CLOSEST)
 
 
 class Summary(BaseModel):

@@ -3,9 +3,10 @@
 Ranking is a logistic model over SENTENCE_FEATURES (index/features.py): dense and BM25 scores of the sentence,
 its neighbours and its paragraph, z-scored over the question's candidates, plus question type x sentence cues.
 A paragraph scores as its best sentence. Whether to answer at all is a second logistic model over
-QUESTION_FEATURES (how sure the ranker is, cosines, how much of the question the best passage covers), with a
-threshold fitted so that answerable questions are answered and on-subject-but-unanswered ones are not. Both
-ship as `weights.json` next to this file; serving needs only numpy.
+QUESTION_FEATURES (how sure the ranker is, cosines, how much of the question the best passage covers), whose
+probability is cut twice (`Thresholds`): a confident answer above one threshold, the closest passage under a
+hedge between the two, nothing below the lower one. Both ship as `weights.json` next to this file; serving
+needs only numpy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError, model_validator
 
 from .candidates import Candidates
 from .features import (
@@ -27,28 +28,68 @@ from .features import (
     sentence_matrix,
     zscore,
 )
+from .models import AnswerStatus
 
-__all__ = ["MAX_QUOTE_CHARS", "Ranking", "ReaderWeights", "Weights", "answer_features", "load_weights", "rank"]
+__all__ = [
+    "MAX_QUOTE_CHARS",
+    "Ranking",
+    "ReaderWeights",
+    "Thresholds",
+    "Weights",
+    "answer_features",
+    "load_weights",
+    "rank",
+]
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 MAX_QUOTE_CHARS = 400
 
 
-class ReaderWeights(BaseModel):
+class Thresholds(BaseModel):
+    """The decision's two cuts on the confidence (a probability), fitted with the weights they sit beside.
+
+    At or above `answer_threshold` (the confident one) the reply is ANSWERED; at or above `closest_threshold`
+    (the decline one) it is CLOSEST, the closest passage under a hedge; below it, NOT_COVERED. None for
+    `closest_threshold` means no closest tier: a weights file from before it declines below `answer_threshold`.
+    """
+
+    answer_threshold: float = 0.5
+    closest_threshold: float | None = None
+
+    @model_validator(mode="after")
+    def _decline_at_most_confident(self) -> Thresholds:
+        low = self.closest_threshold
+        if low is not None and not 0.0 <= low <= self.answer_threshold:
+            raise ValueError(
+                f"closest_threshold ({low}) must be between 0 and answer_threshold ({self.answer_threshold}): "
+                "below it a question is declined, at or above answer_threshold it is answered with confidence"
+            )
+        return self
+
+    def tier(self, confidence: float) -> AnswerStatus:
+        """ANSWERED, CLOSEST or NOT_COVERED for a question answered with this confidence."""
+        if confidence >= self.answer_threshold:
+            return AnswerStatus.ANSWERED
+        if self.closest_threshold is not None and confidence >= self.closest_threshold:
+            return AnswerStatus.CLOSEST
+        return AnswerStatus.NOT_COVERED
+
+
+class ReaderWeights(Thresholds):
     """How the reader's logit is combined with the ranker and the abstention model (fitted by training.reader_fit; see index.reading)."""
 
     top_n: int = 10
     ranker_weight: float = 0.3
     answer_coef: list[float] = [1.0, 0.0]  # over (best reader logit, abstention model logit)
     answer_intercept: float = 0.0
-    answer_threshold: float = 0.5
     extra_margin: float = 3.0  # further quotes only within this combined score of the first ...
     extra_min_score: float | None = None  # ... and at least this (None: no further quotes)
     fitted: dict[str, object] = {}
 
 
-class Weights(BaseModel):
-    """The fitted models; the defaults (plain z-score fusion, a loose abstention) serve an unfitted engine."""
+class Weights(Thresholds):
+    """The fitted models; the defaults (plain z-score fusion, a loose abstention, no closest tier) serve an unfitted
+    engine. The thresholds (`Thresholds`) cut the abstention model's probability."""
 
     sentence_features: list[str] = list(SENTENCE_FEATURES)
     sentence_coef: list[float] = []  # empty: fall back to z(dense) + z(bm25) at sentence and paragraph level
@@ -60,7 +101,6 @@ class Weights(BaseModel):
     answer_scale: list[float] = []
     answer_low: list[float] = []  # features are clipped to what the fit saw (2nd-98th percentile), so one
     answer_high: list[float] = []  # extreme value, e.g. a z-score on a single matched word, cannot decide alone
-    answer_threshold: float = 0.5
     neighbour_ratio: float = 0.5  # join a neighbour whose probability is at least this share of the best's
     extra_quote_margin: float = 2.0  # further quotes only from paragraphs within this logit of the best
     # ... and only when their own ranker logit clears this cut, fitted on SQuAD so extra quotes are right
@@ -72,7 +112,13 @@ class Weights(BaseModel):
 
 def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
     if path.exists():
-        weights = Weights.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            weights = Weights.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except ValidationError as exc:
+            reasons = "; ".join(
+                ".".join(map(str, e["loc"])) + (": " if e["loc"] else "") + e["msg"] for e in exc.errors()
+            )
+            raise ValueError(f"{path} is not a usable weights file ({reasons}); rerun python -m training.fit") from None
         if weights.sentence_coef and not set(weights.sentence_features) <= set(SENTENCE_FEATURES):
             raise ValueError(f"{path} was fitted for other sentence features; rerun python -m training.fit")
         if weights.answer_coef and not set(weights.question_features) <= set(QUESTION_FEATURES):

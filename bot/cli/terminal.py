@@ -26,11 +26,11 @@ def format_quote_lines(
 
 
 def format_answer(answer: Answer) -> str:
-    if not answer.answered:
+    """The quotes of an answer; the hedge line, then the quotes, for the closest passage; else the engine's line."""
+    if not answer.shows_quotes:
         return answer.message
-    return "\n\n".join(
-        format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url, q.updated) for q in answer.quotes
-    )
+    quotes = [format_quote_lines(q.text, q.title, q.paragraph, q.sources, q.url, q.updated) for q in answer.quotes]
+    return "\n\n".join(quotes if answer.answered else [answer.message, *quotes])
 
 
 def format_summary(summary: Summary) -> str:

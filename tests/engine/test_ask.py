@@ -36,9 +36,10 @@ def test_off_topic_questions_abstain_without_quotes(library: Library) -> None:
         assert "doesn't say" in answer.message or "don't say" in answer.message
 
 
-def test_on_subject_question_the_story_does_not_answer_abstains(library: Library) -> None:
+def test_on_subject_question_the_story_does_not_answer_is_not_answered_with_confidence(library: Library) -> None:
     answer = library.ask("How many White Helmets were killed?")
-    assert answer.status is AnswerStatus.NOT_COVERED and not answer.quotes
+    assert not answer.answered  # declined, or the closest passage under a hedge (tests/engine/test_tiers.py)
+    assert answer.status in (AnswerStatus.CLOSEST, AnswerStatus.NOT_COVERED)
 
 
 def test_empty_and_huge_questions_get_a_status_not_an_exception(library: Library) -> None:

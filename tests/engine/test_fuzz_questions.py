@@ -19,9 +19,10 @@ EMPTY, TOO_LONG = AnswerStatus.EMPTY_QUESTION, AnswerStatus.QUESTION_TOO_LONG
 def check_answer(answer: Answer, library: Library) -> None:
     assert isinstance(answer.status, AnswerStatus) and answer.message.strip()
     answer.model_dump_json()  # the CLI prints it and the bot logs it: it must be valid UTF-8 text
-    if answer.status is not AnswerStatus.ANSWERED:
+    if not answer.shows_quotes:  # declined or refused: nothing quoted
         assert answer.quotes == []
         return
+    assert answer.quotes  # answered, or the closest passage: quoted and checkable alike
     texts = {(s.slug, p.number): p.text for s in library.data.stories for p in s.paragraphs}
     for quote in answer.quotes:
         assert quote.text and quote.text in texts[(quote.story, quote.paragraph)]

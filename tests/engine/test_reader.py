@@ -122,7 +122,7 @@ def test_build_exports_the_reader_and_the_library_uses_it(
     assert loaded.reader is not None and loaded.manifest.reader is not None
     assert loaded.manifest.reader.file == tiny_reader.name
     assert Library.load(index_dir, encoder=encoder, reader=False).reader is None
-    assert loaded.ask(QUESTIONS[0]).status in (AnswerStatus.ANSWERED, AnswerStatus.NOT_COVERED)
+    assert loaded.ask(QUESTIONS[0]).status in (AnswerStatus.ANSWERED, AnswerStatus.CLOSEST, AnswerStatus.NOT_COVERED)
     report = build_index(content_copy, index_dir, encoder=encoder, reader="none")
     assert report.changed  # switching the reader off writes a build without it, reusing the vectors
     assert report.embedded == []
@@ -158,7 +158,10 @@ def test_the_shipped_reader_reads_what_the_white_helmets_do_as_the_answer(
 
 
 @pytest.mark.slow
-def test_the_shipped_reader_declines_what_the_story_does_not_say(library: Library, shipped_reader: OnnxReader) -> None:
+def test_the_shipped_reader_is_never_sure_of_what_the_story_does_not_say(
+    library: Library, shipped_reader: OnnxReader
+) -> None:
     with_it = Library(library.data, library.encoder, reader=shipped_reader)
-    for question in ("Who painted the Mona Lisa?", "How many White Helmets were killed?"):
-        assert with_it.ask(question).status is AnswerStatus.NOT_COVERED, question
+    assert with_it.ask("Who painted the Mona Lisa?").status is AnswerStatus.NOT_COVERED
+    # on the story's subject but not in it: at most the closest passage under a hedge, never a confident answer
+    assert with_it.ask("How many White Helmets were killed?").status in (AnswerStatus.CLOSEST, AnswerStatus.NOT_COVERED)

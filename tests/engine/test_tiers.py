@@ -1,0 +1,126 @@
+"""The decision's three outcomes: a confident answer, the closest passage under a hedge, or nothing.
+
+Every tier here is decided by thresholds the test sets around the question's own confidence, so the tests hold
+whatever values the shipped weights.json carries (they are refitted from data).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Answer, AnswerStatus, Library
+from index.ranking import ReaderWeights, Thresholds, Weights, load_weights
+
+QUESTION = "How many White Helmets are still trapped in Syria?"
+TITLE = "White Helmets Trapped in Syria"
+
+
+def with_thresholds(library: Library, confident: float, decline: float | None) -> Library:
+    weights = library.weights.model_copy(update={"answer_threshold": confident, "closest_threshold": decline})
+    return Library(library.data, library.encoder, weights)
+
+
+def confidence_of(library: Library, question: str) -> float:
+    confidence = library.ask(question).confidence
+    assert 0.0 < confidence < 1.0, confidence  # room for a threshold on either side
+    return confidence
+
+
+def test_a_confidence_between_the_thresholds_gets_the_closest_passage_quoted_as_an_answer(library: Library) -> None:
+    c = confidence_of(library, QUESTION)
+    confident = with_thresholds(library, c / 2, c / 4).ask(QUESTION)
+    closest = with_thresholds(library, (1 + c) / 2, c / 2).ask(QUESTION)
+    assert confident.status is AnswerStatus.ANSWERED and closest.status is AnswerStatus.CLOSEST
+    assert closest.quotes and closest.quotes == confident.quotes  # the same Quote objects: text, ¶, link, sources
+    assert closest.confidence == confident.confidence == c
+    assert closest.shows_quotes and confident.shows_quotes
+    assert confident.answered and not closest.answered  # `answered` is the confident tier only
+
+
+def test_the_hedge_is_one_line_naming_the_story_and_the_paragraph(library: Library) -> None:
+    c = confidence_of(library, QUESTION)
+    answer = with_thresholds(library, (1 + c) / 2, c / 2).ask(QUESTION)
+    first = answer.quotes[0]
+    assert answer.message == f"“{TITLE}” may not answer this directly; the closest passage is ¶{first.paragraph}."
+    assert "\n" not in answer.message
+
+
+def test_below_the_decline_threshold_nothing_is_quoted(library: Library) -> None:
+    c = confidence_of(library, QUESTION)
+    answer = with_thresholds(library, (1 + c) / 2, (1 + 3 * c) / 4).ask(QUESTION)
+    assert answer.status is AnswerStatus.NOT_COVERED and answer.quotes == []
+    assert not answer.answered and not answer.shows_quotes
+    assert answer.message == f"“{TITLE}” doesn't say that."
+
+
+def test_without_a_decline_threshold_there_are_two_tiers_as_before(library: Library) -> None:
+    c = confidence_of(library, QUESTION)
+    assert with_thresholds(library, (1 + c) / 2, None).ask(QUESTION).status is AnswerStatus.NOT_COVERED
+    assert with_thresholds(library, c, None).ask(QUESTION).status is AnswerStatus.ANSWERED  # at the cut: answered
+
+
+class DoubtfulReader:
+    """Stands in for OnnxReader: reads every sentence as not answering (logit -4)."""
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        return np.full(len(pairs), -4.0, dtype=np.float32)
+
+
+def test_the_reader_decides_the_tier_with_its_own_thresholds(library: Library) -> None:
+    def read_with(decline: float | None) -> Answer:
+        rw = ReaderWeights(top_n=6, ranker_weight=0.0, answer_threshold=0.9, closest_threshold=decline)
+        # the ranker's own thresholds would answer anything: with a reader they don't count
+        weights = library.weights.model_copy(update={"reader": rw, "answer_threshold": 0.0, "closest_threshold": 0.0})
+        return Library(library.data, library.encoder, weights, DoubtfulReader()).ask(QUESTION)  # type: ignore[arg-type]
+
+    unsure = read_with(0.0)
+    assert unsure.status is AnswerStatus.CLOSEST and unsure.quotes and 0.0 < unsure.confidence < 0.9
+    assert read_with(unsure.confidence * 1.01).status is AnswerStatus.NOT_COVERED
+    assert read_with(None).status is AnswerStatus.NOT_COVERED
+
+
+@pytest.mark.parametrize(
+    ("confidence", "tier"),
+    [
+        (0.0, AnswerStatus.NOT_COVERED),
+        (0.19, AnswerStatus.NOT_COVERED),
+        (0.2, AnswerStatus.CLOSEST),
+        (0.59, AnswerStatus.CLOSEST),
+        (0.6, AnswerStatus.ANSWERED),
+        (1.0, AnswerStatus.ANSWERED),
+    ],
+)
+def test_tiers_by_confidence(confidence: float, tier: AnswerStatus) -> None:
+    thresholds = Thresholds(answer_threshold=0.6, closest_threshold=0.2)
+    assert thresholds.tier(confidence) is tier
+    assert Weights(answer_threshold=0.6, closest_threshold=0.2).tier(confidence) is tier
+    assert ReaderWeights(answer_threshold=0.6, closest_threshold=0.2).tier(confidence) is tier
+
+
+@pytest.mark.parametrize("model", [Weights, ReaderWeights])
+@pytest.mark.parametrize("decline", [0.7, -0.1])
+def test_a_decline_threshold_above_the_confident_one_or_below_zero_is_refused(model: type, decline: float) -> None:
+    with pytest.raises(ValueError, match=r"closest_threshold \(.*\) must be between 0 and answer_threshold \(0.6\)"):
+        model(answer_threshold=0.6, closest_threshold=decline)
+    assert model(answer_threshold=0.6, closest_threshold=0.6).tier(0.6) is AnswerStatus.ANSWERED  # equal: allowed
+
+
+def test_a_weights_file_with_the_thresholds_the_wrong_way_round_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "weights.json"
+    path.write_text(json.dumps({"answer_threshold": 0.3, "closest_threshold": 0.5}), encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path} is not a usable weights file .*closest_threshold"):
+        load_weights(path)
+    path.write_text(json.dumps({"answer_threshold": 0.3}), encoding="utf-8")  # a file from before the tier
+    assert load_weights(path).closest_threshold is None
+
+
+def test_the_shipped_weights_have_both_thresholds_in_order() -> None:
+    weights = load_weights()
+    for thresholds in (weights, weights.reader or ReaderWeights()):
+        assert thresholds.closest_threshold is not None
+        assert 0.0 <= thresholds.closest_threshold <= thresholds.answer_threshold
