@@ -140,6 +140,6 @@ def log_and_attach(
             latency_ms=latency_ms,
         )
     )
-    if question_id is None or not answer.answered or not replies:
+    if question_id is None or not answer.shows_quotes or not replies:  # votes on the closest passage too
         return replies
     return [*replies[:-1], replace(replies[-1], view=feedback_view(question_id))]

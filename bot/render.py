@@ -1,7 +1,9 @@
 """Answer / Summary → what Discord shows: pure functions, no I/O, so every formatting rule is unit-tested.
 
 Each quote becomes a Markdown block quote followed by its attribution line, `— *Title*, ¶3 · Sources: NPR; CNN`
-(the title links to the story when it has a URL). Story text is escaped (Markdown and mentions) so a story can't
+(the title links to the story when it has a URL). A CLOSEST reply (the story may not answer the question) quotes
+the same way, under a hedge line (🔎, in italics) and in an amber embed instead of a blue one, with its own footer,
+so a reader tells it from a confident answer at a glance. Story text is escaped (Markdown and mentions) so a story can't
 break the layout or look like a ping, and every message stays inside Discord's limits: long replies are split
 between blocks, and a block too long on its own is trimmed at a sentence boundary, marked with "…".
 """
@@ -30,7 +32,11 @@ EMBED_FOOTER_LIMIT = 2048
 EMBED_TOTAL_LIMIT = 6000
 MAX_MESSAGES = 3  # a reply longer than this many messages is cut short with a note
 ELLIPSIS = "…"
-COLOUR = discord.Colour(0x2B6CB0)
+COLOUR = discord.Colour(0x2B6CB0)  # a confident answer (and every other embed): blue
+CLOSEST_COLOUR = discord.Colour(0xC27C0E)  # the closest passage under a hedge: amber
+CLOSEST_MARK = "🔎"
+ANSWER_FOOTER = "Quoted word for word from the story."
+CLOSEST_FOOTER = "The closest passage, quoted word for word; it may not answer your question."
 _SENTENCE_END = re.compile(r"(?<=[.!?…”\"'])\s+")
 
 
@@ -164,14 +170,24 @@ def status_text(answer: Answer, story_count: int = 1) -> str:
     return escape(answer.message)
 
 
+def closest_header(answer: Answer) -> str:
+    """The hedge above a CLOSEST reply's quotes: the engine's one line (it names the story), marked and in italics."""
+    return f"{CLOSEST_MARK} *{escape(' '.join(answer.message.split()))}*"
+
+
 def _embed(
-    description: str, *, title: str | None = None, url: str | None = None, footer: str | None = None
+    description: str,
+    *,
+    title: str | None = None,
+    url: str | None = None,
+    footer: str | None = None,
+    colour: discord.Colour = COLOUR,
 ) -> discord.Embed:
     embed = discord.Embed(
         title=trim(title, EMBED_TITLE_LIMIT) if title else None,
         url=safe_url(url),
         description=description,
-        colour=COLOUR,
+        colour=colour,
     )
     if footer:
         embed.set_footer(text=trim(footer, EMBED_FOOTER_LIMIT))
@@ -185,6 +201,7 @@ def _replies(
     title: str | None = None,
     url: str | None = None,
     footer: str | None = None,
+    colour: discord.Colour = COLOUR,
 ) -> list[Reply]:
     """Blocks laid out as plain messages or embeds, split between blocks to stay inside every limit."""
     if style == "plain":
@@ -195,7 +212,11 @@ def _replies(
     budget = EMBED_TOTAL_LIMIT - len(trim(title or "", EMBED_TITLE_LIMIT)) - len(footer or "")
     chunks = pack(blocks, min(EMBED_DESCRIPTION_LIMIT, budget))
     replies = [
-        Reply(embeds=[_embed(c, title=title if i == 0 else None, url=url if i == 0 else None, footer=footer)])
+        Reply(
+            embeds=[
+                _embed(c, title=title if i == 0 else None, url=url if i == 0 else None, footer=footer, colour=colour)
+            ]
+        )
         for i, c in enumerate(chunks)
     ]
     return _cap(replies)
@@ -211,14 +232,18 @@ def _cap(replies: list[Reply]) -> list[Reply]:
 def render_answer(
     answer: Answer, style: Style = "embed", *, show_question: bool = False, story_count: int = 1
 ) -> list[Reply]:
-    """An Answer as one or more Discord messages. Abstentions and refusals are one short plain line."""
-    if not answer.answered or not answer.quotes:
+    """An Answer as one or more Discord messages. Abstentions and refusals are one short plain line; the closest
+    passage is quoted as an answer is, under its hedge line and in its own colour and footer."""
+    if not answer.shows_quotes or not answer.quotes:
         return [Reply(content=status_text(answer, story_count))]
     per_block = (CONTENT_LIMIT if style == "plain" else EMBED_DESCRIPTION_LIMIT) - 40
     blocks = [quote_block(q, per_block) for q in answer.quotes]
+    closest = answer.status is AnswerStatus.CLOSEST
+    if closest:
+        blocks.insert(0, closest_header(answer))
     title = f"“{escape(' '.join(answer.question.split()))}”" if show_question else None
-    footer = "Quoted word for word from the story." if style == "embed" else None
-    return _replies(blocks, style, title=title, footer=footer)
+    footer = (CLOSEST_FOOTER if closest else ANSWER_FOOTER) if style == "embed" else None
+    return _replies(blocks, style, title=title, footer=footer, colour=CLOSEST_COLOUR if closest else COLOUR)
 
 
 def render_summary(summary: Summary, style: Style = "embed") -> list[Reply]:
