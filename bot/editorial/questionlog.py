@@ -3,6 +3,10 @@
 One SQLite file (WAL) beside the index. Readers appear only as salted HMAC-SHA256 digests of their Discord
 id, never by name. Every write goes through one writer thread, so the event loop never waits on the disk,
 and `close()` drains the queue so no row is lost on shutdown. The log knows nothing of Discord.
+
+A question's `status` is its `index.AnswerStatus` value: `answered`, `closest` (the closest passage shown under a
+hedge: its quote refs and votes are kept as an answer's), `not_covered`, `empty_question` or `question_too_long`.
+The `closest` tier needed no migration: the column has always held the value, so older rows read as they were.
 """
 
 from __future__ import annotations

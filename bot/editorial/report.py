@@ -1,6 +1,8 @@
 """What readers asked: figures and question groups from the question log, for an editor's newsletter.
 
-Answered questions are grouped by the passage that answered them, declined ones by meaning (see `grouping`).
+Answered questions are grouped by the passage that answered them, declined ones by meaning (see `grouping`), and so
+are the questions the bot could only meet with the closest passage (status `closest`): they are the editors' best
+list of what readers want that the story may leave open, so they get a list of their own.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import numpy as np
 
 from index import Encoder, Library
 
-from .grouping import Group, LoggedQuestion, group_questions, passage_key
+from .grouping import Group, LoggedQuestion, group_questions, normalise, passage_key
 from .questionlog import iso, utc_now
 
 SHOWN_GROUPS = 12
-ANSWERED, NOT_COVERED = "answered", "not_covered"
+ANSWERED, CLOSEST, NOT_COVERED = "answered", "closest", "not_covered"  # index.AnswerStatus values, as logged
+OUTCOMES = (ANSWERED, CLOSEST, NOT_COVERED)  # what a real question can get; the rest are refusals (empty, too long)
 
 
 @dataclass
@@ -30,6 +33,15 @@ class RefUse:
     up: int
     down: int
     status: str = ""  # filled from the current index: "paragraph 3 (unchanged)" ...
+
+
+@dataclass
+class LeftOpen:
+    """Questions met only with the closest passage, grouped by meaning, and the paragraph shown most often."""
+
+    group: Group
+    story: str | None  # the story and paragraph of the closest passage shown most often (None: no ref logged)
+    paragraph: int | None
 
 
 @dataclass
@@ -47,6 +59,7 @@ class ReportData:
     median_latency_ms: float | None = None
     most_asked: list[Group] = field(default_factory=list)
     unanswered: list[Group] = field(default_factory=list)
+    left_open: list[LeftOpen] = field(default_factory=list)  # closest replies: what the story may leave open
     quoted: list[RefUse] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)
 
@@ -56,9 +69,17 @@ class ReportData:
         return self.up / votes if votes else None
 
     @property
+    def asked(self) -> int:
+        """Real questions: answered, met with the closest passage, or declined."""
+        return sum(self.statuses[s] for s in OUTCOMES)
+
+    @property
     def answered_rate(self) -> float | None:
-        asked = self.statuses[ANSWERED] + self.statuses[NOT_COVERED]
-        return self.statuses[ANSWERED] / asked if asked else None
+        return self.statuses[ANSWERED] / self.asked if self.asked else None
+
+    @property
+    def closest_rate(self) -> float | None:
+        return self.statuses[CLOSEST] / self.asked if self.asked else None
 
     def title(self, slug: str) -> str:
         return self.titles.get(slug, slug)
@@ -116,19 +137,33 @@ def gather(
         data.up, data.down = data.up + r["up"], data.down + r["down"]
         data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
 
+    real = [r for r in rows if r["status"] in OUTCOMES]
     asked = [
-        LoggedQuestion(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"], _passage(r))
-        for r in rows
-        if r["status"] in (ANSWERED, NOT_COVERED)
+        LoggedQuestion(r["question"], r["story"], r["status"] == ANSWERED, r["user_hash"], _passage(r)) for r in real
     ]
+    by_status = {status: [q for q, r in zip(asked, real) if r["status"] == status] for status in OUTCOMES}
     topics = topic_vectors(library) if library is not None else None
     cache: dict[str, np.ndarray] = {}
     groups = group_questions(asked, encoder, topics, cache=cache)
     data.most_asked = [g for g in groups if g.count > 1][:SHOWN_GROUPS] or groups[:SHOWN_GROUPS]
-    declined = [q for q in asked if not q.answered]
-    data.unanswered = group_questions(declined, encoder, topics, cache=cache)[:SHOWN_GROUPS]
+    data.unanswered = group_questions(by_status[NOT_COVERED], encoder, topics, cache=cache)[:SHOWN_GROUPS]
+    # closest replies are grouped by meaning alone, as declined ones are (`answered` is False for them)
+    left_open = group_questions(by_status[CLOSEST], encoder, topics, cache=cache)[:SHOWN_GROUPS]
+    data.left_open = [_left_open(g, [r for r in real if r["status"] == CLOSEST]) for g in left_open]
     data.quoted = _quoted(conn, library)
     return data
+
+
+def _left_open(group: Group, rows: list[sqlite3.Row]) -> LeftOpen:
+    """The group with the closest passage its questions were shown most often."""
+    phrasings = {normalise(p) for p, _ in group.phrasings}
+    shown = Counter(
+        (r["ref_story"], r["ref_paragraph"])
+        for r in rows
+        if r["ref_story"] is not None and normalise(r["question"]) in phrasings
+    )
+    story, paragraph = shown.most_common(1)[0][0] if shown else (None, None)
+    return LeftOpen(group, story, paragraph)
 
 
 def _passage(row: sqlite3.Row) -> str:

@@ -12,9 +12,15 @@ from matplotlib.ticker import MaxNLocator
 
 from ..escaping import escape
 from .grouping import Group
-from .report import ANSWERED, NOT_COVERED, ReportData
+from .report import ANSWERED, CLOSEST, NOT_COVERED, OUTCOMES, LeftOpen, ReportData
 
-GREEN, GREY, RED = "#2e7d32", "#9e9e9e", "#c62828"
+GREEN, AMBER, GREY, RED = "#2e7d32", "#c27c0e", "#9e9e9e", "#c62828"
+TIERS = ((ANSWERED, GREEN, "answered"), (CLOSEST, AMBER, "closest passage"), (NOT_COVERED, GREY, "story doesn't say"))
+LEFT_OPEN = "What readers asked that the story may leave open"
+LEFT_OPEN_NOTE = (
+    "The bot wasn't sure the story answers these and showed the closest passage under a hedge: the best list of "
+    "what readers want that the story doesn't answer outright."
+)
 
 
 def _pct(rate: float | None) -> str:
@@ -49,12 +55,20 @@ def _group_line(group: Group, data: ReportData) -> str:
     return line
 
 
+def _left_open_line(item: LeftOpen, data: ReportData) -> str:
+    """A group line, and the paragraph the bot showed as the closest passage."""
+    line = _group_line(item.group, data)
+    if item.story is None:
+        return line
+    return f"{line}  \n   closest passage shown: {_md_escape(data.title(item.story))}, ¶{item.paragraph}"
+
+
 def headline(data: ReportData) -> str:
     scope = f"“{data.title(data.story)}”" if data.story else "all stories"
     helpful = f"helpful {_pct(data.helpful_rate)} ({data.up} 👍, {data.down} 👎)"
     return (
         f"{_plural(data.total, 'question')} from {_plural(data.readers, 'reader')} on {scope}, {_span(data)} · "
-        f"answered {_pct(data.answered_rate)} · {helpful}"
+        f"answered {_pct(data.answered_rate)} · closest passage {_pct(data.closest_rate)} · {helpful}"
     )
 
 
@@ -64,7 +78,11 @@ def markdown(data: ReportData, chart_name: str | None = None) -> str:
         out += [f"![Questions per day and per story]({chart_name})", ""]
     out += ["## What readers wanted to know that the story didn't say", ""]
     out += [f"{i}. {_group_line(g, data)}" for i, g in enumerate(data.unanswered, 1)] or [
-        "Nothing: every question was answered."
+        "Nothing: no question was declined."
+    ]
+    out += ["", f"## {LEFT_OPEN}", "", f"*{LEFT_OPEN_NOTE}*", ""]
+    out += [f"{i}. {_left_open_line(g, data)}" for i, g in enumerate(data.left_open, 1)] or [
+        "Nothing: every quote the bot showed, it showed as an answer."
     ]
     out += ["", "## Most asked", "", "| # | Question | Times | Readers | Answered |", "|---|---|---|---|---|"]
     for i, g in enumerate(data.most_asked, 1):
@@ -75,20 +93,21 @@ def markdown(data: ReportData, chart_name: str | None = None) -> str:
         "",
         "## Per story",
         "",
-        "| Story | Questions | Answered | Not covered | 👍 | 👎 | Helpful |",
-        "|---|---|---|---|---|---|---|",
+        "| Story | Questions | Answered | Closest passage | Not covered | 👍 | 👎 | Helpful |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for slug, c in sorted(data.per_story.items(), key=lambda kv: -sum(kv[1][s] for s in (ANSWERED, NOT_COVERED))):
+    for slug, c in sorted(data.per_story.items(), key=lambda kv: -sum(kv[1][s] for s in OUTCOMES)):
         asked = sum(v for k, v in c.items() if k not in ("up", "down"))
         votes = c["up"] + c["down"]
         name = _md_escape(data.title(slug)) if slug else "(no story: not answered anywhere)"
         out.append(
-            f"| {name} | {asked} | {c[ANSWERED]} | {c[NOT_COVERED]} | {c['up']} | {c['down']} | "
+            f"| {name} | {asked} | {c[ANSWERED]} | {c[CLOSEST]} | {c[NOT_COVERED]} | {c['up']} | {c['down']} | "
             f"{_pct(c['up'] / votes if votes else None)} |"
         )
-    out += ["", "## Per day", "", "| Day (UTC) | Questions | Answered | Not covered |", "|---|---|---|---|"]
+    out += ["", "## Per day", "", "| Day (UTC) | Questions | Answered | Closest passage | Not covered |"]
+    out.append("|---|---|---|---|---|")
     for day, c in sorted(data.per_day.items()):
-        out.append(f"| {day} | {sum(c.values())} | {c[ANSWERED]} | {c[NOT_COVERED]} |")
+        out.append(f"| {day} | {sum(c.values())} | {c[ANSWERED]} | {c[CLOSEST]} | {c[NOT_COVERED]} |")
     if data.quoted:
         out += [
             "",
@@ -99,7 +118,7 @@ def markdown(data: ReportData, chart_name: str | None = None) -> str:
         ]
         for q in data.quoted:
             out.append(f"| {_md_escape(data.title(q.story))} | {q.status} | {q.quoted} | {q.up} | {q.down} |")
-    other = data.total - data.statuses[ANSWERED] - data.statuses[NOT_COVERED]
+    other = data.total - data.asked
     notes = [f"{other} empty or over-long messages are counted in the totals only."] if other else []
     if data.median_latency_ms is not None:
         notes.append(f"Median time to answer: {data.median_latency_ms:.0f} ms.")
@@ -107,32 +126,32 @@ def markdown(data: ReportData, chart_name: str | None = None) -> str:
 
 
 def chart(data: ReportData, path: Path) -> Path:
-    """Three panels: questions per day (answered / not covered), per story, and the top unanswered groups."""
+    """Three panels: questions per day (answered / closest passage / not covered), per story, and the top
+    unanswered groups."""
     # A bare Figure on the Agg canvas, not pyplot: no global state, safe in the bot's executor threads.
     fig = Figure(figsize=(15, 5), dpi=100)
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.2, 1, 1.3]})
     days = sorted(data.per_day)
-    answered = [data.per_day[d][ANSWERED] for d in days]
-    missed = [data.per_day[d][NOT_COVERED] for d in days]
     labels = [dt.date.fromisoformat(d).strftime("%b %d") for d in days]
     ax = axes[0]
-    ax.bar(labels, answered, color=GREEN, label="answered")
-    ax.bar(labels, missed, bottom=answered, color=GREY, label="story doesn't say")
+    base = [0] * len(days)
+    for status, colour, label in TIERS:
+        counts = [data.per_day[d][status] for d in days]
+        ax.bar(labels, counts, bottom=base, color=colour, label=label)
+        base = [b + c for b, c in zip(base, counts)]
     ax.set_title("Questions per day (UTC)")
     ax.legend(loc="upper left", fontsize=8)
     ax.tick_params(axis="x", rotation=45, labelsize=8)
 
-    stories = sorted(data.per_story, key=lambda s: data.per_story[s][ANSWERED] + data.per_story[s][NOT_COVERED])[-8:]
+    stories = sorted(data.per_story, key=lambda s: sum(data.per_story[s][t] for t in OUTCOMES))[-8:]
     names = [textwrap.shorten(data.title(s) or "(no story)", 28, placeholder="…") for s in stories]
     ax = axes[1]
-    ax.barh(names, [data.per_story[s][ANSWERED] for s in stories], color=GREEN)
-    ax.barh(
-        names,
-        [data.per_story[s][NOT_COVERED] for s in stories],
-        left=[data.per_story[s][ANSWERED] for s in stories],
-        color=GREY,
-    )
+    base = [0] * len(stories)
+    for status, colour, _ in TIERS:
+        counts = [data.per_story[s][status] for s in stories]
+        ax.barh(names, counts, left=base, color=colour)
+        base = [b + c for b, c in zip(base, counts)]
     ax.set_title(f"Per story · helpful {_pct(data.helpful_rate)} ({data.up} up, {data.down} down)")
     ax.tick_params(axis="y", labelsize=8)
 
@@ -142,20 +161,24 @@ def chart(data: ReportData, path: Path) -> Path:
     ax.set_title("Not in the story: most asked")
     ax.tick_params(axis="y", labelsize=8)
     if not top:
-        ax.text(0.5, 0.5, "every question was answered", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no question was declined", ha="center", va="center", transform=ax.transAxes)
     for a in axes:
         a.spines[["top", "right"]].set_visible(False)
     axes[0].yaxis.set_major_locator(MaxNLocator(integer=True))
     for a in axes[1:]:
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.suptitle(f"Reader questions, {_span(data)}: {data.total} asked, answered {_pct(data.answered_rate)}")
+    fig.suptitle(
+        f"Reader questions, {_span(data)}: {data.total} asked, answered {_pct(data.answered_rate)}, "
+        f"closest passage {_pct(data.closest_rate)}"
+    )
     fig.tight_layout()
     fig.savefig(path, format="png")
     return path
 
 
 def discord_summary(data: ReportData, limit: int = 1900) -> str:
-    """A short post for /report: the headline and the top unanswered groups, within Discord's 2,000 characters.
+    """A short post for /report: the headline, the top unanswered groups and those met with the closest passage,
+    within Discord's 2,000 characters.
 
     Questions and titles are escaped for Discord (bot.escaping), not as for the Markdown file: a reader's link or
     @everyone must not come out live in the bot's post."""
@@ -165,6 +188,11 @@ def discord_summary(data: ReportData, limit: int = 1900) -> str:
         for g in data.unanswered[:8]:
             label = escape(textwrap.shorten(g.label, 120, placeholder="…"))
             lines.append(f"• “{label}” ×{g.count} ({_readers(g)})")
+    if data.left_open:
+        lines.append("**The story may leave open** (closest passage shown):")
+        for item in data.left_open[:5]:
+            label = escape(textwrap.shorten(item.group.label, 120, placeholder="…"))
+            lines.append(f"• “{label}” ×{item.group.count} ({_readers(item.group)})")
     if data.most_asked:
         top = (f"“{escape(textwrap.shorten(g.label, 60, placeholder='…'))}” ×{g.count}" for g in data.most_asked[:3])
         lines.append("**Most asked:** " + "; ".join(top))
