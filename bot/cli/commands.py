@@ -125,6 +125,10 @@ def ask(question: tuple[str, ...], story: str | None, as_json: bool, batch: str 
       newsroom-bot ask How many White Helmets are still trapped?
       newsroom-bot ask --batch questions.jsonl > answers.jsonl
 
+    When the engine isn't sure the story answers it, it prints the closest passage under a one-line hedge
+    (status "closest" in JSON, with its quotes); that is a reply, not an error: exit code 0, as for an answer or
+    "doesn't say".
+
     With --batch, each line of FILE is a JSON object, {"question": "...", "story": "optional-slug"}, and each
     answer is printed as one JSON line, in order. A bad line doesn't stop the batch: in its place goes
     {"line": N, "status": "error", "error": "..."}, and FILE:N and the reason go to standard error, so the

@@ -14,10 +14,11 @@ import pytest
 
 from bot.editorial.questionlog import open_reader
 from bot.render import CLOSEST_COLOUR, CLOSEST_FOOTER, CLOSEST_MARK
-from index import AnswerStatus, Library
+from index import Library
 
 from ..conftest import CONTENT
 from ..support.botkit import ATTRIBUTION, answered_after_defer, assert_verbatim, make_settings
+from ..support.tiers import unsure_of
 
 QUESTION = "How many White Helmets are still trapped in Syria?"
 OFF_TOPIC = "Who painted the Mona Lisa?"
@@ -27,12 +28,7 @@ HEDGE = "“White Helmets Trapped in Syria” may not answer this directly; the 
 @pytest.fixture
 def bot_library(library: Library) -> Library:
     """The session's index, unsure of QUESTION: confident only above its confidence, declining only far below."""
-    sure, off = library.ask(QUESTION).confidence, library.ask(OFF_TOPIC).confidence
-    assert off < sure < 1.0, (off, sure)
-    thresholds = {"answer_threshold": (1 + sure) / 2, "closest_threshold": (off + sure) / 2}
-    unsure = Library(library.data, library.encoder, library.weights.model_copy(update=thresholds))
-    assert unsure.ask(QUESTION).status is AnswerStatus.CLOSEST
-    return unsure
+    return unsure_of(library, QUESTION, OFF_TOPIC)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from bot.editorial.report_render import LEFT_OPEN, discord_summary, markdown
 from index import AnswerStatus, Encoder, Library
 
 from ..conftest import SEED_SLUG
+from ..support.tiers import with_thresholds
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 TRAPPED = "How many White Helmets are still trapped in Syria?"
@@ -24,8 +25,7 @@ DECLINED = "Who painted the Mona Lisa?"
 
 def unsure(library: Library) -> Library:
     """The session's index with thresholds this test sets: nothing is confident, nothing is declined."""
-    thresholds = {"answer_threshold": 1.0, "closest_threshold": 0.0}
-    return Library(library.data, library.encoder, library.weights.model_copy(update=thresholds))
+    return with_thresholds(library, 1.0, 0.0)
 
 
 @pytest.fixture

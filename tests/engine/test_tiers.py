@@ -16,13 +16,10 @@ import pytest
 from index import Answer, AnswerStatus, Library
 from index.ranking import ReaderWeights, Thresholds, Weights, load_weights
 
+from ..support.tiers import with_thresholds
+
 QUESTION = "How many White Helmets are still trapped in Syria?"
 TITLE = "White Helmets Trapped in Syria"
-
-
-def with_thresholds(library: Library, confident: float, decline: float | None) -> Library:
-    weights = library.weights.model_copy(update={"answer_threshold": confident, "closest_threshold": decline})
-    return Library(library.data, library.encoder, weights)
 
 
 def confidence_of(library: Library, question: str) -> float:
