@@ -19,6 +19,8 @@ Snowflake = Annotated[int, Field(ge=1, lt=2**63)]
 IdList = Annotated[list[Snowflake], NoDecode]
 ShardList = Annotated[list[Annotated[int, Field(ge=0, lt=MAX_SHARDS)]], NoDecode]
 DAY = 86_400.0
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+SECRET_VARIABLES = frozenset({"DISCORD_TOKEN", "QUESTION_LOG_SALT", "DATABASE_URL"})  # never echoed in an error
 
 
 class Settings(BaseSettings):
@@ -150,6 +152,14 @@ class Settings(BaseSettings):
         "of the file.",
     )
 
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL with pgvector for the index and the question log, shared by bot processes on "
+        "several machines: postgresql://USER:PASSWORD@HOST:5432/DBNAME. Empty = files on this machine (INDEX_DIR "
+        "and QUESTION_LOG_PATH), as for one machine. The database needs the vector extension (pgvector).",
+        json_schema_extra={"section": "Past one machine: the index and the question log in PostgreSQL"},
+    )
+
     @field_validator("answer_channel_ids", "admin_role_ids", "shard_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -205,7 +215,17 @@ class Settings(BaseSettings):
     def _upper(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("discord_token", "discord_guild_id", "question_log_salt", "question_log_path", mode="before")
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """A PostgreSQL URL, checked for its scheme only: the server says the rest when the bot connects."""
+        if value is not None and not value.get_secret_value().strip().startswith(POSTGRES_SCHEMES):
+            raise ValueError("DATABASE_URL must start with postgresql:// (postgresql://USER:PASSWORD@HOST:5432/DBNAME)")
+        return value
+
+    @field_validator(
+        "discord_token", "discord_guild_id", "question_log_salt", "question_log_path", "database_url", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -220,6 +240,16 @@ class Settings(BaseSettings):
     def question_log_file(self) -> Path:
         """QUESTION_LOG_PATH, or `questions.sqlite3` in the folder that holds the index (data/ by default)."""
         return self.question_log_path or self.index_dir.parent / "questions.sqlite3"
+
+    @property
+    def database(self) -> str | None:
+        """DATABASE_URL as a plain string, for the code that connects (never for a message: see index.postgres)."""
+        return self.database_url.get_secret_value().strip() if self.database_url else None
+
+    @property
+    def question_log_target(self) -> str | Path:
+        """Where the question log lives: DATABASE_URL when set, else the SQLite file."""
+        return self.database or self.question_log_file
 
 
 class SettingsError(RuntimeError):
@@ -236,9 +266,7 @@ def load_settings(**overrides: Any) -> Settings:
             value = error.get("input")
             # Only a plain value of a non-secret variable is echoed: a secret, or a whole input dict, never is.
             shown = (
-                name not in {"DISCORD_TOKEN", "QUESTION_LOG_SALT"}
-                and isinstance(value, (str, int, float, bool))
-                and len(str(value)) < 200
+                name not in SECRET_VARIABLES and isinstance(value, (str, int, float, bool)) and len(str(value)) < 200
             )
             lines.append(f"{name}: {error['msg']} (got {value!r})" if shown else f"{name}: {error['msg']}")
         raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None

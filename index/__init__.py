@@ -4,12 +4,15 @@ What callers use is named here; the submodules are the engine's inside (training
 them as documented tooling). Every error the engine raises on purpose comes from `index.errors`.
 """
 
+from . import postgres
 from .build import BuildReport, build_index
 from .cleaning import clean_question
 from .embedder import DEFAULT_MODEL, CachedEncoder, Encoder, EncoderWrapper, load_encoder
 from .errors import (
     AdapterError,
     BuildLocked,
+    DatabaseMisconfigured,
+    DatabaseUnavailable,
     ExportDamaged,
     ExportMissing,
     IndexCorrupt,
@@ -23,6 +26,7 @@ from .errors import (
 from .library import Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
+from .postgres import SchemaTooNew
 from .refs import RefState, RefStatus
 from .store import resolve_build
 from .stories import load_stories, parse_story
@@ -35,6 +39,8 @@ __all__ = [
     "BuildLocked",
     "BuildReport",
     "CachedEncoder",
+    "DatabaseMisconfigured",
+    "DatabaseUnavailable",
     "Encoder",
     "EncoderWrapper",
     "ExportDamaged",
@@ -49,6 +55,7 @@ __all__ = [
     "Quote",
     "RefState",
     "RefStatus",
+    "SchemaTooNew",
     "Story",
     "StoryError",
     "StoryInfo",
@@ -60,5 +67,6 @@ __all__ = [
     "load_stories",
     "paragraph_hash",
     "parse_story",
+    "postgres",
     "resolve_build",
 ]

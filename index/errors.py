@@ -91,3 +91,12 @@ class ReaderError(ValueError):
 
 class ReaderExportMissing(RuntimeError):
     """The reader export an index names is not on disk; the message says what to do."""
+
+
+class DatabaseUnavailable(IndexProblem):
+    """PostgreSQL (DATABASE_URL) cannot be reached now: down, restarting, or the network. Worth trying again."""
+
+
+class DatabaseMisconfigured(IndexProblem):
+    """PostgreSQL answered but refuses this setup (password, database name, no pgvector): trying again won't help.
+    The message says what to change and never shows the password."""

@@ -34,6 +34,22 @@ def library(built_index: Path, encoder: Encoder) -> Library:
     return Library.load(built_index, encoder=encoder)
 
 
+@pytest.fixture(scope="session")
+def postgres_server():  # type: ignore[no-untyped-def]
+    """One throwaway PostgreSQL with pgvector for the whole session (started on first use, about 1-4 s)."""
+    from .support.postgres import ThrowawayPostgres
+
+    server = ThrowawayPostgres()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def database_url(postgres_server) -> str:  # type: ignore[no-untyped-def]
+    """A fresh database on the session's server, with pgvector: a DATABASE_URL no other test uses."""
+    return str(postgres_server.new_database())
+
+
 @pytest.fixture
 def content_copy(tmp_path: Path) -> Path:
     """A writable copy of the shipped stories."""
