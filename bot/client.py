@@ -110,7 +110,10 @@ class NewsroomBot(commands.Bot):
         s = self.settings
         salt = s.question_log_salt.get_secret_value() if s.question_log_salt else None
         return QuestionLog(
-            s.question_log_file, salt=salt, retention_days=s.question_log_retention_days, enabled=s.question_log_enabled
+            s.question_log_target,
+            salt=salt,
+            retention_days=s.question_log_retention_days,
+            enabled=s.question_log_enabled,
         )
 
     async def shutdown(self, grace: float = lifecycle.SHUTDOWN_GRACE) -> None:

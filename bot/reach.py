@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 
 import aiohttp
 import discord
+
+from .backoff import delays
+
+__all__ = ["delays", "unreachable_reason", "wait_until_reachable"]
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +40,6 @@ def unreachable_reason(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {PROBE_TIMEOUT:.0f} s"
     return str(exc) or type(exc).__name__
-
-
-def delays(first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> Callable[[], float]:
-    """Pauses that double from `first` up to `cap`, with ±10 % jitter so many bots don't retry in step."""
-    state = {"next": first}
-
-    def following() -> float:
-        delay = state["next"]
-        state["next"] = min(cap, delay * 2)
-        return delay * random.uniform(0.9, 1.1)
-
-    return following
 
 
 async def wait_until_reachable(

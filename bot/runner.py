@@ -11,12 +11,14 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
 
-from index import IndexProblem, resolve_build
+from index import DatabaseMisconfigured, DatabaseUnavailable, IndexProblem, postgres, resolve_build
 
 from . import lifecycle, reach
 from .editorial.questionlog import QuestionLog, QuestionLogError
@@ -134,7 +136,31 @@ async def serve(bot: NewsroomBot, token: str) -> None:
 
 def check_question_log(settings: Settings) -> None:
     """Open and close the question log once, so a bad QUESTION_LOG_PATH stops start-up before connecting."""
-    QuestionLog(settings.question_log_file).close()
+    QuestionLog(settings.question_log_target).close()
+
+
+def wait_for_database(url: str, *, first: float = reach.FIRST_DELAY, cap: float = reach.MAX_DELAY) -> None:
+    """DATABASE_URL down at start (a machine booting beside its database): try again after growing pauses, one
+    line a try, as for Discord. A server that answers but refuses (password, database, pgvector) raises
+    DatabaseMisconfigured at once: waiting won't mend it."""
+    pause: Callable[[], float] = reach.delays(first, cap)
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            conn = postgres.connect(url)
+            try:
+                postgres.ensure_vector(conn, url)
+            finally:
+                conn.close()
+        except DatabaseUnavailable as exc:
+            delay = pause()
+            print(f"warning: {exc}; trying again in {delay:.2g} s (try {tries})", file=sys.stderr, flush=True)
+            time.sleep(delay)
+            continue
+        if tries > 1:
+            print(f"PostgreSQL is reachable again after {tries} tries; starting", file=sys.stderr, flush=True)
+        return
 
 
 def run_bot(settings: Settings) -> int:
@@ -143,10 +169,14 @@ def run_bot(settings: Settings) -> int:
         print(how_to_get_a_token(settings), file=sys.stderr)
         return EXIT_NO_TOKEN
     try:
+        if settings.database is not None:
+            wait_for_database(settings.database)
         check_question_log(settings)  # fail before connecting, not after
-    except QuestionLogError as exc:
+    except (QuestionLogError, DatabaseMisconfigured) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the database
+        return EXIT_OK
     if warning := index_warning(settings):
         print(warning, file=sys.stderr)
     configure_logging(settings)

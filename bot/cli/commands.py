@@ -8,7 +8,6 @@ commands start fast.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -232,7 +231,7 @@ def _chat(settings: Settings, index: Path | None, story: str | None) -> int:
 )
 @click.option("--story", help="Only questions about this story (a slug).")
 @click.option("--out", type=PATH, default=Path("reports"), show_default=True, metavar="DIR", help="Output folder.")
-@click.option("--log", type=PATH, help="Question log file (default: QUESTION_LOG_PATH).")
+@click.option("--log", type=PATH, help="Question log file (default: DATABASE_URL when set, else QUESTION_LOG_PATH).")
 @index_option
 def report(since: float, story: str | None, out: Path, log: Path | None, index: Path | None) -> int:
     """Write what readers asked, for editors: a Markdown page and a PNG chart.
@@ -247,8 +246,8 @@ def report(since: float, story: str | None, out: Path, log: Path | None, index: 
 
     check_text(story, "the story")
     settings = load_settings()
-    log_path = log or settings.question_log_file
-    conn = open_reader(log_path)  # first: a missing or damaged log is said before any model loads
+    target = log or settings.question_log_target
+    conn = open_reader(target)  # first: a missing or damaged log is said before any model loads
     try:
         library: Library | None = None
         encoder: Encoder
@@ -259,8 +258,9 @@ def report(since: float, story: str | None, out: Path, log: Path | None, index: 
             print(f"note: no index ({exc}); story titles and paragraph checks are left out", file=sys.stderr)
             library, encoder = None, load_encoder(settings.model, settings.model_adapter)
         data = gather(conn, encoder, days=since, story=story, library=library)
-    except sqlite3.DatabaseError as exc:
-        raise CommandError(f"the question log {log_path} is damaged ({exc}): restore it from a backup") from None
+    except conn.backend.errors() as exc:
+        where = conn.backend.where
+        raise CommandError(f"the question log {where} is damaged ({exc}): restore it from a backup") from None
     finally:
         conn.close()
     try:

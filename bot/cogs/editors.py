@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from index import Library
 
+from ..editorial.logdb import LogBackend
 from ..editorial.questionlog import open_reader
 from ..editorial.report import gather
 from ..editorial.report_render import discord_summary, write_report
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 NO_LOG = "The question log is switched off (QUESTION_LOG_ENABLED=false), so there is nothing to report."
 
 
-def build_report(library: Library, log_path: Path, days: float, story: str | None) -> tuple[str, bytes, bytes, str]:
+def build_report(library: Library, log: LogBackend, days: float, story: str | None) -> tuple[str, bytes, bytes, str]:
     """(summary post, PNG bytes, Markdown bytes, file stem), computed off the event loop."""
-    conn = open_reader(log_path)
+    conn = open_reader(log)
     try:
         data = gather(conn, library.encoder, days=days, story=story, library=library)
     finally:
@@ -80,7 +81,7 @@ class Editors(commands.Cog):
             await interaction.followup.send(str(exc))
             return
         await asyncio.to_thread(questions.flush)  # include the questions asked a moment ago
-        summary, png, md, stem = await self.bot.run_blocking(build_report, library, questions.path, days, slug)
+        summary, png, md, stem = await self.bot.run_blocking(build_report, library, questions.backend, days, slug)
         files = [discord.File(io.BytesIO(png), f"{stem}.png"), discord.File(io.BytesIO(md), f"{stem}.md")]
         await interaction.followup.send(summary, files=files, allowed_mentions=discord.AllowedMentions.none())
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+from index import SchemaTooNew
+
+__all__ = ["MIGRATIONS", "POSTGRES_MIGRATIONS", "SchemaTooNew", "current_version", "migrate", "stored_version"]
+
 MIGRATIONS: list[str] = [
     # 1: questions, the paragraphs their answers quoted, votes, and channel → story bindings.
     """
@@ -51,9 +55,51 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-
-class SchemaTooNew(RuntimeError):
-    """The file was written by a newer version of the bot; refuse rather than guess."""
+# The same schema in PostgreSQL (DATABASE_URL), migration for migration: the number of entries must stay equal to
+# MIGRATIONS' (a log's version means the same in both). Moments are timestamptz; question ids come from the
+# 'questions' row of question_id_sequence (SQLite's sqlite_sequence), reserved in blocks (see questionids).
+POSTGRES_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE questions (
+        id BIGINT PRIMARY KEY,
+        asked_at TIMESTAMPTZ NOT NULL,
+        guild_id BIGINT,
+        channel_id BIGINT,
+        user_hash TEXT NOT NULL,
+        source TEXT NOT NULL,
+        question TEXT NOT NULL,
+        story TEXT,
+        status TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        latency_ms REAL NOT NULL
+    );
+    CREATE INDEX questions_asked_at ON questions (asked_at);
+    CREATE TABLE quote_refs (
+        question_id BIGINT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        story TEXT NOT NULL,
+        paragraph INTEGER NOT NULL,
+        paragraph_hash TEXT,
+        PRIMARY KEY (question_id, position)
+    );
+    CREATE TABLE feedback (
+        question_id BIGINT NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+        user_hash TEXT NOT NULL,
+        vote INTEGER NOT NULL CHECK (vote IN (-1, 1)),
+        voted_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (question_id, user_hash)
+    );
+    CREATE TABLE channel_stories (
+        channel_id BIGINT PRIMARY KEY,
+        guild_id BIGINT,
+        story TEXT NOT NULL,
+        set_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE question_id_sequence (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);
+    INSERT INTO question_id_sequence (name, seq) VALUES ('questions', 0);
+    """,
+]
 
 
 def current_version(conn: sqlite3.Connection) -> int:

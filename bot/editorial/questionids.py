@@ -19,35 +19,37 @@ process sharing the file (shards, or a restart that overlaps the old process). T
   reserved since; after a crash the tail is skipped. Nothing relies on ids being dense.
 
 `sqlite_sequence` is the counter AUTOINCREMENT keeps anyway, so the schema is unchanged: an old log opens with its
-rows and its sequence, and new ids start above both.
+rows and its sequence, and new ids start above both. In PostgreSQL (DATABASE_URL) the same counter is a row of
+`question_id_sequence`, locked with SELECT ... FOR UPDATE for the reservation (one process at a time, whichever
+machine it runs on); the logic is the same.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from pathlib import Path
 from typing import Any
 
+from .logdb import LogBackend, LogConnection
+
 ID_BLOCK = 1000
-Submit = Callable[[Callable[[sqlite3.Connection], Any]], "Future[Any]"]
+Submit = Callable[[Callable[[LogConnection], Any]], "Future[Any]"]
 
 
-def reserve(conn: sqlite3.Connection, size: int) -> range:
+def reserve(conn: LogConnection, size: int) -> range:
     """Move the questions' sequence `size` ids forward and return them; call inside a write transaction."""
-    (top,) = conn.execute(
-        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'questions'), 0),"
-        " COALESCE((SELECT MAX(id) FROM questions), 0))"
-    ).fetchone()
-    if conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'questions'", (top + size,)).rowcount == 0:
-        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('questions', ?)", (top + size,))
-    return range(int(top) + 1, int(top) + size + 1)
+    counter, lock = conn.backend.counter, conn.backend.lock_row
+    row = conn.execute(f"SELECT seq FROM {counter} WHERE name = 'questions'{lock}").fetchone()
+    stored = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM questions").fetchone()[0])
+    top = max(int(row[0]) if row else 0, stored)
+    if conn.execute(f"UPDATE {counter} SET seq = ? WHERE name = 'questions'", (top + size,)).rowcount == 0:
+        conn.execute(f"INSERT INTO {counter} (name, seq) VALUES ('questions', ?)", (top + size,))
+    return range(top + 1, top + size + 1)
 
 
-def _in_transaction(conn: sqlite3.Connection, size: int) -> range:
-    conn.execute("BEGIN IMMEDIATE")
+def _in_transaction(conn: LogConnection, size: int) -> range:
+    conn.execute(conn.backend.begin)
     try:
         block = reserve(conn, size)
         conn.execute("COMMIT")
@@ -60,10 +62,10 @@ def _in_transaction(conn: sqlite3.Connection, size: int) -> range:
 class QuestionIds:
     """This process's reserved ids: the block being handed out and, once half of it is gone, the next one."""
 
-    def __init__(self, path: Path, size: int, conn: sqlite3.Connection) -> None:
+    def __init__(self, backend: LogBackend, size: int, conn: LogConnection) -> None:
         if size < 2:
             raise ValueError("an id block holds at least 2 ids")
-        self.path, self.size = path, size
+        self.backend, self.size = backend, size
         self._lock = threading.Lock()
         block = _in_transaction(conn, size)  # conn: the log's own, before its writer thread starts
         self._next, self._end = block.start, block.stop
@@ -72,7 +74,7 @@ class QuestionIds:
         self._top = block.stop - 1  # the highest id reserved by this process
 
     def take(self, submit: Submit) -> int:
-        """The next id. Raises sqlite3.Error only when a block had to be reserved here and could not be."""
+        """The next id. Raises the backend's error only when a block had to be reserved here and could not be."""
         with self._lock:
             if self._next >= self._end:
                 block = self._spare or self._reserve_now()
@@ -96,7 +98,7 @@ class QuestionIds:
 
     def _reserve_now(self) -> range:
         """The writer is half a block behind: reserve on a connection of our own rather than wait for it."""
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
+        conn = self.backend.connect()
         try:
             block = _in_transaction(conn, self.size)
         finally:
@@ -104,7 +106,7 @@ class QuestionIds:
         self._top = max(self._top, block.stop - 1)
         return block
 
-    def give_back(self, conn: sqlite3.Connection) -> None:
+    def give_back(self, conn: LogConnection) -> None:
         """On close (on the writer thread, in its transaction): return the unused ids at the top of the sequence,
         unless another process has reserved since, so one process restarting keeps its ids dense."""
         with self._lock:
@@ -115,4 +117,6 @@ class QuestionIds:
             if stop == low:
                 low = start
         if low <= top:
-            conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'questions' AND seq = ?", (low - 1, top))
+            conn.execute(
+                f"UPDATE {conn.backend.counter} SET seq = ? WHERE name = 'questions' AND seq = ?", (low - 1, top)
+            )

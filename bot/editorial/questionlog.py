@@ -1,8 +1,11 @@
 """The question log: what readers asked, whether a story answered, which paragraphs were quoted, and the 👍/👎.
 
-One SQLite file (WAL) beside the index. Readers appear only as salted HMAC-SHA256 digests of their Discord
-id, never by name. Every write goes through one writer thread, so the event loop never waits on the disk,
-and `close()` drains the queue so no row is lost on shutdown. The log knows nothing of Discord.
+One SQLite file (WAL) beside the index, or PostgreSQL when DATABASE_URL is set, so bot processes on several
+machines share one log (`logdb` holds what differs; the logic here is the same for both). Readers appear only as
+salted HMAC-SHA256 digests of their Discord id, never by name. Every write goes through one writer thread, so the
+event loop never waits on the disk, and `close()` drains the queue so no row is lost on shutdown. When PostgreSQL
+restarts under the bot, the writer reconnects with a backoff and writes the same rows again (every write is
+idempotent), so a restart loses none. The log knows nothing of Discord.
 
 A question's `status` is its `index.AnswerStatus` value: `answered`, `closest` (the closest passage shown under a
 hedge: its quote refs and votes are kept as an answer's), `not_covered`, `empty_question` or `question_too_long`.
@@ -12,13 +15,13 @@ The `closest` tier needed no migration: the column has always held the value, so
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import logging
 import queue
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,23 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index import Answer
+from index import Answer, IndexProblem
 
-from .migrations import MIGRATIONS, SchemaTooNew, migrate, stored_version
+from ..backoff import delays
+from .logdb import LogBackend, LogConnection, QuestionLogError, backend_for
+from .migrations import SchemaTooNew
 from .questionids import ID_BLOCK, QuestionIds
+
+__all__ = ["QuestionLog", "QuestionLogError", "QuestionRecord", "QuoteRef", "Tally", "UnknownQuestion", "open_reader"]
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
-Job = Callable[[sqlite3.Connection], Any]
+CLOSE_WAIT_SECONDS = 30.0  # closing while the database is down: how long the writer still tries to write the rest
+Job = Callable[[LogConnection], Any]
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def iso(moment: dt.datetime) -> str:
-    """UTC, fixed width, so text order is time order and `substr(asked_at, 1, 10)` is the day."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -90,64 +93,64 @@ class Tally:
     down: int
 
 
-class QuestionLogError(RuntimeError):
-    """The log file cannot be opened or is not a question log this version understands; the message says which."""
-
-
 class UnknownQuestion(LookupError):
     """A vote for a question that is not in the log (pruned, or from another database)."""
 
 
 class QuestionLog:
-    """Append-only question rows, votes and channel→story bindings in one SQLite file.
+    """Append-only question rows, votes and channel→story bindings in one SQLite file or PostgreSQL database.
 
-    Several bot processes may share one file (shards, a restart overlapping the old process), so question ids
-    come from blocks reserved in the database (see `questionids`), never from a count kept in memory.
+    Several bot processes may share one log (shards, a restart overlapping the old process, other machines on one
+    PostgreSQL), so question ids come from blocks reserved in the database (see `questionids`), never from a count
+    kept in memory. `target`: the SQLite file, a postgresql:// URL, or a `logdb` backend.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        target: str | Path | LogBackend,
         *,
         salt: str | None = None,
         retention_days: int = 90,
         enabled: bool = True,
         id_block: int = ID_BLOCK,
     ) -> None:
-        self.path = Path(path)
+        self.backend = backend_for(target)
+        self.where = self.backend.where
         self.enabled = enabled  # False: no question rows (channel bindings are still kept)
         self.retention_days = retention_days
         try:
-            conn = self._open(self.path)
+            conn = self.backend.open()
             self._salt = (salt or self._stored_salt(conn)).encode("utf-8")
             self._bindings = {int(c): s for c, s in conn.execute("SELECT channel_id, story FROM channel_stories")}
-            self._ids = QuestionIds(self.path, id_block, conn)
-        except (OSError, sqlite3.Error, SchemaTooNew) as exc:
-            raise QuestionLogError(f"QUESTION_LOG_PATH: cannot use {self.path} ({exc})") from exc
+            self._ids = QuestionIds(self.backend, id_block, conn)
+        except IndexProblem as exc:  # DATABASE_URL: unreachable, or refused (the message says which, no password)
+            raise QuestionLogError(str(exc)) from exc
+        except (OSError, SchemaTooNew, *self.backend.errors()) as exc:  # type: ignore[misc]  # a tuple of classes
+            raise QuestionLogError(f"{self.backend.setting}: cannot use {self.where} ({exc})") from exc
         self._conn = conn
         self._queue: queue.SimpleQueue[tuple[Job, Future[Any]] | None] = queue.SimpleQueue()
         self._last_prune = 0.0
         self._closed = False
+        self._given_up = False  # closing, the database stayed away past CLOSE_WAIT_SECONDS: the rest is dropped
         self._thread = threading.Thread(target=self._run, name="question-log-writer", daemon=True)
         self._thread.start()
         atexit.register(self.close)
         self.prune()
 
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=5000")
-        migrate(conn)
-        return conn
+    @property
+    def path(self) -> Path:
+        """The SQLite file (the default backend); there is none in PostgreSQL."""
+        path = getattr(self.backend, "path", None)
+        if path is None:
+            raise AttributeError(f"the question log in {self.where} is no file")
+        return Path(path)
 
     @staticmethod
-    def _stored_salt(conn: sqlite3.Connection) -> str:
-        """Without QUESTION_LOG_SALT, a random salt made once and kept in the file itself."""
-        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('salt', ?)", (secrets.token_hex(32),))
+    def _stored_salt(conn: LogConnection) -> str:
+        """Without QUESTION_LOG_SALT, a random salt made once and kept in the log itself."""
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('salt', ?) ON CONFLICT (key) DO NOTHING", (secrets.token_hex(32),)
+        )
         return str(conn.execute("SELECT value FROM meta WHERE key = 'salt'").fetchone()[0])
 
     def hash_user(self, user_id: int) -> str:
@@ -159,26 +162,68 @@ class QuestionLog:
             job, future = item
             if not future.set_running_or_notify_cancel():
                 continue
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
+            while True:
                 try:
-                    result = job(self._conn)
-                    self._conn.execute("COMMIT")
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                future.set_result(result)
-            except Exception as exc:
-                if not isinstance(exc, UnknownQuestion):
-                    log.exception("question log write failed")
-                future.set_exception(exc)
+                    future.set_result(self._transaction(job))
+                except Exception as exc:
+                    if self.backend.lost(exc) and self._reconnect(exc):
+                        continue  # the same job again: every write is idempotent
+                    if not isinstance(exc, UnknownQuestion):
+                        log.exception("question log write failed")
+                    future.set_exception(exc)
+                break
         self._conn.close()
+
+    def _transaction(self, job: Job) -> Any:
+        self._conn.execute(self.backend.begin)
+        try:
+            result = job(self._conn)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            try:
+                self._conn.execute("ROLLBACK")
+            except Exception as failed:  # the connection itself is gone: nothing to roll back
+                if not self.backend.lost(failed):
+                    raise
+            raise
+        return result
+
+    def _reconnect(self, cause: BaseException) -> bool:
+        """The database went away (restarted, network): connect again, one line a try, growing pauses. The queue
+        waits meanwhile, so no row is lost. False only when closing and the database stayed away too long."""
+        pause, tries, closing_since = delays(0.2, 10.0), 0, None
+        while not self._given_up:
+            tries += 1
+            if self._closed:
+                closing_since = closing_since or time.monotonic()
+                if time.monotonic() - closing_since > CLOSE_WAIT_SECONDS:
+                    log.error("question log: %s still unreachable while closing; unwritten rows are lost", self.where)
+                    self._given_up = True
+                    break
+            try:
+                conn = self.backend.connect()
+            except Exception as exc:
+                delay = pause()
+                log.warning(
+                    "question log: %s can't be reached (%s); rows wait in memory, trying again in %.2g s (try %d)",
+                    self.where, exc, delay, tries,
+                )  # fmt: skip
+                time.sleep(delay)
+                continue
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = conn
+            log.info(
+                "question log: %s is back after %d tries (%s); writing the rows that waited", self.where, tries, cause
+            )
+            return True
+        return False
 
     def submit(self, job: Job) -> Future[Any]:
         """Run `job(connection)` in one transaction on the writer thread; never blocks the caller."""
         future: Future[Any] = Future()
         if self._closed:
-            future.set_exception(RuntimeError(f"question log {self.path} is closed"))
+            future.set_exception(RuntimeError(f"question log {self.where} is closed"))
             return future
         self._queue.put((job, future))
         return future
@@ -204,18 +249,19 @@ class QuestionLog:
             return None
         try:
             question_id = self._ids.take(self.submit)
-        except sqlite3.Error:  # no id could be reserved (the file is locked or gone): answer anyway, unlogged
-            log.exception("question log: no question id could be reserved in %s; question not logged", self.path)
+        except (IndexProblem, *self.backend.errors()):  # type: ignore[misc]  # no id could be reserved: answer, unlogged
+            log.exception("question log: no question id could be reserved in %s; question not logged", self.where)
             return None
         user = self.hash_user(rec.user_id)
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: LogConnection) -> None:
             conn.execute(
                 "INSERT INTO questions (id, asked_at, guild_id, channel_id, user_hash, source, question, story,"
-                " status, confidence, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " status, confidence, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO NOTHING",
                 (
                     question_id,
-                    iso(rec.asked_at),
+                    conn.moment(rec.asked_at),
                     rec.guild_id,
                     rec.channel_id,
                     user,
@@ -229,7 +275,7 @@ class QuestionLog:
             )
             conn.executemany(
                 "INSERT INTO quote_refs (question_id, position, story, paragraph, paragraph_hash)"
-                " VALUES (?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (question_id, position) DO NOTHING",
                 [(question_id, i, r.story, r.paragraph, r.paragraph_hash) for i, r in enumerate(rec.refs)],
             )
             self._maybe_prune(conn)
@@ -242,15 +288,15 @@ class QuestionLog:
         """One vote per reader per answer (+1 👍, -1 👎); voting again replaces it. Resolves to the new tally."""
         if vote not in (1, -1):
             raise ValueError("vote must be +1 or -1")
-        user, at = self.hash_user(user_id), iso(utc_now())
+        user, at = self.hash_user(user_id), utc_now()
 
-        def upsert(conn: sqlite3.Connection) -> Tally:
+        def upsert(conn: LogConnection) -> Tally:
             if conn.execute("SELECT 1 FROM questions WHERE id = ?", (question_id,)).fetchone() is None:
                 raise UnknownQuestion(question_id)
             conn.execute(
                 "INSERT INTO feedback (question_id, user_hash, vote, voted_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (question_id, user_hash) DO UPDATE SET vote = excluded.vote, voted_at = excluded.voted_at",
-                (question_id, user, vote, at),
+                (question_id, user, vote, conn.moment(at)),
             )
             return tally(conn, question_id)
 
@@ -263,13 +309,13 @@ class QuestionLog:
 
     def bind_channel(self, channel_id: int, story: str | None, *, guild_id: int | None = None) -> Future[None]:
         """Bind a channel to one story (None clears it). Memory first, so the next question already sees it."""
-        channel_id, at = int(channel_id), iso(utc_now())
+        channel_id, at = int(channel_id), utc_now()
         if story is None:
             self._bindings.pop(channel_id, None)
         else:
             self._bindings[channel_id] = story
 
-        def store(conn: sqlite3.Connection) -> None:
+        def store(conn: LogConnection) -> None:
             if story is None:
                 conn.execute("DELETE FROM channel_stories WHERE channel_id = ?", (channel_id,))
                 return
@@ -277,7 +323,7 @@ class QuestionLog:
                 "INSERT INTO channel_stories (channel_id, guild_id, story, set_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (channel_id) DO UPDATE SET story = excluded.story, guild_id = excluded.guild_id,"
                 " set_at = excluded.set_at",
-                (channel_id, guild_id, story, at),
+                (channel_id, guild_id, story, conn.moment(at)),
             )
 
         return self.submit(store)
@@ -287,74 +333,41 @@ class QuestionLog:
         """Delete questions (with their refs and votes) older than the retention period; 0 days keeps all."""
         return self.submit(lambda conn: self._prune(conn, now or utc_now()))
 
-    def _maybe_prune(self, conn: sqlite3.Connection) -> None:
+    def _maybe_prune(self, conn: LogConnection) -> None:
         if time.monotonic() - self._last_prune > PRUNE_EVERY_SECONDS:
             self._prune(conn, utc_now())
 
-    def _prune(self, conn: sqlite3.Connection, now: dt.datetime) -> int:
+    def _prune(self, conn: LogConnection, now: dt.datetime) -> int:
         self._last_prune = time.monotonic()
         if self.retention_days <= 0:
             return 0
-        cutoff = iso(now - dt.timedelta(days=self.retention_days))
-        return conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
+        cutoff = conn.moment(now - dt.timedelta(days=self.retention_days))
+        return int(conn.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount)
 
     # ----------------------------------------------------------------- reading
-    def reader(self) -> sqlite3.Connection:
-        """A separate read-only connection (WAL lets it read while the writer writes); close it after use."""
-        return open_reader(self.path)
+    def reader(self) -> LogConnection:
+        """A separate connection for reading (SQLite's WAL lets it read while the writer writes); close it after."""
+        return self.backend.reader()
 
 
-def open_reader(path: str | Path) -> sqlite3.Connection:
-    """A read-only connection to the log at `path`, once it is known to be a question log this version can read.
+def open_reader(target: str | Path | LogBackend) -> LogConnection:
+    """A connection for reading the log at `target` (a file, a postgresql:// URL), once it is known to be a question
+    log this version can read.
 
-    QuestionLogError, in words an operator can act on, for a file that is damaged, isn't a question log, or has
-    a schema other than this version's (the bot upgrades a log when it opens it; a reader never writes). A log in
-    a folder this process can't write is read as an immutable snapshot: SQLite's read-only mode still needs to
-    create the WAL index file beside it."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no question log at {path}: the bot writes it once readers ask questions")
-    uri = path.resolve().as_uri()
+    QuestionLogError, in words an operator can act on, for a log that is damaged, isn't a question log, or has
+    a schema other than this version's (the bot upgrades a log when it opens it; a reader never writes);
+    FileNotFoundError for a file that isn't there."""
+    backend = backend_for(target)
     try:
-        try:
-            conn = _checked_reader(f"{uri}?mode=ro", path)
-        except sqlite3.OperationalError:  # "unable to open database file": no -shm can be made beside it
-            conn = _checked_reader(f"{uri}?mode=ro&immutable=1", path)
-    except sqlite3.DatabaseError as exc:
-        raise QuestionLogError(
-            f"{path} is not a readable question log ({exc}): restore it from a backup, or move it aside and "
-            "the bot starts a new one"
-        ) from exc
-    return conn
+        return backend.reader()
+    except IndexProblem as exc:
+        raise QuestionLogError(str(exc)) from exc
 
 
-def _checked_reader(uri: str, path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-    try:
-        version = stored_version(conn)
-        if version is None:
-            raise QuestionLogError(f"{path} is not a question log (it has no schema_version table)")
-        if version > len(MIGRATIONS):
-            raise QuestionLogError(
-                f"{path} was written by a newer newsroom-bot (log schema {version}; this one reads up to "
-                f"{len(MIGRATIONS)}): update newsroom-bot to read it"
-            )
-        if version < len(MIGRATIONS):
-            raise QuestionLogError(
-                f"{path} has log schema {version} and this version reads {len(MIGRATIONS)}: start the bot once "
-                "with it (the bot upgrades the log), then run this again"
-            )
-        conn.execute("SELECT 1 FROM questions LIMIT 1").fetchall()  # the tables themselves are readable
-    except BaseException:
-        conn.close()
-        raise
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
-def tally(conn: sqlite3.Connection, question_id: int) -> Tally:
+def tally(conn: LogConnection, question_id: int) -> Tally:
     up, down = conn.execute(
-        "SELECT COALESCE(SUM(vote = 1), 0), COALESCE(SUM(vote = -1), 0) FROM feedback WHERE question_id = ?",
+        "SELECT COALESCE(SUM(CASE WHEN vote = 1 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN vote = -1 THEN 1 ELSE 0 END), 0) FROM feedback WHERE question_id = ?",
         (question_id,),
     ).fetchone()
     return Tally(int(up), int(down))

@@ -8,18 +8,20 @@ list of what readers want that the story may leave open, so they get a list of t
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from index import Encoder, Library
 
 from .grouping import Group, LoggedQuestion, group_questions, normalise, passage_key
-from .questionlog import iso, utc_now
+from .logdb import LogConnection, day
+from .questionlog import utc_now
 
 SHOWN_GROUPS = 12
+UP, DOWN = "SUM(CASE WHEN f.vote = 1 THEN 1 ELSE 0 END)", "SUM(CASE WHEN f.vote = -1 THEN 1 ELSE 0 END)"
 ANSWERED, CLOSEST, NOT_COVERED = "answered", "closest", "not_covered"  # index.AnswerStatus values, as logged
 OUTCOMES = (ANSWERED, CLOSEST, NOT_COVERED)  # what a real question can get; the rest are refusals (empty, too long)
 
@@ -95,7 +97,7 @@ def topic_vectors(library: Library) -> dict[str, np.ndarray]:
 
 
 def gather(
-    conn: sqlite3.Connection,
+    conn: LogConnection,
     encoder: Encoder,
     *,
     days: float = 7.0,
@@ -103,25 +105,25 @@ def gather(
     library: Library | None = None,
     now: dt.datetime | None = None,
 ) -> ReportData:
-    """Read the log for the last `days` (optionally one story) and compute everything the report shows."""
+    """Read the log for the last `days` (optionally one story) and compute everything the report shows (the same
+    SQL on either backend: `picked` is a temporary table of this connection)."""
     until = now or utc_now()
     since = until - dt.timedelta(days=days)
-    conn.row_factory = sqlite3.Row
-    conn.execute("DROP TABLE IF EXISTS temp.picked")
+    conn.execute("DROP TABLE IF EXISTS picked")
     conn.execute(
         "CREATE TEMP TABLE picked AS SELECT q.id, q.asked_at, q.user_hash, q.question, q.status, q.latency_ms,"
         " COALESCE(q.story, r.story, '') AS story, r.story AS ref_story, r.paragraph AS ref_paragraph,"
         " r.paragraph_hash AS ref_hash FROM questions q"
         " LEFT JOIN quote_refs r ON r.question_id = q.id AND r.position = 0"
         " WHERE q.asked_at >= ? AND q.asked_at <= ?",
-        (iso(since), iso(until)),
+        (conn.moment(since), conn.moment(until)),
     )
     if story is not None:
-        conn.execute("DELETE FROM temp.picked WHERE story != ?", (story,))
+        conn.execute("DELETE FROM picked WHERE story != ?", (story,))
     data = ReportData(since=since, until=until, story=story)
     if library is not None:
         data.titles = {s.slug: s.title for s in library.stories()}
-    rows = conn.execute("SELECT * FROM temp.picked ORDER BY asked_at").fetchall()
+    rows = conn.execute("SELECT * FROM picked ORDER BY asked_at").fetchall()
     data.total = len(rows)
     data.readers = len({r["user_hash"] for r in rows})
     latencies = sorted(r["latency_ms"] for r in rows)
@@ -129,10 +131,10 @@ def gather(
     for r in rows:
         data.statuses[r["status"]] += 1
         data.per_story.setdefault(r["story"], Counter())[r["status"]] += 1
-        data.per_day.setdefault(r["asked_at"][:10], Counter())[r["status"]] += 1
+        data.per_day.setdefault(day(r["asked_at"]), Counter())[r["status"]] += 1
     for r in conn.execute(
-        "SELECT p.story, SUM(f.vote = 1) AS up, SUM(f.vote = -1) AS down FROM feedback f"
-        " JOIN temp.picked p ON p.id = f.question_id GROUP BY p.story"
+        f"SELECT p.story, {UP} AS up, {DOWN} AS down FROM feedback f"
+        " JOIN picked p ON p.id = f.question_id GROUP BY p.story"
     ):
         data.up, data.down = data.up + r["up"], data.down + r["down"]
         data.per_story.setdefault(r["story"], Counter()).update(up=r["up"], down=r["down"])
@@ -154,7 +156,7 @@ def gather(
     return data
 
 
-def _left_open(group: Group, rows: list[sqlite3.Row]) -> LeftOpen:
+def _left_open(group: Group, rows: list[Any]) -> LeftOpen:
     """The group with the closest passage its questions were shown most often."""
     phrasings = {normalise(p) for p, _ in group.phrasings}
     shown = Counter(
@@ -166,20 +168,20 @@ def _left_open(group: Group, rows: list[sqlite3.Row]) -> LeftOpen:
     return LeftOpen(group, story, paragraph)
 
 
-def _passage(row: sqlite3.Row) -> str:
+def _passage(row: Any) -> str:
     if row["ref_story"] is None:
         return ""
     return passage_key(row["ref_story"], row["ref_paragraph"], row["ref_hash"])
 
 
-def _quoted(conn: sqlite3.Connection, library: Library | None, limit: int = 10) -> list[RefUse]:
+def _quoted(conn: LogConnection, library: Library | None, limit: int = 10) -> list[RefUse]:
     """The paragraphs quoted most, with their votes, and whether each is still the same text in the index."""
     uses = [
         RefUse(r["story"], r["paragraph"], r["paragraph_hash"], r["quoted"], r["up"] or 0, r["down"] or 0)
         for r in conn.execute(
             "SELECT r.story, r.paragraph, r.paragraph_hash, COUNT(DISTINCT r.question_id) AS quoted,"
-            " SUM(f.vote = 1) AS up, SUM(f.vote = -1) AS down"
-            " FROM quote_refs r JOIN temp.picked p ON p.id = r.question_id"
+            f" {UP} AS up, {DOWN} AS down"
+            " FROM quote_refs r JOIN picked p ON p.id = r.question_id"
             " LEFT JOIN feedback f ON f.question_id = r.question_id AND r.position = 0"
             " GROUP BY r.story, r.paragraph, r.paragraph_hash ORDER BY quoted DESC, r.story, r.paragraph LIMIT ?",
             (limit,),

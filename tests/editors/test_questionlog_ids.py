@@ -42,8 +42,8 @@ print(json.dumps({"ids": ids, "failed_votes": failed}), flush=True)
 """
 
 
-def test_two_processes_on_one_log_keep_every_row_and_file_every_vote(tmp_path: Path) -> None:
-    path = tmp_path / "q.sqlite3"
+def test_two_processes_on_one_log_keep_every_row_and_file_every_vote(log_target: str | Path) -> None:
+    path = log_target
     QuestionLog(path, salt="shared-salt").close()  # created once, as the first bot to start would
     procs = [
         subprocess.Popen(
@@ -84,9 +84,9 @@ def test_two_processes_on_one_log_keep_every_row_and_file_every_vote(tmp_path: P
         assert same_user and vote == (1 if int(question.rsplit(" ", 1)[1]) % 2 else -1)
 
 
-def test_logs_sharing_a_file_interleave_small_blocks_without_a_collision(tmp_path: Path) -> None:
+def test_logs_sharing_a_file_interleave_small_blocks_without_a_collision(log_target: str | Path) -> None:
     """Blocks of 3: reserved ahead by the writer, or on the caller's own connection when the writer is busy."""
-    path = tmp_path / "q.sqlite3"
+    path = log_target
     logs = [QuestionLog(path, retention_days=0, id_block=3) for _ in range(3)]
     gate = threading.Event()
     # one writer stuck outside a transaction (the file stays free): its log must reserve blocks itself

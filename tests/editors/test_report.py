@@ -49,15 +49,15 @@ def _fill(log: QuestionLog, library: Library) -> list[int]:
 
 
 @pytest.fixture
-def filled(tmp_path: Path, library: Library) -> tuple[Path, list[int]]:
-    log = QuestionLog(tmp_path / "q.sqlite3", retention_days=0)
+def filled(log_target: str | Path, library: Library) -> tuple[str | Path, list[int]]:
+    log = QuestionLog(log_target, retention_days=0)
     ids = _fill(log, library)
     log.vote(ids[0], 1, 1)
     log.vote(ids[0], 2, 1)
     log.vote(ids[1], 1, -1)
     log.vote(ids[2], 3, 1)
     log.close()
-    return tmp_path / "q.sqlite3", ids
+    return log_target, ids
 
 
 def test_unanswered_questions_are_grouped_by_meaning(filled, encoder: Encoder, library: Library) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +121,12 @@ def test_cli_writes_markdown_and_a_real_chart(
     monkeypatch.setenv("INDEX_DIR", str(built_index))
     monkeypatch.setattr(commands, "_library", lambda index, settings: library)
     out = tmp_path / "reports"
-    assert cli.main(["report", "--since", "3650", "--log", str(filled[0]), "--out", str(out)]) == 0
+    if isinstance(filled[0], Path):
+        where = ["--log", str(filled[0])]
+    else:  # DATABASE_URL set: the report reads the log in PostgreSQL
+        monkeypatch.setenv("DATABASE_URL", filled[0])
+        where = []
+    assert cli.main(["report", "--since", "3650", *where, "--out", str(out)]) == 0
     [md] = out.glob("*.md")
     [png] = out.glob("*.png")
     assert f"![Questions per day and per story]({png.name})" in md.read_text(encoding="utf-8")
