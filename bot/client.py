@@ -21,13 +21,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import BuildReport, Library, StoryInfo, build_index
+from index import BuildReport, DatabaseUnavailable, Library, StoryInfo, build_index
 
 from . import lifecycle
 from .ask_queue import AskQueue
 from .editorial.questionlog import QuestionLog
 from .feedback import VoteButton
-from .messages import SORRY, not_ready
+from .messages import NOT_READY, SORRY, not_ready
 from .serving import LibraryUnavailable, ServedLibrary
 from .settings import Settings
 
@@ -205,9 +205,16 @@ class NewsroomBot(commands.Bot):
     async def run_blocking(
         self, fn: Callable[..., T], *args: Any, executor: ThreadPoolExecutor | None = None, **kwargs: Any
     ) -> T:
-        """Run `fn(*args, **kwargs)` in the bot's thread pool and await it without blocking the loop."""
+        """Run `fn(*args, **kwargs)` in the bot's thread pool and await it without blocking the loop.
+
+        PostgreSQL away for a moment (DATABASE_URL: restarting, a failover) is LibraryUnavailable here, so the
+        reader gets the polite "not ready" rather than an apology for a bug; the engine reconnects by itself."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor or self.executor, functools.partial(fn, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(executor or self.executor, functools.partial(fn, *args, **kwargs))
+        except DatabaseUnavailable as exc:
+            log.warning("the database is not answering (%s); telling readers to try again shortly", exc)
+            raise LibraryUnavailable(NOT_READY) from exc
 
     # ----------------------------------------------------------------- cooldown
     def retry_after(self, user_id: int) -> float | None:

@@ -172,8 +172,8 @@ async def test_without_an_index_the_bot_stays_up_says_how_to_build_and_picks_up_
             assert sent.json["content"] == NOT_READY_ADMIN
 
             await asyncio.to_thread(build_index, CONTENT, index_dir, encoder=encoder)  # `newsroom-bot build`
-            for _ in range(300):
-                if bot.library is not None:
+            for _ in range(300):  # the watch serves the library, then swap() clears the load error
+                if bot.library is not None and bot.load_error is None:
                     break
                 await asyncio.sleep(0.1)
             assert bot.library is not None and bot.load_error is None
