@@ -248,7 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     import tempfile
 
-    with tempfile.TemporaryDirectory() as folder, database(args.database_url or os.environ.get("BENCH_DATABASE_URL")) as url:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        database(args.database_url or os.environ.get("BENCH_DATABASE_URL")) as url,
+    ):
         for n in sizes:
             started = time.perf_counter()
             rows.append(measure(url, real, questions, n, Path(folder)))
