@@ -29,6 +29,10 @@ from .adapter import META_KEY, save_weights
 from .errors import ReaderError
 
 LORA, FULL = "lora:", "full:"
+# What makes a file a reader: the one-logit head it scores with (without it the logit would come from a head
+# initialised at random) and the meta the merge needs. The embedder's adapter, also LoRA in an .npz, has neither.
+HEAD = ("classifier.weight", "classifier.bias")
+META_NEEDED = ("rank", "alpha", "base")
 SHIPPED = Path(__file__).with_name("readers") / "minilm-l6-squad-reader.npz"
 READER_AUTO, READER_NONE = "auto", "none"
 
@@ -58,12 +62,28 @@ class ReaderFile:
                 full = {k[len(FULL) :]: _f32(saved[k]) for k in saved.files if k.startswith(FULL)}
         except (OSError, ValueError, KeyError) as exc:
             raise ReaderError(f"cannot read the reader model {path} ({exc}); rebuild it with training.reader") from exc
+        if problem := _not_a_reader(meta, lora, full):
+            raise ReaderError(
+                f"{path} is not a reader model: {problem}. Set READER_MODEL to auto, none or a reader .npz made by "
+                "training.reader"
+            )
         return cls(meta, lora, full)
 
     def write(self, path: Path) -> None:
         arrays = {f"{LORA}{name}.{part}": m for name, (a, b) in self.lora.items() for part, m in (("A", a), ("B", b))}
         arrays.update({f"{FULL}{name}": value for name, value in self.full.items()})
         save_weights(path, self.meta, arrays, compressed=True)
+
+
+def _not_a_reader(meta: object, lora: dict[str, Any], full: dict[str, Any]) -> str | None:
+    """Why a readable .npz is not a reader, or None when it is one."""
+    if not lora and not full:
+        return "it holds no reader weights (lora:/full:); an embedder adapter (MODEL_ADAPTER) looks like this"
+    if missing := [f"{FULL}{name}" for name in HEAD if name not in full]:
+        return f"it lacks the classifier head's weights ({', '.join(missing)})"
+    if not isinstance(meta, dict) or (missing := [key for key in META_NEEDED if key not in meta]):
+        return f"its meta does not say how to merge it (no {', '.join(missing) if isinstance(meta, dict) else 'meta'})"
+    return None
 
 
 def _f32(array: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -165,3 +166,27 @@ def test_the_shipped_reader_is_never_sure_of_what_the_story_does_not_say(
     assert with_it.ask("Who painted the Mona Lisa?").status is AnswerStatus.NOT_COVERED
     # on the story's subject but not in it: at most the closest passage under a hedge, never a confident answer
     assert with_it.ask("How many White Helmets were killed?").status in (AnswerStatus.CLOSEST, AnswerStatus.NOT_COVERED)
+
+
+def test_a_lora_file_that_is_not_a_reader_is_refused_naming_it(
+    content_copy: Path, tmp_path: Path, encoder: Encoder
+) -> None:
+    """Issue 19 item 2: the embedder's adapter (or a reader without its head) used as READER_MODEL was built with,
+    its logit then coming from a classification head initialised at random."""
+    from index.adapter import SHIPPED as EMBEDDER_ADAPTER
+    from index.errors import ReaderError
+
+    with pytest.raises(ReaderError, match="not a reader") as refused:
+        ReaderFile.read(EMBEDDER_ADAPTER)
+    assert str(EMBEDDER_ADAPTER) in str(refused.value) and "READER_MODEL" in str(refused.value)
+    with pytest.raises(ReaderError, match=re.escape(EMBEDDER_ADAPTER.name)):
+        build_index(content_copy, tmp_path / "index", encoder=encoder, reader=str(EMBEDDER_ADAPTER))
+    assert not (tmp_path / "index").exists() or not list((tmp_path / "index").glob("build-*"))
+
+    headless = tmp_path / "headless.npz"
+    lora = {"bert.encoder.layer.0.attention.self.query": (np.ones((2, 384)), np.zeros((384, 2)))}
+    meta = {"rank": 2, "alpha": 2.0, "base": "x", "max_length": 128}
+    ReaderFile(meta, lora, {"bert.pooler.dense.bias": np.zeros(384)}).write(headless)
+    with pytest.raises(ReaderError, match=r"full:classifier\.weight") as refused:
+        ReaderFile.read(headless)
+    assert str(headless) in str(refused.value)
