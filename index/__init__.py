@@ -23,7 +23,7 @@ from .errors import (
     StoryError,
     UnknownStory,
 )
-from .library import Library
+from .library import MAX_QUESTION_CHARS, Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
 from .postgres import SchemaTooNew
@@ -33,6 +33,7 @@ from .stories import load_stories, parse_story
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MAX_QUESTION_CHARS",
     "AdapterError",
     "Answer",
     "AnswerStatus",

@@ -210,7 +210,7 @@ class Library:
             )
         if len(text) > MAX_QUESTION_CHARS:
             return Answer(
-                question=question,
+                question=_bounded(question),
                 status=AnswerStatus.QUESTION_TOO_LONG,
                 story=story,
                 message=f"That question is too long; please ask it in under {MAX_QUESTION_CHARS} characters.",
@@ -341,3 +341,8 @@ class Library:
         return Summary(
             story=chosen.slug, title=chosen.title, url=chosen.url, sources=list(chosen.sources), quotes=quotes
         )
+
+
+def _bounded(question: str) -> str:
+    """A refused over-long question as its answer echoes it: the first MAX_QUESTION_CHARS characters, not megabytes."""
+    return question if len(question) <= MAX_QUESTION_CHARS else question[:MAX_QUESTION_CHARS] + "…"

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from index import Library, UnknownStory
+from index import MAX_QUESTION_CHARS, Library, UnknownStory
 
 from .failures import CommandError, describe_os_error
 
 LINE_FORMAT = '{"question": "...", "story": "optional-slug"}'
+# The longest line a question can need: 1,000 characters, each written as a \uXXXX escape (6 bytes; 12 for a
+# character outside the BMP, as a surrogate pair), the story's slug and the JSON around them.
+MAX_LINE_BYTES = 16 * MAX_QUESTION_CHARS
+SKIP_PIECE = 1 << 16  # how much of an over-long line is read at a time while skipping it
 
 
 class BadLine(ValueError):
@@ -100,6 +104,11 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
     with open_batch(name) as stream:
         for number, raw in _lines(stream):
             try:
+                if raw is None:
+                    raise BadLine(
+                        f"the line is longer than {MAX_LINE_BYTES:,} bytes, and a question is at most "
+                        f"{MAX_QUESTION_CHARS:,} characters; shorten it (one {LINE_FORMAT} a line)"
+                    )
                 asked = parse_line(raw, library, first=number == 1)
             except BadLine as exc:
                 bad += 1
@@ -111,7 +120,14 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
     return bad
 
 
-def _lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    for number, raw in enumerate(stream, start=1):
-        if raw.strip():
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """Each non-blank line with its number, or None in place of a line over MAX_LINE_BYTES (never held whole)."""
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (piece := stream.readline(SKIP_PIECE)) and not piece.endswith(b"\n"):
+                pass
+            yield number, None
+        elif raw.strip():
             yield number, raw

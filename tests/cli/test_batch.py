@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -76,3 +77,69 @@ def test_batch_from_a_closed_stdin_is_one_line(run, monkeypatch) -> None:  # typ
     monkeypatch.setattr(sys, "stdin", None)
     code, out, err = run("ask", "--batch", "-")
     assert code == 1 and out == "" and "has none; give a file" in err and err.count("\n") == 1
+
+
+class HugeLine(io.RawIOBase):
+    """A batch whose line 2 is `size` bytes long, made as it is read: nothing holds it whole but the reader."""
+
+    def __init__(self, size: int) -> None:
+        head = json.dumps(GOOD).encode() + b'\n{"question": "'
+        tail = b'"}\n' + json.dumps(GOOD).encode() + b"\n"
+        self.parts: list[bytes | int] = [head, size - len(b'{"question": "') - 2, tail]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while self.parts:
+            part = self.parts[0]
+            if isinstance(part, int):
+                n = min(part, len(buffer))
+                buffer[:n] = b"a" * n
+                self.parts[0] = part - n
+            else:
+                n = min(len(part), len(buffer))
+                buffer[:n] = part[:n]
+                self.parts[0] = part[n:]
+            if not self.parts[0]:
+                self.parts.pop(0)
+            if n:
+                return n
+        return 0
+
+
+def test_a_huge_line_is_refused_while_it_is_read_and_not_echoed(run, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19 item 3: a 20 MB line took 594 MB and came back whole in the output before it was refused."""
+    import sys
+    import tracemalloc
+
+    size = 20_000_000
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(HugeLine(size))))
+    tracemalloc.start()
+    try:
+        code, out, err = run("ask", "--batch", "-")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and [r["status"] for r in rows] == ["answered", "error", "answered"]
+    assert rows[1]["line"] == 2 and "longer than" in rows[1]["error"] and "1,000 characters" in rows[1]["error"]
+    assert len(out) < 10_000 and len(err) < 1_000  # the line is not echoed
+    assert peak < size / 4, f"{peak:,} bytes traced for a {size:,}-byte line"
+
+
+def test_a_line_just_under_the_bound_is_still_read(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The bound is bytes of a line: a 1,000-character question written as \\uXXXX escapes (6 bytes each) fits."""
+    question = "Where will they stay? ".ljust(1000, "\u00e9")
+    escaped = json.dumps({"question": question}, ensure_ascii=True).encode()
+    assert len(escaped) > 5_000
+    code, out, err = run("ask", "--batch", str(_write(tmp_path / "q.jsonl", [escaped])))
+    assert code == 0 and json.loads(out)["status"] in ("answered", "closest", "not_covered"), err
+
+
+def test_a_refused_long_question_is_echoed_only_in_part(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    line = json.dumps({"question": "Where will they stay? " * 300}).encode()  # 6,600 characters: too long
+    code, out, _ = run("ask", "--batch", str(_write(tmp_path / "q.jsonl", [line])))
+    answer = json.loads(out)
+    assert code == 0 and answer["status"] == "question_too_long"
+    assert answer["question"].startswith("Where will they stay? ") and len(answer["question"]) <= 1_001
