@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MAX_SHARDS = 10_000  # Discord's largest bots run a few thousand
+MAX_RETENTION_DAYS = 36_500  # a century: the longest the question log keeps questions, and so `report --since`
 # A Discord id (snowflake): a positive 64-bit number.
 Snowflake = Annotated[int, Field(ge=1, lt=2**63)]
 IdList = Annotated[list[Snowflake], NoDecode]
@@ -143,7 +144,7 @@ class Settings(BaseSettings):
     question_log_retention_days: int = Field(
         default=90,
         ge=0,
-        le=36_500,
+        le=MAX_RETENTION_DAYS,
         description="Questions older than this many days are deleted (with their votes); 0 keeps everything.",
     )
     question_log_salt: SecretStr | None = Field(

@@ -100,6 +100,11 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
     its neighbours. Reading line by line also lets a program drive it through a pipe, one question at a time.
     """
     out, err = out or sys.stdout, err or sys.stderr
+    if out is None:  # started with standard output closed (`>&-`): Python leaves sys.stdout None
+        raise CommandError(
+            "--batch writes its answers to standard output, and this process has none; redirect it to a file "
+            "(> answers.jsonl)"
+        )
     bad = 0
     with open_batch(name) as stream:
         for number, raw in _lines(stream):

@@ -8,6 +8,7 @@ commands start fast.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 
 from index import Encoder, IndexProblem, Library, build_index, load_encoder
 
-from ..settings import Settings, load_settings
+from ..settings import MAX_RETENTION_DAYS, Settings, load_settings
 from .batch import run_batch
 from .failures import EXIT_ERROR, EXIT_OK, EXIT_USAGE, CommandError, check_text, describe_os_error
 from .terminal import ProgressBar, count, format_answer, format_stories, format_summary, nothing_built
@@ -33,6 +34,20 @@ def index_option(f: F) -> F:
 
 def json_option(what: str) -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=f"Print the {what} as JSON.")
+
+
+class Days(click.FloatRange):
+    """`report --since`: more than 0 days, at most MAX_RETENTION_DAYS (no log keeps more, and `inf` or `1e308`
+    overflowed the date arithmetic), and a number (`nan` passes every comparison, so the range alone let it by)."""
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True, max=MAX_RETENTION_DAYS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        days = super().convert(value, param, ctx)
+        if math.isnan(days):
+            self.fail(f"{value!r} is not a number of days; give one from 0 to {MAX_RETENTION_DAYS:,}", param, ctx)
+        return days
 
 
 def _library(index: Path | None, settings: Settings) -> Library:
@@ -223,11 +238,11 @@ def _chat(settings: Settings, index: Path | None, story: str | None) -> int:
 @cli.command()
 @click.option(
     "--since",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Days(),
     default=7.0,
     show_default=True,
     metavar="DAYS",
-    help="The last DAYS days.",
+    help=f"The last DAYS days (more than 0, up to {MAX_RETENTION_DAYS:,}).",
 )
 @click.option("--story", help="Only questions about this story (a slug).")
 @click.option("--out", type=PATH, default=Path("reports"), show_default=True, metavar="DIR", help="Output folder.")

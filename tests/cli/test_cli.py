@@ -92,3 +92,30 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(run, monk
     assert "--debug" in err and err.count("\n") == 1
     with pytest.raises(RuntimeError, match="boom"):
         run("--debug", "stories")
+
+
+def test_report_since_must_be_a_finite_number_of_days_within_retention(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19 item 4: inf and 1e308 ended in "unexpected OverflowError", nan passed the check and failed later."""
+    from bot.editorial.questionlog import QuestionLog, QuestionRecord
+
+    log = tmp_path / "q.sqlite3"
+    questions = QuestionLog(log, salt="test")
+    questions.record(QuestionRecord(question="How many are trapped?", status="answered", user_id=1))
+    questions.close()
+    for since in ("inf", "1e308", "nan", "-nan", "36501", "0", "-1"):
+        code, out, err = run("report", "--since", since, "--log", str(log), "--out", str(tmp_path / "out"))
+        assert code == 2 and out == "" and "--since" in err and "bug" not in err, (since, err)
+        assert "Error: Invalid value for '--since'" in err and "Traceback" not in err, err
+    code, out, err = run("report", "--since", "36500", "--log", str(log), "--out", str(tmp_path / "out"))
+    assert code == 0 and out.startswith("1 questions in the last 36500 days"), err
+
+
+def test_batch_with_no_standard_output_is_one_line(run, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`ask --batch - >&-`: Python starts with sys.stdout None; it ended in "unexpected AttributeError"."""
+    import sys
+
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(json.dumps({"question": "How many are trapped?"}) + "\n", encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", None)
+    code, _, err = run("ask", "--batch", str(batch))
+    assert code == 1 and "standard output" in err and "bug" not in err and err.count("\n") == 1, err
