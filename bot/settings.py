@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .envfile import env_file_problems
+
 MAX_SHARDS = 10_000  # Discord's largest bots run a few thousand
 MAX_RETENTION_DAYS = 36_500  # a century: the longest the question log keeps questions, and so `report --since`
 # A Discord id (snowflake): a positive 64-bit number.
@@ -233,6 +235,15 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("discord_token", mode="before")
+    @classmethod
+    def _token_is_one_word(cls, value: object) -> object:
+        """A NUL or line break in the token (a stray byte in .env) would only show as Discord refusing the login."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(text, str) and any(ch < " " or ch == "\x7f" for ch in text.strip()):
+            raise ValueError("holds a control character (a stray byte after it?); copy the token again")
+        return value
+
     @property
     def has_token(self) -> bool:
         return self.discord_token is not None
@@ -258,6 +269,10 @@ class SettingsError(RuntimeError):
 
 
 def load_settings(**overrides: Any) -> Settings:
+    env_file = overrides.get("_env_file", Settings.model_config.get("env_file"))
+    files = [env_file] if isinstance(env_file, str | Path) else list(env_file or ())
+    if problems := [p for f in files for p in env_file_problems(Path(f), set(Settings.model_fields))]:
+        raise SettingsError("the settings file can't be used as it is:\n  " + "\n  ".join(problems))
     try:
         return Settings(**overrides)
     except ValidationError as exc:

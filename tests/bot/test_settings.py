@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,3 +90,46 @@ def test_every_numeric_setting_has_an_upper_and_a_lower_bound() -> None:
     assert {"cooldown_seconds", "thread_switch_ms", "discord_guild_id", "answer_channel_ids", "shard_ids"} <= set(
         checked
     )
+
+
+TOKEN = "MTIz.fake-token.for-tests"  # not a real token: the refusals below must never show it
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "says"),
+    [
+        (f"DISCORD_TOKEN={TOKEN}\x00\nTOP_K=2\n".encode(), 1, "control character U+0000"),
+        (f'TOP_K=2\nDISCORD_TOKEN="{TOKEN}\x00\nTOP_K=2"\n'.encode(), 2, "runs on past its line"),
+        (f'DISCORD_TOKEN={TOKEN}\nREPLY_STYLE="plain\nTOP_K=2\nINDEX_DIR="x"\n'.encode(), 2, "quote left open"),
+        (f"DISCORD_TOKEN={TOKEN}\nTOP_K=2\n".encode("utf-16"), None, "UTF-16"),
+        (f"DISCORD_TOKEN={TOKEN}\nTOP_K=2\nINDEX_DIR=caf\xe9\n".encode("latin-1"), 3, "not UTF-8"),
+    ],
+)
+def test_a_broken_env_file_is_refused_naming_the_file_and_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, content: bytes, line: int | None, says: str
+) -> None:
+    """Issue 19 item 5: a NUL kept in the token, an unclosed quote dropping the settings after it, and a UTF-16 or
+    Latin-1 .env stopping every command without naming the file."""
+    env = tmp_path / ".env"
+    env.write_bytes(content)
+    with pytest.raises(SettingsError) as refused:
+        load_settings(_env_file=env)
+    message = str(refused.value)
+    assert f"{env}:{line}:" in message if line else f"{env}:" in message, message
+    assert says in message and TOKEN not in message and "Traceback" not in message
+
+
+def test_a_token_with_a_control_character_is_refused_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", f"{TOKEN}\nTOP_K=2")  # a trailing line break is harmless: login strips it
+    with pytest.raises(SettingsError, match=r"DISCORD_TOKEN: .*control character") as refused:
+        load_settings(_env_file=None)
+    assert TOKEN not in str(refused.value)
+
+
+def test_an_ordinary_env_file_is_read_as_before(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    text = f'\ufeffTOP_K=2\n# a comment\nexport DISCORD_TOKEN=\'{TOKEN}\'\n\nREPLY_STYLE="plain"  # inline\nOTHER_TOOL="a\nb"\n'
+    env.write_text(text, encoding="utf-8")  # a UTF-8 BOM, as Notepad writes one
+    settings = load_settings(_env_file=env)
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == TOKEN
+    assert settings.top_k == 2 and settings.reply_style == "plain"
