@@ -48,10 +48,27 @@ class StoryError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
+SHOWN_STORIES = 5  # an index may hold 10,000 stories: a message names a few, not all
+
+
+def in_all(known: list[str]) -> str:
+    """What a message naming a few of the stories adds: how many there are, and where to see them all."""
+    return f"{len(known):,} in all; `newsroom-bot stories` lists them"
+
+
+class StoryNeeded(ValueError):
+    """Several stories are indexed and the call named none (a summary); the message names the first few."""
+
+    def __init__(self, known: list[str]) -> None:
+        self.known = known
+        listed = ", ".join(known[:SHOWN_STORIES]) + (f"; {in_all(known)}" if len(known) > SHOWN_STORIES else "")
+        super().__init__(f"{len(known):,} stories are indexed: name one ({listed})")
+
+
 class UnknownStory(KeyError):
     """A story slug that is not in the index; `known` lists the slugs that are."""
 
-    SHOWN = 5  # an index may hold 10,000 stories: the message names a few (the closest first), not all
+    SHOWN = SHOWN_STORIES  # the closest first
 
     def __init__(self, slug: str, known: list[str]) -> None:
         self.slug = slug
@@ -62,7 +79,7 @@ class UnknownStory(KeyError):
             close = difflib.get_close_matches(slug, known, n=self.SHOWN)
             names = close + [k for k in known if k not in close][: self.SHOWN - len(close)]
             lead = f"did you mean {', '.join(names)}?" if close else f"known stories include {', '.join(names)}"
-            listed = f"{lead} ({len(known):,} in all; `newsroom-bot stories` lists them)"
+            listed = f"{lead} ({in_all(known)})"
         super().__init__(f"no story {slug!r}; {listed}")
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
 from .cleaning import clean_question, valid_text
 from .embedder import CachedEncoder, Encoder
-from .errors import UnknownStory
+from .errors import StoryNeeded, UnknownStory
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
@@ -323,7 +323,7 @@ class Library:
             raise ValueError(f"a summary needs at least one sentence, not {sentences}")
         if story is None:
             if len(self.data.stories) != 1:
-                raise ValueError(f"{len(self.data.stories)} stories are indexed: name one ({', '.join(self._by_slug)})")
+                raise StoryNeeded(list(self._by_slug))
             story = self.data.stories[0].slug
         chosen = self.story(story)
         sentence_rows = self.rows.sentence_rows(self.rows.story_rows[self._by_slug[story]])

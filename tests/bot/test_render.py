@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 
 import discord
 import pytest
@@ -147,7 +148,7 @@ def test_any_quote_text_renders_within_limits_and_reads_back_verbatim(text: str,
     check_limits(replies)
     body = replies[0].content if style == "plain" else replies[0].embeds[0].description
     passage = quoted_passages(body)[0][0]
-    assert passage in " ".join(text.split())
+    assert passage in visible(" ".join(text.split()))
 
 
 def test_trim_prefers_sentences_then_words() -> None:
@@ -199,3 +200,53 @@ def test_story_list_and_sources() -> None:
     (src,) = render_sources([info], "plain")
     assert "*White Helmets Trapped in Syria* · Sources: NPR; CNN" in src.content
     assert render_stories([], "embed")[0].content.startswith("No stories are indexed yet")
+
+
+# Issue 19 item 7: each of these reached replies through escape(). Direction controls reorder the text around
+# them (a question starting with U+202E showed its closing quote reversed); the others are invisible, or break a
+# line where Discord's Markdown escaping doesn't look for a line start.
+HIDDEN = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"  # direction
+    "\u200b\u2060\ufeff\u180e\u00ad\u2061\u206a\ufff9\x00\x1b\x7f\x9b"  # invisible
+)
+BREAKS = "\r\x0b\x0c\x85\u2028\u2029"
+
+
+def visible(text: str) -> str:
+    """`text` less what escape() removes, defined apart from it: Unicode's controls and format characters, but
+    for line breaks and tabs, the joiners writing needs and the tag characters of flag emoji."""
+    kept = "\n\t\u200c\u200d"
+    return "".join(
+        ch
+        for ch in text
+        if ch in kept or "\U000e0020" <= ch <= "\U000e007f" or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
+
+
+def test_the_hidden_characters_are_every_control_and_format_character() -> None:
+    every = "".join(map(chr, range(0x110000)))
+    removed = set(every) - set(escape(every))
+    assert removed == set(every) - set(visible(every)) | {"\u2028", "\u2029"}  # the separators become spaces
+
+
+@pytest.mark.parametrize("hidden", [*HIDDEN, *BREAKS], ids=lambda ch: f"U+{ord(ch):04X}")
+def test_invisible_and_direction_characters_are_neutralised(hidden: str) -> None:
+    shown = escape(f"Who{hidden}pays- for it?")
+    assert shown in ("Whopays- for it?", "Who pays- for it?"), repr(shown)
+
+
+def test_a_question_led_by_a_right_to_left_override_shows_as_asked() -> None:
+    answer = answered(quote("One."), question="\u202eHow many are\u2066 trapped?\u2069")
+    (reply,) = render_answer(answer, "embed", show_question=True)
+    title = reply.embeds[0].title or ""
+    assert title == "“How many are trapped?”" and not set(title) & set(HIDDEN)
+    assert answer.question.startswith("\u202e")  # the answer itself (the log, the JSON) keeps what was asked
+
+
+def test_joiners_that_writing_needs_are_kept() -> None:
+    for text in (
+        "👩\u200d🔬 scientists",
+        "می\u200cخواهم",
+        "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    ):
+        assert escape(text) == text

@@ -188,3 +188,19 @@ def test_benchmark_command_prints_the_table(
     bad.write_text(json.dumps({"id": "x", "article_sentences": ["One."]}) + "\n", encoding="utf-8")
     assert bench.main(["--data", str(bad)]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+def test_a_summary_without_a_story_names_a_few_of_many(tmp_path: Path, encoder: Encoder) -> None:
+    """Issue 19 item 7: on 10,000 stories the error listed every slug, one 80,044-character line."""
+    from index import build_index
+
+    content = tmp_path / "content"
+    content.mkdir()
+    for n in range(40):
+        (content / f"council-budget-story-{n:02}.txt").write_text(f"The council met on day {n}.\n", encoding="utf-8")
+    build_index(content, tmp_path / "index", encoder=encoder)
+    with pytest.raises(ValueError) as refused:
+        Library.load(tmp_path / "index", encoder=encoder).summary()
+    message = str(refused.value)
+    assert message.startswith("40 stories are indexed: name one") and "40 in all" in message
+    assert message.count("council-budget-story-") == 5 and len(message) < 300, message
