@@ -2,9 +2,9 @@
 
     python -m benchmarks.library_memory [--stories 2000,10000]
 
-The FAISS files are memory-mapped and shared by every process on a machine (benchmarks.perf_shards). Everything
-else `Library.load` builds is each process's own and grows with the library: the parsed stories, the BM25 arrays,
-the row layout and the per-sentence inputs `CandidateScorer` computes once at load. This writes a build of
+The FAISS files, the BM25 weights and the per-sentence inputs are memory-mapped and shared by every process on a
+machine (benchmarks.perf_shards). What else `Library.load` builds is each process's own and grows with the library:
+the parsed stories, the BM25 vocabulary and the row layout. This writes a build of
 synthetic stories (10 paragraphs of 4 sentences of 20 words drawn from a Zipf-distributed 50,000-word vocabulary;
 random unit vectors; flat FAISS files, since the index kind changes only the shared part), then loads it in a fresh
 child process and reads the child's anonymous memory (its heap: not the mapped files) before and after
@@ -74,7 +74,7 @@ def synthetic_stories(count: int, seed: int = 5) -> list[Story]:
 
 def write(index_dir: Path, count: int) -> tuple[int, float]:
     """A build of `count` synthetic stories in `index_dir`: its vectors and FAISS files' size in MB."""
-    from index.store import write_build
+    from index.store import BuildContents, write_build
 
     stories = synthetic_stories(count)
     rng = np.random.default_rng(7)
@@ -83,9 +83,7 @@ def write(index_dir: Path, count: int) -> tuple[int, float]:
     cut = count * PARAGRAPHS
     folder = write_build(
         index_dir,
-        stories=stories,
-        paragraph_vectors=vectors[:cut],
-        sentence_vectors=vectors[cut:],
+        BuildContents.of(stories, vectors[:cut], vectors[cut:]),
         model=MODEL,
         backend="custom",
         content_dir=Path("synthetic"),
@@ -105,7 +103,7 @@ def anonymous_mb() -> float:
 
 def child(index_dir: Path) -> None:
     """Load the build as `Library.load` does, in its two steps: `read_build` (stories, BM25, mapped vectors), then
-    the `Library` (row layout, per-sentence inputs). Print anonymous MB at each step and the seconds each took."""
+    the `Library` (row layout; the per-sentence inputs are mapped). Print anonymous MB at each step and the seconds each took."""
     import gc
 
     from index import Library
@@ -152,8 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child)
         return 0
-    print("process MB: the loaded library's own memory (read_build: stories and BM25; Library: layout, per-sentence")
-    print("inputs); files MB: the FAISS files, mapped and shared, not in process MB")
+    print("process MB: the loaded library's own memory (read_build: stories, BM25 vocabulary; Library: row layout);")
+    print(
+        "files MB: the FAISS files, mapped and shared, not in process MB (nor are the mapped BM25 and sentence arrays)"
+    )
     print(" stories    vectors  files MB  process MB  read_build  Library  KB/story  read s  Library s")
     for count in (int(x) for x in args.stories.split(",")):
         print(measure(count), flush=True)

@@ -26,7 +26,17 @@ from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .leftovers import remove_leftovers
 from .models import Story
 from .reader import READER_AUTO, READER_NONE
-from .store import MODELS, ReaderRecord, all_vectors, read_build, read_manifest, resolve_build, write_build
+from .sentence_inputs import DEFINITION
+from .store import (
+    MODELS,
+    BuildContents,
+    ReaderRecord,
+    all_vectors,
+    read_build,
+    read_manifest,
+    resolve_build,
+    write_build,
+)
 from .stories import load_stories
 from .vectors import choose_type
 
@@ -120,13 +130,14 @@ def _previous_vectors(
     return out
 
 
-def _current(index_dir: Path) -> tuple[str, str] | None:
-    """The current build's index type and reader fingerprint: a change of either writes a new build."""
+def _current(index_dir: Path) -> tuple[str, str, str] | None:
+    """The current build's index type, reader fingerprint and sentence inputs' definition: a change of any writes
+    a new build."""
     try:
         manifest = read_manifest(resolve_build(index_dir))
     except IndexProblem:
         return None
-    return manifest.index_type, manifest.reader.fingerprint if manifest.reader else ""
+    return manifest.index_type, manifest.reader.fingerprint if manifest.reader else "", manifest.sentence_inputs
 
 
 def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
@@ -227,7 +238,7 @@ def build_index(
         unchanged = (
             not to_embed
             and set(previous) == {s.slug for s in stories}
-            and _current(index_dir) == (index_type, reader_record.fingerprint if reader_record else "")
+            and _current(index_dir) == (index_type, reader_record.fingerprint if reader_record else "", DEFINITION)
         )
         if unchanged and stories:
             return BuildReport(
@@ -278,9 +289,11 @@ def build_index(
         dimension = paragraph_parts[0].shape[1]
         write_build(
             index_dir,
-            stories=stories,
-            paragraph_vectors=np.vstack(paragraph_parts).reshape(-1, dimension),
-            sentence_vectors=np.vstack(sentence_parts).reshape(-1, dimension),
+            BuildContents.of(
+                stories,
+                np.vstack(paragraph_parts).reshape(-1, dimension),
+                np.vstack(sentence_parts).reshape(-1, dimension),
+            ),
             model=model,
             backend=encoder.backend if encoder is not None else "onnx",
             content_dir=content_dir,

@@ -7,14 +7,14 @@ the raw inputs of `ranking.rank` (which z-scores and weighs them) and of the abs
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from .features import question_kind, question_names, sentence_cues
+from .features import question_kind, question_names
 from .lexical import coverage, missing
 from .rows import RowLayout
+from .sentence_inputs import question_pairs
 from .store import IndexData
 from .tokens import tokenize
 from .vectors import RowVectors, search_on_one_thread
@@ -48,7 +48,10 @@ class Candidates:
 
 
 class CandidateScorer:
-    """Scores candidate paragraphs and sentences of one loaded index; per-sentence inputs are computed once."""
+    """Scores candidate paragraphs and sentences of one loaded index.
+
+    What it reads from each sentence besides its scores (length, cues, term pairs) was computed by the build and
+    is mapped from the index (`index.sentence_inputs`): nothing here grows with the library."""
 
     def __init__(self, data: IndexData, layout: RowLayout) -> None:
         self.data = data
@@ -56,12 +59,8 @@ class CandidateScorer:
         # Candidate rows are read through the FAISS index itself: no second copy of every vector.
         self.paragraph_vectors = RowVectors(data.paragraph_vectors)
         self.sentence_vectors = RowVectors(data.sentence_vectors)
+        self.inputs = data.sentence_inputs
         search_on_one_thread()
-        # What the ranker reads from each sentence besides its scores, computed once rather than per question.
-        texts = [layout.sentence_text(r) for r in range(layout.sentence_count)]
-        self.sent_chars = np.array([len(t) for t in texts], dtype=np.float32)
-        self.sent_cues = np.array([sentence_cues(t) for t in texts], dtype=np.float32).reshape(len(texts), -1)
-        self.sent_bigrams = [set(itertools.pairwise(terms)) for terms in map(tokenize, texts)]
 
     def score(
         self,
@@ -85,8 +84,6 @@ class CandidateScorer:
         position = {int(r): i for i, r in enumerate(rows)}
         s_ids, s_idf = bm25_s.query_terms(question)
         p_block, s_block = bm25_p.block(p_ids, rows), bm25_s.block(s_ids, s_rows)
-        pairs = set(itertools.pairwise(tokenize(question)))
-        bigram = [len(pairs & self.sent_bigrams[r]) / len(pairs) if pairs else 0.0 for r in s_rows]
         paragraph_names, names_unseen = self.names(question, rows)
         return Candidates(
             paragraph_rows=rows,
@@ -100,9 +97,9 @@ class CandidateScorer:
             sentence_dense=self.sentence_vectors[s_rows] @ vector,
             sentence_bm25=s_block.sum(axis=1, dtype=np.float32),
             sentence_coverage=coverage(s_block > 0, s_idf),
-            sentence_bigram=np.asarray(bigram, dtype=np.float32),
-            sentence_chars=self.sent_chars[s_rows],
-            sentence_cues=self.sent_cues[s_rows],
+            sentence_bigram=self.inputs.pair_share(question_pairs(question), s_rows),
+            sentence_chars=np.array(self.inputs.chars[s_rows], dtype=np.float32),
+            sentence_cues=np.array(self.inputs.cues[s_rows], dtype=np.float32),
             kind=question_kind(question),
             terms=len(p_idf),
             unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,

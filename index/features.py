@@ -38,6 +38,7 @@ _CUES = {
     "quote": re.compile(r"[\"“”]|\bsaid\b|\bsays\b|\btold\b", re.I),
 }
 CUE_NAMES = tuple(_CUES)
+CUE_PATTERNS = tuple((p.pattern, int(p.flags)) for p in _CUES.values())  # what builds record they matched with
 QUESTION_KINDS = ("how_many", "when", "who", "where", "why", "what", "how", "other")
 _KIND_PATTERNS = (
     (

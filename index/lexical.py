@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy.sparse import csc_matrix
 
+from .arrays import map_npz, of_dtype, save_npz, spans
 from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
 __all__ = ["BM25", "CHAT_WORDS", "STOPWORDS", "coverage", "missing", "tokenize"]
@@ -43,7 +44,11 @@ class BM25:
 
     @classmethod
     def fit(cls, documents: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
-        tokenized = [tokenize(d) for d in documents]
+        return cls.from_terms([tokenize(d) for d in documents], k1, b)
+
+    @classmethod
+    def from_terms(cls, tokenized: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> BM25:
+        """BM25 over documents already tokenised by `tokenize` (a build tokenises each sentence once)."""
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
@@ -57,7 +62,7 @@ class BM25:
                 rows.append(row)
                 cols.append(col)
                 counts_out.append(count)
-        n = len(documents)
+        n = len(tokenized)
         row_ids, col_ids = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         tf = np.asarray(counts_out, dtype=np.float64)
         df = np.bincount(col_ids, minlength=len(vocab)).astype(np.float64)
@@ -105,8 +110,7 @@ class BM25:
         the `ids` columns that falls in `rows`; and how many positions there are."""
         ids = np.asarray(ids, dtype=np.int64)
         starts, ends = self.indptr[ids], self.indptr[ids + 1]
-        spans = [np.arange(a, z) for a, z in zip(starts, ends)]
-        take = np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        take = spans(starts, ends)
         docs = self.indices[take].astype(np.int64)
         term = np.repeat(np.arange(len(ids)), ends - starts)
         values = self.data[take]
@@ -151,19 +155,21 @@ class BM25:
         return missing(self.presence(ids, rows), query_idf)
 
     def save(self, path: Path) -> None:
-        """scipy's own `save_npz` layout (CSC), so either side can read the other's files."""
+        """scipy's own `save_npz` layout (CSC, uncompressed), so either side can read the other's files."""
         shape = np.array([self.num_docs, len(self.vocab)], dtype=np.int64)
-        with path.with_suffix(".npz").open("wb") as fh:
-            np.savez(fh, indices=self.indices, indptr=self.indptr, format=np.array(b"csc"), shape=shape, data=self.data)
+        arrays = {"indices": self.indices, "indptr": self.indptr, "format": np.array(b"csc"), "shape": shape}
+        save_npz(path.with_suffix(".npz"), arrays | {"data": self.data})
         meta = {"vocab": self.vocab, "idf": self.idf.tolist(), "num_docs": self.num_docs}
         path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> BM25:
+        """The saved BM25, its weight arrays memory-mapped (`index.arrays`): shared by the processes serving it."""
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        with np.load(path.with_suffix(".npz"), allow_pickle=False) as npz:
-            fmt, shape = bytes(npz["format"].item()), tuple(int(v) for v in npz["shape"])
-            indptr, indices, data = npz["indptr"].astype(np.int64), npz["indices"], npz["data"].astype(np.float32)
+        npz = map_npz(path.with_suffix(".npz"))
+        fmt, shape = bytes(npz["format"].item()), tuple(int(v) for v in npz["shape"])
+        indptr = of_dtype(npz["indptr"], np.int64)  # a copy only when scipy wrote it as int32
+        indices, data = npz["indices"], of_dtype(npz["data"], np.float32)
         idf = np.asarray(meta["idf"], dtype=np.float32)
         n, terms = int(meta["num_docs"]), len(meta["vocab"])
         if (

@@ -6,16 +6,15 @@ import datetime as dt
 from pathlib import Path
 
 from .embedder import Encoder
-from .lexical import BM25
 from .models import Story
-from .store import IndexData, Manifest, StoryEntry, flat_index
+from .store import BuildContents, IndexData, Manifest, StoryEntry, flat_index, sentence_texts
 
 
 def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
     """The index of `stories` held in memory (`Library.from_stories`: benchmarks, tests, notebooks): no files."""
     paragraphs = [p.text for s in stories for p in s.paragraphs]
-    sentences = [p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]
-    vectors = encoder.encode(paragraphs + sentences)
+    vectors = encoder.encode(paragraphs + sentence_texts(stories))
+    contents = BuildContents.of(list(stories), vectors[: len(paragraphs)], vectors[len(paragraphs) :])
     now = dt.datetime.now(dt.UTC)
     manifest = Manifest(
         format_version=0,
@@ -33,9 +32,10 @@ def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
     return IndexData(
         path=Path("."),
         manifest=manifest,
-        stories=list(stories),
-        paragraph_vectors=flat_index(vectors[: len(paragraphs)], encoder.dimension),
-        sentence_vectors=flat_index(vectors[len(paragraphs) :], encoder.dimension),
-        paragraph_bm25=BM25.fit(paragraphs),
-        sentence_bm25=BM25.fit(sentences),
+        stories=contents.stories,
+        paragraph_vectors=flat_index(contents.paragraph_vectors, encoder.dimension),
+        sentence_vectors=flat_index(contents.sentence_vectors, encoder.dimension),
+        paragraph_bm25=contents.paragraph_bm25,
+        sentence_bm25=contents.sentence_bm25,
+        sentence_inputs=contents.sentence_inputs,
     )

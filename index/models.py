@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from enum import Enum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,10 +19,12 @@ def paragraph_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-class Sentence(BaseModel):
-    """A sentence, located by character offsets inside its paragraph's text."""
+class Sentence(NamedTuple):
+    """A sentence, located by character offsets inside its paragraph's text.
 
-    model_config = ConfigDict(frozen=True)
+    A named tuple, not a model: a library holds one per sentence, and a tuple costs a fifth of a model's memory
+    (about 120 bytes against 550). Stored as `[start, end]`; `{"start", "end"}` is read too.
+    """
 
     start: int
     end: int

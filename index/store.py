@@ -7,16 +7,23 @@ Layout of an index folder::
     builds/<id>/stories.json                    the parsed stories (quotes are cut from these)
     builds/<id>/paragraphs.faiss, sentences.faiss
     builds/<id>/bm25-paragraphs.{npz,json}, bm25-sentences.{npz,json}
+    builds/<id>/sentence-inputs.npz             what the ranker reads per sentence (index.sentence_inputs)
     models/<fingerprint>/                       the ONNX export questions are encoded with (see onnx_export)
 
 A reader that opens `current` always sees a complete build: a new build is written in its own folder and
 only then does `current` point at it. Every file is checked against the manifest's checksums on load.
+
+The seam to other stores: `BuildContents` is what a build writes (derived once from the stories and their vectors;
+a database store writes the same rows and arrays), `IndexData` is what serving reads back. Everything that grows
+with the library is memory-mapped here (FAISS files, BM25 weights, sentence inputs): the processes serving a build
+share one copy in the page cache, and only the parsed stories and the vocabulary are each process's own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -24,87 +31,64 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
+from .arrays import map_npz, save_npz
 from .checksums import file_problem, sha256_file
 from .embedder import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .lexical import BM25
+from .manifest import FORMAT_VERSION, Manifest, ReaderRecord, StoryEntry
 from .models import Story
+from .sentence_inputs import DEFINITION, SentenceInputs
+from .tokens import tokenize
 from .vectors import all_rows, make_index
 
-FORMAT_VERSION = 2  # 2: the manifest records the model fingerprint, quantisation and ONNX export
+SENTENCE_INPUTS = "sentence-inputs.npz"
 CURRENT = "current"
 BUILDS = "builds"
 MODELS = "models"  # the model exports the builds name (see the layout above)
 KEEP_BUILDS = 2
 REBUILD_HINT = "rebuild it with: newsroom-bot build"
+log = logging.getLogger(__name__)
 
 
-class StoryEntry(BaseModel):
-    slug: str
-    file: str
-    content_hash: str
-    title: str
-    paragraphs: int
-    sentences: int
-    indexed_at: dt.datetime
-    text_hash: str | None = None
-    changed_at: dt.datetime | None = Field(default=None, description="when a build last saw the story's text change")
+def sentence_texts(stories: list[Story]) -> list[str]:
+    """Every sentence of `stories`, in sentence-row order."""
+    return [p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]
+
+
+@dataclass(frozen=True)
+class BuildContents:
+    """What a build writes, whatever the store: the stories, their vectors (paragraph and sentence rows in
+    `rows.RowLayout` order) and everything derived from them once, at build time, for serving."""
+
+    stories: list[Story]
+    paragraph_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    paragraph_bm25: BM25
+    sentence_bm25: BM25
+    sentence_inputs: SentenceInputs
 
     @classmethod
-    def of(cls, story: Story, indexed_at: dt.datetime, changed_at: dt.datetime | None = None) -> StoryEntry:
-        """The manifest's line for `story`, whether the build is written to disk or held in memory."""
+    def of(cls, stories: list[Story], paragraph_vectors: np.ndarray, sentence_vectors: np.ndarray) -> BuildContents:
+        """Derive the lexical index and the sentence inputs from `stories` (each sentence tokenised once)."""
+        sentences = sentence_texts(stories)
+        terms = [tokenize(t) for t in sentences]
         return cls(
-            slug=story.slug,
-            file=story.file,
-            content_hash=story.content_hash,
-            title=story.title,
-            paragraphs=len(story.paragraphs),
-            sentences=sum(len(p.sentences) for p in story.paragraphs),
-            indexed_at=indexed_at,
-            text_hash=story.text_hash,
-            changed_at=changed_at,
+            stories=stories,
+            paragraph_vectors=paragraph_vectors,
+            sentence_vectors=sentence_vectors,
+            paragraph_bm25=BM25.fit([p.text for s in stories for p in s.paragraphs]),
+            sentence_bm25=BM25.from_terms(terms),
+            sentence_inputs=SentenceInputs.of(sentences, terms),
         )
-
-
-class ReaderRecord(BaseModel):
-    """The reader (cross-encoder) exported beside the index: which file, which export, which quantisation."""
-
-    file: str = Field(description="the reader .npz merged into the model (file name)")
-    fingerprint: str = Field(description="id of the reader file and the model it was merged into")
-    dir: str = Field(description="the ONNX export, relative to the build folder")
-    quantization: str = Field(default="int8", description="the ONNX file serving runs: fp32 or int8")
-
-
-class Manifest(BaseModel):
-    format_version: int
-    model: str
-    backend: str = Field(description="what embedded the stories: onnx, sentence-transformers, ...")
-    quantization: str = Field(default="fp32", description="fp32 or int8: questions must be encoded alike")
-    model_fingerprint: str = Field(default="", description="id of the model files (embedder.fingerprint)")
-    model_adapter: str = Field(default="", description="the LoRA adapter merged into the model, if any (file name)")
-    encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
-    index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
-    reader: ReaderRecord | None = Field(default=None, description="the reader exported with this index, if any")
-    dimension: int
-    built_at: dt.datetime
-    content_dir: str
-    stories: list[StoryEntry]
-    files: dict[str, str]
-
-    @property
-    def paragraph_count(self) -> int:
-        return sum(s.paragraphs for s in self.stories)
-
-    @property
-    def sentence_count(self) -> int:
-        return sum(s.sentences for s in self.stories)
 
 
 @dataclass
 class IndexData:
-    """A loaded, checked build: everything retrieval needs (the FAISS files memory-mapped, the rest in memory)."""
+    """A loaded, checked build: what serving reads (the FAISS files and arrays memory-mapped, the stories in
+    memory)."""
 
     path: Path
     manifest: Manifest
@@ -113,6 +97,7 @@ class IndexData:
     sentence_vectors: faiss.Index
     paragraph_bm25: BM25
     sentence_bm25: BM25
+    sentence_inputs: SentenceInputs
 
 
 # The FAISS files are memory-mapped read-only (flat, IVF and HNSW alike), not copied: bot processes on one machine
@@ -141,10 +126,8 @@ def resolve_build(index_dir: Path) -> Path:
 
 def write_build(
     index_dir: Path,
+    contents: BuildContents,
     *,
-    stories: list[Story],
-    paragraph_vectors: np.ndarray,
-    sentence_vectors: np.ndarray,
     model: str,
     backend: str,
     content_dir: Path,
@@ -159,19 +142,19 @@ def write_build(
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
-    dimension = int(paragraph_vectors.shape[1])
+    stories = contents.stories
+    dimension = int(contents.paragraph_vectors.shape[1])
     build_id = f"{now:%Y%m%dT%H%M%S%f}-{os.getpid()}"
     builds = index_dir / BUILDS
     folder = builds / build_id
     staging = builds / f".{build_id}.partial"
     staging.mkdir(parents=True)
     try:
-        _write_faiss(make_index(paragraph_vectors, dimension, index_type), staging / "paragraphs.faiss")
-        _write_faiss(make_index(sentence_vectors, dimension, index_type), staging / "sentences.faiss")
-        BM25.fit([p.text for s in stories for p in s.paragraphs]).save(staging / "bm25-paragraphs")
-        BM25.fit([p.sentence_text(i) for s in stories for p in s.paragraphs for i in range(len(p.sentences))]).save(
-            staging / "bm25-sentences"
-        )
+        _write_faiss(make_index(contents.paragraph_vectors, dimension, index_type), staging / "paragraphs.faiss")
+        _write_faiss(make_index(contents.sentence_vectors, dimension, index_type), staging / "sentences.faiss")
+        contents.paragraph_bm25.save(staging / "bm25-paragraphs")
+        contents.sentence_bm25.save(staging / "bm25-sentences")
+        save_npz(staging / SENTENCE_INPUTS, contents.sentence_inputs.arrays())
         (staging / "stories.json").write_text(
             json.dumps([s.model_dump(mode="json") for s in stories], ensure_ascii=False), encoding="utf-8"
         )
@@ -187,6 +170,7 @@ def write_build(
             encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
             index_type=index_type,
             reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
+            sentence_inputs=DEFINITION,
             dimension=dimension,
             built_at=now,
             content_dir=str(content_dir),
@@ -266,10 +250,11 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         sentences = faiss.read_index(str(build / "sentences.faiss"), READ_FLAGS)
         paragraph_bm25 = BM25.load(build / "bm25-paragraphs")
         sentence_bm25 = BM25.load(build / "bm25-sentences")
+        n_par = sum(len(s.paragraphs) for s in stories)
+        n_sent = sum(len(p.sentences) for s in stories for p in s.paragraphs)
+        inputs = _sentence_inputs(build, manifest, stories, n_sent)
     except Exception as exc:
         raise IndexCorrupt(f"index {build} cannot be read ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
-    n_par = sum(len(s.paragraphs) for s in stories)
-    n_sent = sum(len(p.sentences) for s in stories for p in s.paragraphs)
     counts = (paragraphs.ntotal, sentences.ntotal, paragraph_bm25.num_docs, sentence_bm25.num_docs)
     if (
         counts != (n_par, n_sent, n_par, n_sent)
@@ -277,7 +262,16 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         or sentences.d != manifest.dimension
     ):
         raise IndexCorrupt(f"index {build} does not match its stories (rows {counts}); {REBUILD_HINT}")
-    return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25)
+    return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25, inputs)
+
+
+def _sentence_inputs(build: Path, manifest: Manifest, stories: list[Story], sentences: int) -> SentenceInputs:
+    """The build's stored sentence inputs, mapped; computed here (slowly) when code that computes them otherwise
+    made the build, until the next `newsroom-bot build` stores them anew."""
+    if manifest.sentence_inputs == DEFINITION:
+        return SentenceInputs.from_arrays(map_npz(build / SENTENCE_INPUTS), sentences)
+    log.warning("index %s stores sentence inputs of another version: computing them at load; %s", build, REBUILD_HINT)
+    return SentenceInputs.of(sentence_texts(stories))
 
 
 def check_encoder(manifest: Manifest, encoder: Encoder, where: Path | str = "the index") -> None:

@@ -45,3 +45,16 @@ def test_files_are_scipys_layout_both_ways(tmp_path: Path) -> None:
     assert np.array_equal(again.indices, bm25.indices) and np.array_equal(again.data, bm25.data)
     ids, _ = again.query_terms("trapped workers")
     assert np.allclose(again.scores(ids), bm25.scores(ids)) and again.scores(ids)[2] == 0
+
+
+def test_saved_weights_are_mapped_not_copied_and_compressed_ones_still_read(tmp_path: Path) -> None:
+    bm25 = BM25.fit(["The rescue workers crossed into Jordan.", "Nearly 300 remain trapped."])
+    bm25.save(tmp_path / "ours")
+    mapped = BM25.load(tmp_path / "ours")
+    assert isinstance(mapped.indices, np.memmap) and isinstance(mapped.data, np.memmap)
+    sp.save_npz(tmp_path / "packed.npz", bm25.weights, compressed=True)  # scipy's default: can't be mapped
+    (tmp_path / "packed.json").write_text((tmp_path / "ours.json").read_text())
+    packed = BM25.load(tmp_path / "packed")
+    assert not isinstance(packed.indices, np.memmap)
+    ids, _ = packed.query_terms("trapped workers")
+    assert np.allclose(packed.scores(ids), mapped.scores(ids))
