@@ -69,6 +69,7 @@ class NewsroomBot(commands.Bot):
         # The library being served and every swap of it (bot/serving.py); a given library is served as loaded.
         self.served = ServedLibrary(settings, self.run_blocking, library)
         self.draining = False  # shutting down: no new questions
+        self.turned_away = 0  # questions told "restarting" while draining (logged at shutdown)
         self.shutdown_task: asyncio.Task[None] | None = None  # set by SIGTERM/SIGINT (bot/lifecycle.py)
         self._watch: asyncio.Task[None] | None = None
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="newsroom-ask")

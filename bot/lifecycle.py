@@ -1,8 +1,9 @@
 """The bot's process life: a scoped thread switch interval, signals, and stopping cleanly. (Starting without an
 index and following new builds is bot/serving.py's.)
 
-- Stop: on SIGTERM (or Ctrl-C) the bot takes no new questions, lets the answers in flight finish (up to
-  SHUTDOWN_GRACE seconds), then closes: gateway, HTTP session, executors and the question log, in that order.
+- Stop: on SIGTERM (or Ctrl-C) the bot takes no new questions (a mention or a command that arrives is told it
+  is restarting), lets the answers in flight finish (up to SHUTDOWN_GRACE seconds), then closes: gateway, HTTP
+  session, executors and the question log, in that order.
 """
 
 from __future__ import annotations
@@ -56,16 +57,27 @@ def answers_in_flight() -> list[asyncio.Task[object]]:
 
 
 async def shutdown(bot: NewsroomBot, grace: float = SHUTDOWN_GRACE) -> None:
-    """Take no new questions, let the answers in flight finish, then close."""
+    """Take no new questions, let the answers in flight finish, then close.
+
+    A question that arrives meanwhile is told the bot is restarting (bot/cogs/ask.py, `accepting` below); those
+    replies are work in flight too, so the wait goes on until none is left (or `grace` runs out), and the log says
+    how many questions were turned away."""
     if bot.draining:
         return
     bot.draining = True
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
     pending = answers_in_flight()
     if pending:
         log.info("shutting down: finishing %d answer(s) in flight", len(pending))
-        _, unfinished = await asyncio.wait(pending, timeout=grace)
+    while pending:
+        _, unfinished = await asyncio.wait(pending, timeout=max(deadline - loop.time(), 0))
         if unfinished:
             log.warning("closing with %d answer(s) unfinished after %.0f s", len(unfinished), grace)
+            break
+        pending = answers_in_flight()  # "restarting" replies to questions that came in while these finished
+    if bot.turned_away:
+        log.info("turned away %d question(s) while shutting down: each was told the bot is restarting", bot.turned_away)
     await bot.close()
     log.info("closed cleanly")
 
@@ -97,5 +109,6 @@ async def accepting(bot: NewsroomBot, interaction: discord.Interaction) -> bool:
     if not bot.draining:
         return True
     if interaction.type is discord.InteractionType.application_command and not interaction.response.is_done():
+        bot.turned_away += 1
         await interaction.response.send_message(RESTARTING, ephemeral=True)
     return False

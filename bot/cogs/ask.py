@@ -20,7 +20,7 @@ from discord.ext import commands
 from index import Answer, clean_question
 
 from ..feedback import AskOrigin, bound_story, log_and_attach
-from ..messages import SORRY, cooldown_text, not_ready
+from ..messages import RESTARTING, SORRY, cooldown_text, not_ready
 from ..render import Reply, render_answer
 from ..resilience import typing
 from ..serving import LibraryUnavailable
@@ -72,7 +72,7 @@ class Ask(commands.Cog):
     def is_question(self, message: discord.Message) -> bool:
         """In an answer channel (or a thread under one), or mentioning the bot itself (not a role, not @everyone)."""
         me = self.bot.user
-        if me is None or message.author.bot or message.author.id == me.id or self.bot.draining:
+        if me is None or message.author.bot or message.author.id == me.id:
             return False
         if message.guild is None:
             return True  # a direct message is a question to the bot: answered, or refused politely (ALLOW_DMS)
@@ -87,6 +87,10 @@ class Ask(commands.Cog):
         if not self.is_question(message):
             return
         assert self.bot.user is not None
+        if self.bot.draining:  # shutting down: said to the reader, as to a slash command (bot/lifecycle.py)
+            self.bot.turned_away += 1
+            await reply_to_message(message, [Reply(content=RESTARTING)])
+            return
         retry = self.bot.retry_after(message.author.id)
         if retry:
             await reply_to_message(message, [Reply(content=cooldown_text(retry))])

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,90 @@ async def test_sigterm_lets_the_answer_in_flight_finish_then_closes_cleanly(
             slow.release.set()
             remove()
             await bot.close()
-    replies = [r for r in fake.answered("POST", f"/channels/{fake.channel_id}/messages")]
-    assert [str(r.json["message_reference"]["message_id"]) for r in replies] == [asked["id"]]
-    assert "300" in replies[0].json["embeds"][0]["description"]
+    replies = {
+        str(r.json["message_reference"]["message_id"]): r.json
+        for r in fake.answered("POST", f"/channels/{fake.channel_id}/messages")
+    }
+    assert sorted(replies) == sorted([asked["id"], late["id"]])
+    assert "300" in replies[asked["id"]]["embeds"][0]["description"]
+    assert replies[late["id"]]["content"] == RESTARTING  # the mention after SIGTERM hears why, as /ask does
     assert bot.is_closed() and bot.executor._shutdown  # type: ignore[attr-defined]
     messages = [r.getMessage() for r in caplog.records]
     assert "SIGTERM received" in messages and "closed cleanly" in messages
     assert any("finishing 1 answer(s) in flight" in m for m in messages)
+    assert any("turned away 2 question(s)" in m for m in messages)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_sigterm_while_the_index_loads_answers_the_waiting_and_tells_the_rest(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path, built_index: Path
+) -> None:
+    """Issue 19 item 6: a SIGTERM while the bot was still starting left 10 of 40 mentions with neither a reply nor a
+    log row. The mentions that came before it wait for the index and are answered (and logged); those after it are
+    told the bot is restarting; none is left without a reply."""
+    caplog.set_level(logging.INFO)
+    log_path = tmp_path / "questions.sqlite3"
+    async with FakeDiscord() as fake:
+        fake.install(monkeypatch)
+        settings = make_settings(
+            built_index, CONTENT, discord_token=fake.token, question_log_path=log_path, cooldown_questions=1000
+        )
+        bot = create_bot(settings)  # no library: it is loaded from INDEX_DIR, held below until the test says
+        loading, release = threading.Event(), threading.Event()
+        open_live = bot.served._live
+
+        def held(library: Library | None = None) -> Any:
+            if library is None:  # the start-up load (on the executor), not a swap
+                loading.set()
+                assert release.wait(30)
+            return open_live(library)
+
+        monkeypatch.setattr(bot.served, "_live", held)
+        remove = lifecycle.install_signal_handlers(bot, asyncio.get_running_loop())
+        task = asyncio.create_task(bot.start(fake.token))
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 30)
+            assert await asyncio.to_thread(loading.wait, 30)
+
+            def mention(n: int) -> dict[str, Any]:
+                author = fake.user_payload(1000 + n, f"reader{n}")
+                return fake.message_payload(
+                    f"<@{fake.bot_id}> {QUESTION} ({n})", author=author, mentions=[fake.bot_user]
+                )
+
+            early = [mention(n) for n in range(20)]
+            for message in early:
+                await fake.dispatch("MESSAGE_CREATE", message)
+            for _ in range(200):  # every early mention is in the bot, waiting for the index
+                if len(lifecycle.answers_in_flight()) >= 20:
+                    break
+                await asyncio.sleep(0.02)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):
+                if bot.draining:
+                    break
+                await asyncio.sleep(0.02)
+            late = [mention(n) for n in range(20, 40)]
+            for message in late:
+                await fake.dispatch("MESSAGE_CREATE", message)
+            await asyncio.sleep(0.2)
+            release.set()
+            await asyncio.wait_for(task, 60)
+            assert bot.shutdown_task is not None
+            await asyncio.wait_for(bot.shutdown_task, 60)
+        finally:
+            release.set()
+            remove()
+            await bot.close()
+    replies = {
+        str(r.json["message_reference"]["message_id"]): r.json
+        for r in fake.answered("POST", f"/channels/{fake.channel_id}/messages")
+    }
+    assert sorted(replies) == sorted(m["id"] for m in early + late)  # every mention has its reply
+    assert all(replies[m["id"]].get("embeds") for m in early)  # answered from the index once it loaded
+    assert all(replies[m["id"]]["content"] == RESTARTING for m in late)
+    with sqlite3.connect(log_path) as conn:
+        logged = [row[0] for row in conn.execute("SELECT question FROM questions")]
+    assert sorted(logged) == sorted(f"{QUESTION} ({n})" for n in range(20))  # each answer has its log row
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("turned away 20 question(s)" in m for m in messages) and "closed cleanly" in messages
