@@ -192,6 +192,7 @@ class NewsroomBot(commands.Bot):
                 reader=settings.reader_model,
                 quantization=settings.quantization,
                 index_type=settings.index_type,
+                model_cache=settings.model_cache,
                 force=force,
                 executor=self.build_executor,
             )

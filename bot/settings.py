@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         default="auto",
         description="FAISS index kind: auto (exact flat up to 20,000 vectors, IVF above), flat, ivf or hnsw.",
     )
+    model_cache: Path | None = Field(
+        default=None,
+        description="Folder of the models' ONNX exports (embedder and reader), made once per model and shared by every "
+        "index built on this machine; each index links the files it serves. Empty = ~/.cache/newsroom-bot. Safe to "
+        "delete: the next build exports again.",
+    )
     shard_count: int | Literal["auto"] | None = Field(
         default=None,
         description="Gateway shards for bots in many servers (required past 2,500): empty = one connection, auto = as "
@@ -227,7 +233,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "discord_token", "discord_guild_id", "question_log_salt", "question_log_path", "database_url", mode="before"
+        "discord_token",
+        "discord_guild_id",
+        "question_log_salt",
+        "question_log_path",
+        "database_url",
+        "model_cache",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -2,8 +2,9 @@
 
 Unchanged stories (same content hash, same model files, same quantisation) reuse their vectors from the
 current build, so an editor's fix to one story re-embeds that story only. The lock stops two builds racing
-on one index. The model is exported to ONNX once per index (`models/<fingerprint>/`) and, unless an encoder
-is passed in, the stories are embedded with that export, so the index and the questions share one encoder.
+on one index. The model is exported to ONNX once per machine (the model cache, `index.export_cache`) and linked
+into the index (`models/<fingerprint>/`); unless an encoder is passed in, the stories are embedded with that
+export, so the index and the questions share one encoder.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, IndexProblem, ModelNotFound
+from .export_cache import default_cache
 from .leftovers import remove_leftovers
 from .models import Story
 from .reader import READER_AUTO, READER_NONE
@@ -158,7 +160,7 @@ def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_enc
             return None  # the shipped reader fits the packaged model only
         raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
     reader_fp = f"{weights_id(path)}-{base[:8]}"
-    # the export itself waits for write time (`_exported_reader`): an unchanged or empty build needs no torch
+    # the export itself is `_exported_reader`'s, on every build with stories (from the model cache when it is there)
     return ReaderRecord(
         file=str(path),
         fingerprint=reader_fp,
@@ -167,11 +169,12 @@ def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_enc
     )
 
 
-def _exported_reader(record: ReaderRecord, model: str) -> ReaderRecord:
-    """Make the reader's export the record plans (if missing); the record then names the file, not its path."""
+def _exported_reader(record: ReaderRecord, model: str, cache: Path | None) -> ReaderRecord:
+    """Make the reader's export the record plans, or repair it (a damaged or missing file, a removed folder: linked
+    again from the model cache, else exported again); the record then names the file, not its path."""
     from .reader_onnx import export_reader
 
-    export_reader(Path(record.file), Path(record.dir), model, record.fingerprint)
+    export_reader(Path(record.file), Path(record.dir), model, record.fingerprint, cache=cache)
     return record.model_copy(update={"file": Path(record.file).name})
 
 
@@ -207,6 +210,7 @@ def build_index(
     index_type: str = "auto",
     adapter: str | None = ADAPTER_AUTO,
     reader: str | None = READER_NONE,
+    model_cache: Path | None = None,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
 
@@ -218,6 +222,8 @@ def build_index(
     `reader` ("none", "auto" or a file; see `index.reader`) is exported beside the index; "auto" is the shipped
     reader when the index embeds with the packaged model's own export (no custom `encoder`). Off by default: the
     shipped reader did not beat the ranker on the dev sets (docs/results.md).
+    Both exports are made once per model in `model_cache` (default `export_cache.default_cache()`) and linked
+    into the index; each build checks them and repairs a damaged one (`index.export_cache`).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
@@ -231,8 +237,13 @@ def build_index(
         stories = loaded.stories
         model_id = (encoder.fingerprint if encoder is not None else "") or fingerprint(model, adapter)
         adapter_name = encoder.adapter if encoder is not None else _adapter_name(model, adapter)
-        export = _export(model, model_id, index_dir, quantization, adapter, required=encoder is None and bool(stories))
+        cache = model_cache or default_cache()
+        export = _export(
+            model, model_id, index_dir, quantization, adapter, cache, required=encoder is None and bool(stories)
+        )
         reader_record = _reader_plan(model, index_dir, reader, custom_encoder=encoder is not None)
+        if reader_record is not None and stories:  # checked and repaired on every build, as the embedder's export
+            reader_record = _exported_reader(reader_record, model, cache)
         previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = (
@@ -304,7 +315,7 @@ def build_index(
             model_adapter=adapter_name,
             encoder_dir=export,
             index_type=index_type,
-            reader=_exported_reader(reader_record, model) if reader_record else None,
+            reader=reader_record,
         )
         return BuildReport(
             index=str(index_dir),
@@ -325,13 +336,22 @@ def _adapter_name(model: str, adapter: str | None) -> str:
 
 
 def _export(
-    model: str, model_id: str, index_dir: Path, quantization: str, adapter: str | None, *, required: bool
+    model: str,
+    model_id: str,
+    index_dir: Path,
+    quantization: str,
+    adapter: str | None,
+    cache: Path | None,
+    *,
+    required: bool,
 ) -> Path | None:
-    """The index's ONNX export of `model`, made if missing; None for a custom encoder that is no model on disk."""
+    """The index's ONNX export of `model`, made (or repaired) from the model cache if missing or damaged; None for
+    a custom encoder that is no model on disk."""
     from .onnx_export import ensure_export
 
     try:
-        return ensure_export(model, index_dir / MODELS / model_id, quantization, model_id=model_id, adapter=adapter)
+        target = index_dir / MODELS / model_id
+        return ensure_export(model, target, quantization, model_id=model_id, adapter=adapter, cache=cache)
     except ModelNotFound:
         if required:
             raise

@@ -4,12 +4,14 @@ Serving then needs only onnxruntime and `tokenizers` (0.2 s to import) instead o
 sentence-transformers (4-7 s). sentence-transformers' own `backend="onnx"` needs optimum-onnx, which does
 not import beside transformers 5, so the whole model (transformer, pooling, dense layers, normalisation) is
 traced with plain `torch.onnx.export` instead: one graph from token ids to the sentence embedding, which
-works for any sentence-transformers model, not only BERT with mean pooling.
+works for any sentence-transformers model, not only BERT with mean pooling (loaded with transformers alone where
+that is enough: `index.torch_model`).
 
 An export folder holds `encoder.json` (what the serving side needs: dimension, max_seq_length, inputs,
 the model's fingerprint), `tokenizer.json` (the model's own fast tokenizer), `model.onnx` and, when asked
-for, `model-int8.onnx`. It is written in a temporary folder and renamed into place, so a reader never
-sees half an export. This module imports torch: only the build path may use it.
+for, `model-int8.onnx`. It is made once per model in the model cache (`index.export_cache`) and written in a
+temporary folder renamed into place, so no one sees half an export; an index links the files it serves. This
+module imports torch only to export: only the build path may use it.
 """
 
 from __future__ import annotations
@@ -23,16 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from .checksums import FileProblem, file_problem, sha256_file
-from .embedder import ADAPTER_AUTO, fingerprint, load_sentence_transformer, resolve_adapter
+from .embedder import ADAPTER_AUTO, fingerprint, resolve_adapter
 from .errors import ModelNotFound
+from .export_cache import provide, swap_in, write_info
+from .onnx_encoder import TOKENIZER_JSON
+from .torch_model import load_traceable
 
-EXPORT_FORMAT = 1
+EXPORT_FORMAT = 1  # bump whenever the export's files change for the same model: the cache keys exports by it
 ENCODER_JSON = "encoder.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 QUANTIZATIONS = tuple(MODEL_FILES)
 NOT_EXPORTED = "was not exported"  # an export without this quantisation's model file yet: no damage
 log = logging.getLogger(__name__)
-_exported: dict[str, Path] = {}  # fingerprint -> a finished export in this process (tests build many indexes)
 
 
 def read_export_info(folder: Path) -> dict[str, Any]:
@@ -42,8 +46,9 @@ def read_export_info(folder: Path) -> dict[str, Any]:
 def export_problem(folder: Path, quantization: str) -> FileProblem | None:
     """What keeps `folder` from being a finished export with the `quantization` model file, or None.
 
-    Every file encoder.json records (the tokenizer, each model file, whatever a later format adds) must match its
-    checksum: a truncated or overwritten file is found here, at build time, and exported again.
+    The files serving that quantisation loads (the tokenizer and the model file) must match encoder.json's
+    checksums: a truncated or overwritten file is found here, at build time, and made again. (The other
+    quantisation's file is checked when it is asked for.)
     """
     try:
         info = read_export_info(folder)
@@ -55,7 +60,7 @@ def export_problem(folder: Path, quantization: str) -> FileProblem | None:
     name = MODEL_FILES[quantization]
     if name not in files:
         return FileProblem(name, True, NOT_EXPORTED)
-    return file_problem(folder, files)
+    return file_problem(folder, files, [TOKENIZER_JSON, name])
 
 
 def export_ready(folder: Path, quantization: str) -> bool:
@@ -64,12 +69,19 @@ def export_ready(folder: Path, quantization: str) -> bool:
 
 
 def ensure_export(
-    model: str, target: Path, quantization: str, *, model_id: str | None = None, adapter: str | None = ADAPTER_AUTO
+    model: str,
+    target: Path,
+    quantization: str,
+    *,
+    model_id: str | None = None,
+    adapter: str | None = ADAPTER_AUTO,
+    cache: Path | None = None,
 ) -> Path:
-    """Make sure `target` holds an export of `model` with the `quantization` file; export only what is missing.
+    """Make sure `target` holds a checked export of `model` with the `quantization` file.
 
-    A damaged export (a file that does not match encoder.json's checksum) is exported again. A finished export
-    made earlier in this process is hard-linked rather than traced again.
+    With `cache` (the model cache, `index.export_cache`) the export is made once there and `target` gets links to
+    the files it serves; without, it is made in `target`. A damaged export (a file that does not match
+    encoder.json's checksum) is made again: from the cache when only `target`'s copy is damaged.
     """
     if quantization not in MODEL_FILES:
         raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
@@ -77,65 +89,49 @@ def ensure_export(
     if problem is None:
         return target
     if (target / ENCODER_JSON).is_file() and problem.how != NOT_EXPORTED:
-        log.warning("the ONNX export in %s is damaged (%s): exporting it again", target, problem)
+        log.warning("the ONNX export in %s is damaged (%s): making it again", target, problem)
     model_id = model_id or fingerprint(model, adapter)
-    source = _exported.get(model_id)
-    if not export_ready(target, "fp32") and source is not None and source != target and export_ready(source, "fp32"):
-        _link_tree(source, target)
-    if export_ready(target, "fp32") and not export_ready(target, quantization):
-        # an fp32 export asked for int8 later: quantise it in place
-        quantize_int8(target / MODEL_FILES["fp32"], target / MODEL_FILES["int8"])
-        info = read_export_info(target)
-        info["files"][MODEL_FILES["int8"]] = sha256_file(target / MODEL_FILES["int8"])
-        _write_info(target, info)
-    if not export_ready(target, quantization):
-        _export(model, target, quantization, model_id, adapter)
-    _exported[model_id] = target
-    return target
+    return provide(
+        cache,
+        f"{model_id}-f{EXPORT_FORMAT}",
+        target,
+        ready=lambda folder: export_ready(folder, quantization),
+        make=lambda folder: _make(model, folder, quantization, model_id, adapter),
+        info_file=ENCODER_JSON,
+        files=[TOKENIZER_JSON, MODEL_FILES[quantization]],
+    )
 
 
-def _write_info(folder: Path, info: dict[str, Any]) -> None:
-    """Replace encoder.json by rename: never write through a hard link into another index's export."""
-    tmp = folder / f".{ENCODER_JSON}.{os.getpid()}"
-    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / ENCODER_JSON)
-
-
-def _link_tree(source: Path, target: Path) -> None:
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for path in source.iterdir():
-        try:
-            os.link(path, staging / path.name)
-        except OSError:
-            shutil.copy2(path, staging / path.name)
-    _swap_in(staging, target)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
+def _make(model: str, folder: Path, quantization: str, model_id: str, adapter: str | None) -> None:
+    """Export into `folder` what it lacks: an fp32 export asked for int8 later is quantised in place."""
+    if export_ready(folder, "fp32") and not export_ready(folder, quantization):
+        staged = folder / f".{MODEL_FILES['int8']}.{os.getpid()}"
+        quantize_int8(folder / MODEL_FILES["fp32"], staged)
+        os.replace(staged, folder / MODEL_FILES["int8"])  # a new file: never written through another folder's link
+        info = read_export_info(folder)
+        info["files"][MODEL_FILES["int8"]] = sha256_file(folder / MODEL_FILES["int8"])
+        write_info(folder, ENCODER_JSON, info)
+    if not export_ready(folder, quantization):
+        _export(model, folder, quantization, model_id, adapter)
 
 
 def _export(model: str, target: Path, quantization: str, model_id: str, adapter: str | None) -> None:
     """Trace the model (its adapter merged) to ONNX, and quantise it, in a staging folder; rename it to `target`."""
     import torch
 
-    st = load_sentence_transformer(model, adapter)
+    source = load_traceable(model, adapter)
     adapter_path = resolve_adapter(model, adapter)
     staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        tokenizer = getattr(st.tokenizer, "backend_tokenizer", None)
+        tokenizer = getattr(source.tokenizer, "backend_tokenizer", None)
         if tokenizer is None:
             raise ModelNotFound(f"model {model!r} has no fast tokenizer; the ONNX path needs tokenizer.json")
-        tokenizer.save(str(staging / "tokenizer.json"))
-        features = {k: v for k, v in st.preprocess(["a short text", "and a somewhat longer one"]).items()}
+        tokenizer.save(str(staging / TOKENIZER_JSON))
+        features = source.features(["a short text", "and a somewhat longer one"])
         names = [k for k, v in features.items() if isinstance(v, torch.Tensor) and v.dim() == 2]
-        wrapper = _wrap(st, names).eval()
+        wrapper = _wrap(source.module, names).eval()
         axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
         axes["sentence_embedding"] = {0: "batch"}
         with torch.inference_mode(), warnings.catch_warnings():
@@ -152,23 +148,24 @@ def _export(model: str, target: Path, quantization: str, model_id: str, adapter:
             )
         if quantization == "int8":
             quantize_int8(staging / MODEL_FILES["fp32"], staging / MODEL_FILES["int8"])
-        prompt = st.prompts.get(st.default_prompt_name, "") if getattr(st, "default_prompt_name", None) else ""
         info = {
             "format": EXPORT_FORMAT,
             "model": model,
             "fingerprint": model_id,
             "adapter": adapter_path.name if adapter_path else "",
-            "dimension": int(st.get_embedding_dimension()),
-            "max_seq_length": int(st.max_seq_length),
-            "do_lower_case": bool(getattr(st[0], "do_lower_case", False)),
-            "prompt": prompt,
+            "dimension": source.dimension,
+            "max_seq_length": source.max_seq_length,
+            "do_lower_case": source.do_lower_case,
+            "prompt": source.prompt,
             "inputs": names,
-            "pad_id": int(tokenizer.padding["pad_id"]) if tokenizer.padding else int(st.tokenizer.pad_token_id or 0),
-            "pad_token": str(st.tokenizer.pad_token or "[PAD]"),
+            "pad_id": int(tokenizer.padding["pad_id"])
+            if tokenizer.padding
+            else int(source.tokenizer.pad_token_id or 0),
+            "pad_token": str(source.tokenizer.pad_token or "[PAD]"),
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
-        _write_info(staging, info)
-        _swap_in(staging, target)
+        write_info(staging, ENCODER_JSON, info)
+        swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -210,15 +207,15 @@ def _wrapper_class() -> type:
     class Wrapper(torch.nn.Module):
         """Positional tensors in, sentence embedding out: the signature torch.onnx.export traces."""
 
-        def __init__(self, st: torch.nn.Module, names: list[str]) -> None:
+        def __init__(self, model: torch.nn.Module, names: list[str]) -> None:
             super().__init__()
-            self.st, self.names = st, names
+            self.model, self.names = model, names
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.st(dict(zip(self.names, tensors)))["sentence_embedding"]
+            return self.model(dict(zip(self.names, tensors)))["sentence_embedding"]
 
     return Wrapper
 
 
-def _wrap(st: Any, names: list[str]) -> Any:
-    return _wrapper_class()(st, names)
+def _wrap(model: Any, names: list[str]) -> Any:
+    return _wrapper_class()(model, names)

@@ -2,9 +2,10 @@
 
 `export_reader` (build time, imports torch) merges a reader file into the packaged MiniLM (`index.reader`) and
 traces it with `torch.onnx.export` (opset 17, dynamic batch and sequence axes) from token ids to one logit per
-pair; `reader-int8.onnx` is the same graph with dynamically quantised weights. The folder holds `reader.json`
-(fingerprint, max_length, files), `tokenizer.json`, `reader.onnx` and `reader-int8.onnx`; it is written in a
-staging folder and renamed into place, so a reader never sees half an export.
+pair; `reader-int8.onnx` is the same graph with dynamically quantised weights. An export holds `reader.json`
+(fingerprint, max_length, files), `tokenizer.json`, `reader.onnx` and `reader-int8.onnx`; it is made once per reader
+file in the model cache (`index.export_cache`), written in a staging folder and renamed into place, so a reader never
+sees half an export. An index links what serving runs (the int8 file and the tokenizer) into `models/reader-<id>/`.
 
 `OnnxReader` scores (question, sentence) pairs: many questions' pairs go in one session call (the bot's batched
 path), padded to the longest pair.
@@ -24,6 +25,8 @@ import numpy as np
 
 from .checksums import file_problem, sha256_file
 from .errors import IndexMissing, ReaderExportMissing
+from .export_cache import cached, default_cache, provide, swap_in, write_info
+from .onnx_encoder import TOKENIZER_JSON
 
 if TYPE_CHECKING:
     from .store import IndexData
@@ -34,29 +37,37 @@ EXPORT_FORMAT = 1
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 CHUNK = 256  # pairs per session call at most: 32 questions x 8 sentences
 READER_QUANTIZATION = "int8"  # which file serving runs (see the step table in docs for int8 against fp32)
-_exported: dict[str, Path] = {}  # fingerprint -> a finished export in this process (tests build many indexes)
 
 
 def export_ready(folder: Path, quantization: str) -> bool:
-    """A finished reader export with the `quantization` file, every file matching reader.json's checksums."""
+    """A finished reader export with the `quantization` file, it and the tokenizer matching reader.json's checksums."""
     try:
         info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     files = info.get("files") if info.get("format") == EXPORT_FORMAT else None
-    return isinstance(files, dict) and READER_FILES[quantization] in files and file_problem(folder, files) is None
+    name = READER_FILES[quantization]
+    return isinstance(files, dict) and name in files and file_problem(folder, files, [TOKENIZER_JSON, name]) is None
 
 
-def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str) -> Path:
-    """Merge `reader_path` into `model`, export fp32 and int8 ONNX into `target` (unless already there)."""
-    if export_ready(target, "fp32") and export_ready(target, "int8"):
-        return target
-    earlier = _exported.get(fingerprint)
-    if earlier is not None and earlier != target and export_ready(earlier, "int8") and export_ready(earlier, "fp32"):
-        from .onnx_export import _link_tree
+def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str, *, cache: Path | None = None) -> Path:
+    """Make sure `target` holds a checked export of `reader_path` merged into `model`: fp32 and int8 ONNX.
 
-        _link_tree(earlier, target)
-        return target
+    With `cache` (the model cache, `index.export_cache`) the export is made once there and `target` gets links to
+    what serving runs (READER_QUANTIZATION); a damaged or missing file in `target` is linked again from the cache."""
+    return provide(
+        cache,
+        f"reader-{fingerprint}-f{EXPORT_FORMAT}",
+        target,
+        ready=lambda folder: export_ready(folder, READER_QUANTIZATION),
+        make=lambda folder: _export(reader_path, folder, model, fingerprint),
+        info_file=READER_JSON,
+        files=[TOKENIZER_JSON, READER_FILES[READER_QUANTIZATION]],
+    )
+
+
+def _export(reader_path: Path, target: Path, model: str, fingerprint: str) -> None:
+    """Merge `reader_path` into `model`, export fp32 and int8 ONNX into `target` (replaced when there)."""
     import torch
     from transformers import AutoTokenizer
 
@@ -72,7 +83,7 @@ def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str)
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        tokenizer.backend_tokenizer.save(str(staging / "tokenizer.json"))
+        tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_JSON))
         sample = tokenizer(["a question?", "another one"], ["a sentence.", "and a longer sentence."], padding=True)
         tensors = tuple(torch.tensor(sample[name]) for name in INPUTS)
         wrapper = _Logit(merged).eval()
@@ -98,15 +109,11 @@ def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str)
             "pad_id": int(tokenizer.pad_token_id or 0),
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
-        (staging / READER_JSON).write_text(json.dumps(info, indent=2), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
+        write_info(staging, READER_JSON, info)
+        swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _exported[fingerprint] = target
-    return target
 
 
 def _logit_class() -> type:
@@ -140,13 +147,13 @@ class OnnxReader:
         except (OSError, ValueError) as exc:
             raise ReaderExportMissing(f"no usable reader export in {folder} ({type(exc).__name__})") from exc
         model_file = folder / READER_FILES[quantization]
-        problem = file_problem(folder, info.get("files") or {}, [model_file.name, "tokenizer.json"])
+        problem = file_problem(folder, info.get("files") or {}, [model_file.name, TOKENIZER_JSON])
         if problem is not None:  # named here, not fed to onnxruntime or tokenizers (see index.checksums)
             raise ReaderExportMissing(f"the reader export in {folder}: {problem}")
         self.folder = folder
         self.fingerprint: str = info["fingerprint"]
         self.quantization = quantization
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_JSON))
         self._tokenizer.enable_truncation(int(info["max_length"]), strategy="longest_first")
         self._tokenizer.no_padding()
         self._pad_id = int(info.get("pad_id", 0))
@@ -194,10 +201,11 @@ def load_reader(
     setting: str | None = "auto",
     *,
     model: str = "all-MiniLM-L6-v2",
-    cache: Path = Path("data/cache/readers"),
+    cache: Path | None = None,
     quantization: str = READER_QUANTIZATION,
 ) -> OnnxReader | None:
-    """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting` exported under `cache`."""
+    """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting`, served from its export
+    in the model cache (`cache`, default `export_cache.default_cache()`; exported there if missing)."""
     from .adapter import weights_id
     from .embedder import fingerprint
     from .reader import resolve_reader
@@ -206,4 +214,10 @@ def load_reader(
     if path is None:
         return None
     reader_fp = f"{weights_id(path)}-{fingerprint(model, 'none')[:8]}"
-    return OnnxReader(export_reader(path, cache / f"reader-{reader_fp}", model, reader_fp), quantization)
+    folder = cached(
+        cache or default_cache(),
+        f"reader-{reader_fp}-f{EXPORT_FORMAT}",
+        ready=lambda f: export_ready(f, quantization),
+        make=lambda f: _export(path, f, model, reader_fp),
+    )
+    return OnnxReader(folder, quantization)

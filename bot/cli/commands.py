@@ -99,6 +99,7 @@ def _build(settings: Settings, content: Path | None, index: Path | None, force: 
             reader=settings.reader_model,
             quantization=settings.quantization,
             index_type=settings.index_type,
+            model_cache=settings.model_cache,
             progress=ProgressBar if sys.stderr.isatty() else None,
             force=force,
         )

@@ -1,5 +1,6 @@
-"""A damaged model export (the ONNX model or tokenizer a build encodes questions with) is named when loading,
-refused, and exported again by the next build, checked against the checksums its encoder.json records."""
+"""A damaged model export (the ONNX model or tokenizer a build encodes questions with, or the reader's) is named
+when loading, refused, and repaired by the next `newsroom-bot build` (no --force), checked against the checksums its
+json records."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from index import IndexCorrupt, IndexMissing, IndexProblem, Library, build_index
-from index.store import encoder_folder, read_build
+from index.manifest import Manifest
+from index.store import encoder_folder, read_build, reader_folder
 
 from ..conftest import CONTENT
 
@@ -32,9 +34,10 @@ def index_copy(tmp_path: Path, int8_index: Path) -> Path:
     return target
 
 
-def _export(index_dir: Path) -> Path:
+def _export(index_dir: Path, folder_of: Callable[[Path, Manifest], Path | None] = encoder_folder) -> Path:
+    """The index's model export (`encoder_folder`), or its reader's (`reader_folder`)."""
     data = read_build(index_dir)
-    folder = encoder_folder(data.path, data.manifest)
+    folder = folder_of(data.path, data.manifest)
     assert folder is not None
     return folder
 
@@ -63,3 +66,38 @@ def test_a_damaged_export_is_named_refused_and_rebuilt(index_copy: Path, case: s
     report = build_index(CONTENT, index_copy, force=force)  # `newsroom-bot build` (--force): exports it again
     assert report.ok and report.changed is force
     assert Library.load(index_copy).ask(QUESTION).answered
+
+
+@pytest.fixture(scope="module")
+def reader_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index built as `READER_MODEL=auto newsroom-bot build` builds it: the shipped reader exported beside it."""
+    index_dir = tmp_path_factory.mktemp("reader") / "index"
+    assert build_index(CONTENT, index_dir, reader="auto").ok
+    return index_dir
+
+
+READER_DAMAGE: dict[str, Callable[[Path], None]] = {
+    "truncated-model": lambda e: truncate(e / "reader-int8.onnx"),
+    "truncated-tokenizer": lambda e: truncate(e / "tokenizer.json"),
+    "truncated-json": lambda e: truncate(e / "reader.json"),
+    "missing-model": lambda e: (e / "reader-int8.onnx").unlink(),
+    "missing-tokenizer": lambda e: (e / "tokenizer.json").unlink(),
+    "missing-json": lambda e: (e / "reader.json").unlink(),
+    "missing-folder": shutil.rmtree,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(READER_DAMAGE))
+def test_a_damaged_reader_export_is_refused_and_repaired_by_a_plain_build(
+    tmp_path: Path, reader_index: Path, case: str
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(reader_index, index_dir, symlinks=True)  # copies: the damage stays in this test's files
+    READER_DAMAGE[case](_export(index_dir, reader_folder))
+    with pytest.raises(IndexProblem, match="newsroom-bot build"):
+        Library.load(index_dir)
+    report = build_index(CONTENT, index_dir, reader="auto")  # `newsroom-bot build`, as /reindex runs it
+    assert report.ok and not report.changed  # the same build, its reader export made whole again
+    library = Library.load(index_dir)
+    assert library.reader is not None and library.ask(QUESTION).quotes
