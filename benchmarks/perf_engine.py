@@ -20,6 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     import faiss
 
+    from index.vectors import StoredVectors
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many White Helmets are still trapped in Syria?"
 TOPICS = [
@@ -138,7 +140,7 @@ def throughput(encode: Callable[[list[str]], object], texts: list[str]) -> float
 
 
 def latency(
-    encode: Callable[[list[str]], np.ndarray], indexes: Sequence[faiss.Index], questions: list[str]
+    encode: Callable[[list[str]], np.ndarray], indexes: Sequence[faiss.Index | StoredVectors], questions: list[str]
 ) -> dict[str, float]:
     """p50/p99 ms of encode + search (paragraphs and sentences, 40 candidates each), one question at a time."""
     encode(questions[:3])

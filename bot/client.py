@@ -194,12 +194,17 @@ class NewsroomBot(commands.Bot):
                 index_type=settings.index_type,
                 model_cache=settings.model_cache,
                 force=force,
+                database=settings.database,
                 executor=self.build_executor,
             )
             if report.changed or self.library is None:
                 # The index's own ONNX export encodes the questions, exactly as at start-up.
                 new = await self.run_blocking(
-                    Library.load, settings.index_dir, expect_model=settings.model, executor=self.build_executor
+                    Library.load,
+                    settings.index_dir,
+                    expect_model=settings.model,
+                    database=self.served.database,
+                    executor=self.build_executor,
                 )
                 await self.served.swap(new)
             return report

@@ -111,6 +111,8 @@ def stop_on_sigterm() -> None:
 
 def index_warning(settings: Settings) -> str | None:
     """What is wrong with INDEX_DIR, if anything. The bot starts anyway (see bot/serving.py) but says so first."""
+    if settings.database is not None:
+        return None  # the index is in PostgreSQL: the start-up load says what is missing
     try:
         resolve_build(settings.index_dir)
     except IndexProblem as exc:

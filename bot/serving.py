@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from index import Library, LiveLibrary, StoryInfo
+from index import DatabaseIndex, Library, LiveLibrary, StoryInfo
 
 from .messages import NOT_READY
 from .settings import Settings
@@ -42,6 +42,8 @@ class ServedLibrary:
         """Serve `library` as given, or nothing until `load()` has opened `settings.index_dir`."""
         self.settings = settings
         self._run = run_blocking
+        # DATABASE_URL: the index is in PostgreSQL; one pool of connections serves every build this process loads
+        self.database = DatabaseIndex(settings.database, settings.index_dir) if settings.database else None
         self.live: LiveLibrary | None = None
         self.load_error: BaseException | None = None
         self._stories: list[StoryInfo] = []
@@ -53,7 +55,9 @@ class ServedLibrary:
 
     def _live(self, library: Library | None = None) -> LiveLibrary:
         s = self.settings
-        return LiveLibrary(s.index_dir, library=library, expect_model=s.model, check_interval=math.inf)
+        return LiveLibrary(
+            s.index_dir, library=library, expect_model=s.model, check_interval=math.inf, database=self.database
+        )
 
     # ----------------------------------------------------------------- reading
     @property

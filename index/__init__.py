@@ -26,6 +26,7 @@ from .errors import (
 from .library import MAX_QUESTION_CHARS, Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
+from .pgstore import DatabaseIndex
 from .postgres import SchemaTooNew
 from .refs import RefState, RefStatus
 from .store import resolve_build
@@ -40,6 +41,7 @@ __all__ = [
     "BuildLocked",
     "BuildReport",
     "CachedEncoder",
+    "DatabaseIndex",
     "DatabaseMisconfigured",
     "DatabaseUnavailable",
     "Encoder",

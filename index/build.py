@@ -13,27 +13,31 @@ import datetime as dt
 import json
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
+from . import pgbuild, pgstore
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .export_cache import default_cache
 from .leftovers import remove_leftovers
 from .models import Story
+from .postgres import redacted
 from .reader import READER_AUTO, READER_NONE
 from .sentence_inputs import DEFINITION
 from .store import (
     MODELS,
     BuildContents,
+    Manifest,
     ReaderRecord,
     all_vectors,
+    build_manifest,
     read_build,
     read_manifest,
     resolve_build,
@@ -132,12 +136,17 @@ def _previous_vectors(
     return out
 
 
-def _current(index_dir: Path) -> tuple[str, str, str] | None:
+def _current_manifest(index_dir: Path) -> Manifest | None:
+    try:
+        return read_manifest(resolve_build(index_dir))
+    except IndexProblem:
+        return None
+
+
+def _current(manifest: Manifest | None) -> tuple[str, str, str] | None:
     """The current build's index type, reader fingerprint and sentence inputs' definition: a change of any writes
     a new build."""
-    try:
-        manifest = read_manifest(resolve_build(index_dir))
-    except IndexProblem:
+    if manifest is None:
         return None
     return manifest.index_type, manifest.reader.fingerprint if manifest.reader else "", manifest.sentence_inputs
 
@@ -178,16 +187,15 @@ def _exported_reader(record: ReaderRecord, model: str, cache: Path | None) -> Re
     return record.model_copy(update={"file": Path(record.file).name})
 
 
-def _text_changes(index_dir: Path, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
+def _text_changes(current: Manifest | None, stories: list[Story], now: dt.datetime) -> dict[str, dt.datetime]:
     """When each story's text last changed, carried from build to build (whatever the model).
 
     A story seen for the first time has no entry: publishing is not an update. Front-matter-only edits
     keep the old date because `Story.text_hash` covers only the title and paragraphs.
     """
-    try:
-        entries = {e.slug: e for e in read_manifest(resolve_build(index_dir)).stories}
-    except IndexProblem:
+    if current is None:
         return {}
+    entries = {e.slug: e for e in current.stories}
     out: dict[str, dt.datetime] = {}
     for story in stories:
         old = entries.get(story.slug)
@@ -211,8 +219,12 @@ def build_index(
     adapter: str | None = ADAPTER_AUTO,
     reader: str | None = READER_NONE,
     model_cache: Path | None = None,
+    database: str | None = None,
 ) -> BuildReport:
     """Parse every story, embed what changed, write a new build and swap it in.
+
+    `database` (DATABASE_URL): the build goes into PostgreSQL (`index.pgbuild`) instead of `index_dir`'s files;
+    `index_dir` still holds the model exports, which the build also stores in the database.
 
     Bad story files are reported in `BuildReport.errors` and left out; the good ones are still indexed.
     If nothing changed (same stories, same hashes, same model) no new build is written. `quantization`
@@ -230,7 +242,7 @@ def build_index(
     if encoder is not None:
         model, quantization = encoder.name, encoder.quantization
     quantization = quantization or DEFAULT_QUANTIZATION
-    with build_lock(index_dir):
+    with _locked(index_dir, database) as connection:
         remove_leftovers(index_dir)  # the lock is ours: no live build is writing them
         loaded = load_stories(content_dir)
         errors = [str(e) for e in loaded.errors]
@@ -244,12 +256,23 @@ def build_index(
         reader_record = _reader_plan(model, index_dir, reader, custom_encoder=encoder is not None)
         if reader_record is not None and stories:  # checked and repaired on every build, as the embedder's export
             reader_record = _exported_reader(reader_record, model, cache)
-        previous = {} if force else _previous_vectors(index_dir, model_id, quantization)
+        in_database = pgbuild.current(connection) if connection is not None else None
+        current_manifest = in_database[1] if in_database else _current_manifest(index_dir)
+        previous: dict[
+            str, tuple[Any, ...]
+        ]  # slug -> (content hash, paragraph vectors, sentence vectors, indexed at, ...)
+        if force:
+            previous = {}
+        elif connection is not None:
+            previous = _previous_rows(in_database, model_id, quantization)
+        else:
+            previous = _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = (
             not to_embed
             and set(previous) == {s.slug for s in stories}
-            and _current(index_dir) == (index_type, reader_record.fingerprint if reader_record else "", DEFINITION)
+            and _current(current_manifest)
+            == (index_type, reader_record.fingerprint if reader_record else "", DEFINITION)
         )
         if unchanged and stories:
             return BuildReport(
@@ -292,6 +315,29 @@ def build_index(
                 p_row, s_row = p_row + n_p, s_row + n_s
         now = dt.datetime.now(dt.UTC)
         indexed_at = {s.slug: (now if s.slug in fresh else previous[s.slug][3]) for s in stories}
+        changed_at = _text_changes(current_manifest, stories, now)
+        if connection is not None:
+            assert database is not None
+            manifest = build_manifest(
+                stories,
+                model=model,
+                backend=encoder.backend if encoder is not None else "onnx",
+                content_dir=content_dir,
+                indexed_at=indexed_at,
+                changed_at=changed_at,
+                quantization=quantization,
+                model_fingerprint=model_id,
+                model_adapter=adapter_name,
+                encoder_dir=export,
+                index_type=index_type,
+                reader=reader_record,
+                dimension=encoder.dimension if encoder is not None else current_manifest.dimension,  # type: ignore[union-attr]
+                folder=index_dir / pgstore.FOLDER / pgstore.PREFIX,
+            )
+            stored = {slug: entry[4] for slug, entry in previous.items()}
+            exports = [p for p in (export, Path(reader_record.dir) if reader_record else None) if p is not None]
+            pgbuild.write_database_build(connection, redacted(database), stories, fresh, stored, manifest, exports)
+            return _report(index_dir if database is None else redacted(database), stories, to_embed, fresh, errors)
         paragraph_parts, sentence_parts = [], []
         for story in stories:
             par, sen = fresh[story.slug] if story.slug in fresh else previous[story.slug][1:3]
@@ -309,7 +355,7 @@ def build_index(
             backend=encoder.backend if encoder is not None else "onnx",
             content_dir=content_dir,
             indexed_at=indexed_at,
-            changed_at=_text_changes(index_dir, stories, now),
+            changed_at=changed_at,
             quantization=quantization,
             model_fingerprint=model_id,
             model_adapter=adapter_name,
@@ -317,16 +363,47 @@ def build_index(
             index_type=index_type,
             reader=reader_record,
         )
-        return BuildReport(
-            index=str(index_dir),
-            stories=[s.slug for s in stories],
-            embedded=[s.slug for s in to_embed],
-            reused=[s.slug for s in stories if s.slug not in fresh],
-            errors=errors,
-            paragraphs=sum(len(s.paragraphs) for s in stories),
-            sentences=sum(len(_sentence_texts(s)) for s in stories),
-            changed=True,
-        )
+        return _report(index_dir, stories, to_embed, fresh, errors)
+
+
+def _report(
+    where: Path | str, stories: list[Story], embedded: list[Story], fresh: Collection[str], errors: list[str]
+) -> BuildReport:
+    return BuildReport(
+        index=str(where),
+        stories=[s.slug for s in stories],
+        embedded=[s.slug for s in embedded],
+        reused=[s.slug for s in stories if s.slug not in fresh],
+        errors=errors,
+        paragraphs=sum(len(s.paragraphs) for s in stories),
+        sentences=sum(len(_sentence_texts(s)) for s in stories),
+        changed=True,
+    )
+
+
+@contextmanager
+def _locked(index_dir: Path, database: str | None) -> Iterator[Any]:
+    """The build's lock: the index folder's, or the database's (then the connection the build writes with)."""
+    if database is None:
+        with build_lock(index_dir):
+            yield None
+        return
+    index_dir.mkdir(parents=True, exist_ok=True)  # the model exports live there
+    with pgbuild.build_lock(database) as connection:
+        yield connection
+
+
+def _previous_rows(
+    current: tuple[int, Manifest, dict[str, pgbuild.Stored]] | None, model_id: str, quantization: str
+) -> dict[str, tuple[str, None, None, dt.datetime, pgbuild.Stored]]:
+    """The database's counterpart of `_previous_vectors`: what the current build holds, when made by the same
+    model and quantisation (its vectors stay in the database; unchanged stories keep their rows)."""
+    if current is None:
+        return {}
+    _, manifest, stored = current
+    if manifest.model_fingerprint != model_id or manifest.quantization != quantization:
+        return {}
+    return {slug: (entry.content_hash, None, None, entry.indexed_at, entry) for slug, entry in stored.items()}
 
 
 def _adapter_name(model: str, adapter: str | None) -> str:

@@ -17,7 +17,7 @@ from .rows import RowLayout
 from .sentence_inputs import question_pairs
 from .store import IndexData
 from .tokens import tokenize
-from .vectors import RowVectors, search_on_one_thread
+from .vectors import row_vectors, search_on_one_thread
 
 CANDIDATE_PARAGRAPHS = 40
 
@@ -57,8 +57,8 @@ class CandidateScorer:
         self.data = data
         self.layout = layout
         # Candidate rows are read through the FAISS index itself: no second copy of every vector.
-        self.paragraph_vectors = RowVectors(data.paragraph_vectors)
-        self.sentence_vectors = RowVectors(data.sentence_vectors)
+        self.paragraph_vectors = row_vectors(data.paragraph_vectors)  # FAISS, or PostgreSQL (index.pgvectors)
+        self.sentence_vectors = row_vectors(data.sentence_vectors)
         self.inputs = data.sentence_inputs
         search_on_one_thread()
 

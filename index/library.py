@@ -21,6 +21,7 @@ from .errors import StoryNeeded, UnknownStory
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
+from .pgstore import PREFIX, DatabaseIndex
 from .quoting import quote_text, quoted_paragraphs
 from .ranking import Ranking, ReaderWeights, Weights, answer_features, answer_probability, load_weights, rank
 from .reader_onnx import OnnxReader, query_reader
@@ -71,6 +72,7 @@ class Library:
         encoder: Encoder | None = None,
         expect_model: str | None = None,
         reader: bool = True,
+        database: DatabaseIndex | None = None,
     ) -> Library:
         """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
 
@@ -78,10 +80,17 @@ class Library:
         `expect_model` (the MODEL setting) does not choose a model, the index has one: it is checked, and an index
         built with another model is refused with IndexMismatch.
         The index's reader export, when it has one, rereads candidates unless `reader` is False.
+        `database` (DATABASE_URL): the index is in PostgreSQL; `path` is then an index folder (its current build)
+        or a build's folder under it (`DatabaseIndex.folder_of`).
         """
-        data = read_build(
-            Path(path), expect_model=expect_model, expect_dimension=encoder.dimension if encoder else None
-        )
+        expect_dimension = encoder.dimension if encoder else None
+        if database is not None:
+            folder = Path(path)
+            if not folder.name.startswith(PREFIX):
+                folder = database.current_folder()
+            data = database.read(folder, expect_model=expect_model, expect_dimension=expect_dimension)
+        else:
+            data = read_build(Path(path), expect_model=expect_model, expect_dimension=expect_dimension)
         encoder = encoder or query_encoder(data)
         check_encoder(data.manifest, encoder, data.path)
         return cls(data, encoder, reader=query_reader(data) if reader else None)

@@ -26,18 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .embedder import CachedEncoder, Encoder
-from .errors import IndexMissing, IndexProblem
+from .errors import DatabaseUnavailable, IndexMissing, IndexProblem
 from .library import Library
 from .models import Answer, StoryInfo, Summary
+from .pgstore import DatabaseIndex
 from .store import CURRENT, MODELS, REBUILD_HINT, resolve_build
 
 log = logging.getLogger(__name__)
 
 Loader = Callable[[Path, Encoder | None, str | None], Library]
-
-
-def _load(build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
-    return Library.load(build, encoder=encoder, expect_model=expect_model)
 
 
 @dataclass(frozen=True)
@@ -59,17 +56,22 @@ class LiveLibrary:
         encoder: Encoder | None = None,
         expect_model: str | None = None,
         check_interval: float = 2.0,
-        loader: Loader = _load,
+        loader: Loader | None = None,
         library: Library | None = None,
+        database: DatabaseIndex | None = None,
     ) -> None:
-        """Load the current build now (or serve `library`, already loaded from it, without loading it again)."""
+        """Load the current build now (or serve `library`, already loaded from it, without loading it again).
+
+        `database` (DATABASE_URL): builds come from PostgreSQL, noticed by polling its current build's id;
+        `index_dir` is this machine's folder for their files."""
         self.index_dir = Path(index_dir)
+        self.database = database
         self.expect_model = expect_model  # checked against each build's model, as Library.load does
         self.check_interval = check_interval
         self._encoder = (
             CachedEncoder(encoder) if encoder is not None and not isinstance(encoder, CachedEncoder) else encoder
         )
-        self._loader = loader
+        self._loader = loader or self._load
         self._library: Library | None = None
         self._signature: BuildSignature | None = None
         self._failed: tuple[BuildSignature, int] | None = None  # a refused build and the models/ stamp then
@@ -102,7 +104,12 @@ class LiveLibrary:
             raise type(problem)(str(problem))  # a fresh exception: threads must not share one traceback
         return library
 
+    def _load(self, build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
+        return Library.load(build, encoder=encoder, expect_model=expect_model, database=self.database)
+
     def missing_message(self) -> str:
+        if self.database is not None:
+            return self.database.missing_message()
         return f"no index at {self.index_dir}: build it with: newsroom-bot build --index {self.index_dir}"
 
     def status(self) -> str:
@@ -124,14 +131,19 @@ class LiveLibrary:
 
     # ----------------------------------------------------------------- change detection
     def signature(self) -> BuildSignature | None:
-        """The current build's signature, or None when there is no index (a couple of syscalls)."""
+        """The current build's signature, or None when there is no index (a couple of syscalls, or in PostgreSQL
+        one indexed row; DatabaseUnavailable when it is away)."""
+        if self.database is not None:
+            build_id = self.database.current()
+            return None if build_id is None else BuildSignature(self.database.folder_of(build_id), build_id, 0)
         try:
             return self._signature_of(resolve_build(self.index_dir))
         except IndexMissing:
             return None
 
-    @staticmethod
-    def _signature_of(build: Path) -> BuildSignature | None:
+    def _signature_of(self, build: Path) -> BuildSignature | None:
+        if self.database is not None:
+            return BuildSignature(build, DatabaseIndex.build_id(build), 0)
         try:
             stat = os.stat(build / "manifest.json")
         except OSError:
@@ -155,11 +167,17 @@ class LiveLibrary:
         if not self._reload_lock.acquire(blocking=wait):
             return False
         try:
-            signature = self.signature()
+            try:
+                signature = self.signature()
+            except DatabaseUnavailable as exc:  # PostgreSQL away: keep serving what we have, look again next time
+                if self._library is None:
+                    self.problem = exc
+                log.warning("cannot check for a new build: %s; still serving %s", exc, self.build or "nothing")
+                return False
             if signature is None:
                 if self._library is None:
                     self.problem = IndexMissing(self.missing_message())
-                elif not (self.index_dir / CURRENT).exists():
+                elif self.database is None and not (self.index_dir / CURRENT).exists():
                     log.warning("index %s disappeared; still serving %s", self.index_dir, self.build)
                 return False
             if signature == self._signature or (signature, self._models_stamp()) == self._failed:

@@ -42,7 +42,7 @@ from .manifest import FORMAT_VERSION, Manifest, ReaderRecord, StoryEntry
 from .models import Story
 from .sentence_inputs import DEFINITION, SentenceInputs
 from .tokens import tokenize
-from .vectors import all_rows, make_index
+from .vectors import StoredVectors, all_rows, make_index
 
 SENTENCE_INPUTS = "sentence-inputs.npz"
 CURRENT = "current"
@@ -93,8 +93,8 @@ class IndexData:
     path: Path
     manifest: Manifest
     stories: list[Story]
-    paragraph_vectors: faiss.Index
-    sentence_vectors: faiss.Index
+    paragraph_vectors: faiss.Index | StoredVectors  # FAISS files, or rows in PostgreSQL (index.pgvectors)
+    sentence_vectors: faiss.Index | StoredVectors
     paragraph_bm25: BM25
     sentence_bm25: BM25
     sentence_inputs: SentenceInputs
@@ -110,8 +110,8 @@ def flat_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
     return make_index(vectors, dimension, "flat")
 
 
-def all_vectors(index: faiss.Index) -> np.ndarray:
-    return all_rows(index)
+def all_vectors(index: faiss.Index | StoredVectors) -> np.ndarray:
+    return index.all() if isinstance(index, StoredVectors) else all_rows(index)
 
 
 def resolve_build(index_dir: Path) -> Path:
@@ -152,30 +152,24 @@ def write_build(
     try:
         _write_faiss(make_index(contents.paragraph_vectors, dimension, index_type), staging / "paragraphs.faiss")
         _write_faiss(make_index(contents.sentence_vectors, dimension, index_type), staging / "sentences.faiss")
-        contents.paragraph_bm25.save(staging / "bm25-paragraphs")
-        contents.sentence_bm25.save(staging / "bm25-sentences")
-        save_npz(staging / SENTENCE_INPUTS, contents.sentence_inputs.arrays())
-        (staging / "stories.json").write_text(
-            json.dumps([s.model_dump(mode="json") for s in stories], ensure_ascii=False), encoding="utf-8"
-        )
-        entries = [StoryEntry.of(s, indexed_at.get(s.slug, now), (changed_at or {}).get(s.slug)) for s in stories]
-        files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
+        write_parts(staging, contents)
+        manifest = build_manifest(
+            stories,
             model=model,
             backend=backend,
+            content_dir=content_dir,
+            indexed_at=indexed_at,
+            changed_at=changed_at,
             quantization=quantization,
             model_fingerprint=model_fingerprint,
             model_adapter=model_adapter,
-            encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
+            encoder_dir=encoder_dir,
             index_type=index_type,
-            reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
-            sentence_inputs=DEFINITION,
+            reader=reader,
             dimension=dimension,
+            folder=folder,
             built_at=now,
-            content_dir=str(content_dir),
-            stories=entries,
-            files=files,
+            files={p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         )
         (staging / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
         for path in staging.iterdir():
@@ -189,6 +183,62 @@ def write_build(
         raise
     _prune(builds, keep=folder)
     return folder
+
+
+def build_manifest(
+    stories: list[Story],
+    *,
+    model: str,
+    backend: str,
+    content_dir: Path,
+    indexed_at: dict[str, dt.datetime],
+    changed_at: dict[str, dt.datetime] | None,
+    quantization: str,
+    model_fingerprint: str,
+    model_adapter: str,
+    encoder_dir: Path | None,
+    index_type: str,
+    reader: ReaderRecord | None,
+    dimension: int,
+    folder: Path,
+    built_at: dt.datetime | None = None,
+    files: dict[str, str] | None = None,
+) -> Manifest:
+    """A build's manifest, whichever store writes it; the model exports are named relative to `folder`, where the
+    build's files are read from."""
+    now = built_at or dt.datetime.now(dt.UTC)
+    return Manifest(
+        format_version=FORMAT_VERSION,
+        model=model,
+        backend=backend,
+        quantization=quantization,
+        model_fingerprint=model_fingerprint,
+        model_adapter=model_adapter,
+        encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
+        index_type=index_type,
+        reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
+        sentence_inputs=DEFINITION,
+        dimension=dimension,
+        built_at=now,
+        content_dir=str(content_dir),
+        stories=[StoryEntry.of(s, indexed_at.get(s.slug, now), (changed_at or {}).get(s.slug)) for s in stories],
+        files=files or {},
+    )
+
+
+def story_json(story: Story) -> str:
+    """One story as stories.json holds it (the PostgreSQL store keeps each story's text the same way)."""
+    return json.dumps(story.model_dump(mode="json"), ensure_ascii=False)
+
+
+def write_parts(folder: Path, contents: BuildContents, texts: list[str] | None = None) -> None:
+    """Every file of a build but its vectors: the lexical indexes, the sentence inputs and stories.json (`texts`:
+    each story's `story_json`, when the caller has them). The PostgreSQL store writes the same files."""
+    contents.paragraph_bm25.save(folder / "bm25-paragraphs")
+    contents.sentence_bm25.save(folder / "bm25-sentences")
+    save_npz(folder / SENTENCE_INPUTS, contents.sentence_inputs.arrays())
+    texts = texts if texts is not None else [story_json(s) for s in contents.stories]
+    (folder / "stories.json").write_text("[" + ", ".join(texts) + "]", encoding="utf-8")
 
 
 def _write_faiss(index: faiss.Index, path: Path) -> None:
@@ -241,13 +291,24 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         raise IndexMismatch(
             f"index {build} holds {manifest.dimension}-d vectors but the model makes {expect_dimension}-d; {REBUILD_HINT}"
         )
+    try:
+        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"), READ_FLAGS)
+        sentences = faiss.read_index(str(build / "sentences.faiss"), READ_FLAGS)
+    except Exception as exc:
+        raise IndexCorrupt(f"index {build} cannot be read ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
+    return read_parts(build, manifest, paragraphs, sentences)
+
+
+def read_parts(
+    build: Path, manifest: Manifest, paragraphs: faiss.Index | StoredVectors, sentences: faiss.Index | StoredVectors
+) -> IndexData:
+    """Everything of a build folder but its vectors, checked against the manifest and against `paragraphs` and
+    `sentences` (FAISS files, or rows in PostgreSQL: `index.pgstore` writes the same files into its folder)."""
     problem = file_problem(build, manifest.files)
     if problem is not None:
         raise IndexCorrupt(f"index file {build / problem.name} {problem.how}; {REBUILD_HINT}")
     try:
         stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
-        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"), READ_FLAGS)
-        sentences = faiss.read_index(str(build / "sentences.faiss"), READ_FLAGS)
         paragraph_bm25 = BM25.load(build / "bm25-paragraphs")
         sentence_bm25 = BM25.load(build / "bm25-sentences")
         n_par = sum(len(s.paragraphs) for s in stories)

@@ -99,6 +99,28 @@ def index_kind(index: faiss.Index) -> str:
     return "flat"
 
 
+class StoredVectors:
+    """Vectors another engine holds (`index.pgvectors`): it answers `ntotal`, `d`, `search(queries, k)` like a FAISS
+    index and `rows -> vectors` like `RowVectors`, so the engine reads either store the same way."""
+
+    ntotal: int
+    d: int
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def __getitem__(self, rows: np.ndarray | slice) -> np.ndarray:
+        raise NotImplementedError
+
+    def all(self) -> np.ndarray:
+        raise NotImplementedError
+
+
+def row_vectors(index: faiss.Index | StoredVectors) -> RowVectors | StoredVectors:
+    """`rows -> vectors` for either store: a FAISS index through `RowVectors`, stored vectors as they are."""
+    return index if isinstance(index, StoredVectors) else RowVectors(index)
+
+
 class RowVectors:
     """`rows -> vectors` over a FAISS index, the way the ranker reads candidate rows.
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from index import Encoder, IndexProblem, Library, build_index, load_encoder
+from index import DatabaseIndex, Encoder, IndexProblem, Library, build_index, load_encoder
 
 from ..settings import MAX_RETENTION_DAYS, Settings, load_settings
 from .batch import run_batch
@@ -51,7 +51,8 @@ class Days(click.FloatRange):
 
 
 def _library(index: Path | None, settings: Settings) -> Library:
-    return Library.load(index or settings.index_dir, expect_model=settings.model)
+    database = DatabaseIndex(settings.database, index or settings.index_dir) if settings.database else None
+    return Library.load(index or settings.index_dir, expect_model=settings.model, database=database)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -102,6 +103,7 @@ def _build(settings: Settings, content: Path | None, index: Path | None, force: 
             model_cache=settings.model_cache,
             progress=ProgressBar if sys.stderr.isatty() else None,
             force=force,
+            database=settings.database,
         )
     except OSError as exc:
         if exc.errno is None:
