@@ -264,7 +264,7 @@ def build_index(
         if force:
             previous = {}
         elif connection is not None:
-            previous = _previous_rows(in_database, model_id, quantization)
+            previous = pgbuild.previous_rows(in_database, model_id, quantization)
         else:
             previous = _previous_vectors(index_dir, model_id, quantization)
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
@@ -316,53 +316,38 @@ def build_index(
         now = dt.datetime.now(dt.UTC)
         indexed_at = {s.slug: (now if s.slug in fresh else previous[s.slug][3]) for s in stories}
         changed_at = _text_changes(current_manifest, stories, now)
+        described: dict[str, Any] = {  # what the manifest records, whichever store the build goes to
+            "model": model,
+            "backend": encoder.backend if encoder is not None else "onnx",
+            "content_dir": content_dir,
+            "indexed_at": indexed_at,
+            "changed_at": changed_at,
+            "quantization": quantization,
+            "model_fingerprint": model_id,
+            "model_adapter": adapter_name,
+            "encoder_dir": export,
+            "index_type": index_type,
+            "reader": reader_record,
+        }
         if connection is not None:
             assert database is not None
+            dimension = encoder.dimension if encoder is not None else current_manifest.dimension  # type: ignore[union-attr]
             manifest = build_manifest(
-                stories,
-                model=model,
-                backend=encoder.backend if encoder is not None else "onnx",
-                content_dir=content_dir,
-                indexed_at=indexed_at,
-                changed_at=changed_at,
-                quantization=quantization,
-                model_fingerprint=model_id,
-                model_adapter=adapter_name,
-                encoder_dir=export,
-                index_type=index_type,
-                reader=reader_record,
-                dimension=encoder.dimension if encoder is not None else current_manifest.dimension,  # type: ignore[union-attr]
-                folder=index_dir / pgstore.FOLDER / pgstore.PREFIX,
+                stories, dimension=dimension, folder=index_dir / pgstore.FOLDER / pgstore.PREFIX, **described
             )
-            stored = {slug: entry[4] for slug, entry in previous.items()}
             exports = [p for p in (export, Path(reader_record.dir) if reader_record else None) if p is not None]
+            stored = {slug: entry[4] for slug, entry in previous.items()}
             pgbuild.write_database_build(connection, redacted(database), stories, fresh, stored, manifest, exports)
-            return _report(index_dir if database is None else redacted(database), stories, to_embed, fresh, errors)
+            return _report(redacted(database), stories, to_embed, fresh, errors)
         paragraph_parts, sentence_parts = [], []
         for story in stories:
             par, sen = fresh[story.slug] if story.slug in fresh else previous[story.slug][1:3]
             paragraph_parts.append(par)
             sentence_parts.append(sen)
         dimension = paragraph_parts[0].shape[1]
-        write_build(
-            index_dir,
-            BuildContents.of(
-                stories,
-                np.vstack(paragraph_parts).reshape(-1, dimension),
-                np.vstack(sentence_parts).reshape(-1, dimension),
-            ),
-            model=model,
-            backend=encoder.backend if encoder is not None else "onnx",
-            content_dir=content_dir,
-            indexed_at=indexed_at,
-            changed_at=changed_at,
-            quantization=quantization,
-            model_fingerprint=model_id,
-            model_adapter=adapter_name,
-            encoder_dir=export,
-            index_type=index_type,
-            reader=reader_record,
-        )
+        paragraphs = np.vstack(paragraph_parts).reshape(-1, dimension)
+        contents = BuildContents.of(stories, paragraphs, np.vstack(sentence_parts).reshape(-1, dimension))
+        write_build(index_dir, contents, **described)
         return _report(index_dir, stories, to_embed, fresh, errors)
 
 
@@ -391,19 +376,6 @@ def _locked(index_dir: Path, database: str | None) -> Iterator[Any]:
     index_dir.mkdir(parents=True, exist_ok=True)  # the model exports live there
     with pgbuild.build_lock(database) as connection:
         yield connection
-
-
-def _previous_rows(
-    current: tuple[int, Manifest, dict[str, pgbuild.Stored]] | None, model_id: str, quantization: str
-) -> dict[str, tuple[str, None, None, dt.datetime, pgbuild.Stored]]:
-    """The database's counterpart of `_previous_vectors`: what the current build holds, when made by the same
-    model and quantisation (its vectors stay in the database; unchanged stories keep their rows)."""
-    if current is None:
-        return {}
-    _, manifest, stored = current
-    if manifest.model_fingerprint != model_id or manifest.quantization != quantization:
-        return {}
-    return {slug: (entry.content_hash, None, None, entry.indexed_at, entry) for slug, entry in stored.items()}
 
 
 def _adapter_name(model: str, adapter: str | None) -> str:

@@ -90,6 +90,19 @@ def current(conn: Any) -> tuple[int, Manifest, dict[str, Stored]] | None:
     return int(row[0]), manifest, stored
 
 
+def previous_rows(
+    current: tuple[int, Manifest, dict[str, Stored]] | None, model_id: str, quantization: str
+) -> dict[str, tuple[str, None, None, dt.datetime, Stored]]:
+    """The database's counterpart of `build._previous_vectors`: what the current build holds, when made by the
+    same model and quantisation (its vectors stay in the database; unchanged stories keep their rows)."""
+    if current is None:
+        return {}
+    _, manifest, stored = current
+    if manifest.model_fingerprint != model_id or manifest.quantization != quantization:
+        return {}
+    return {slug: (entry.content_hash, None, None, entry.indexed_at, entry) for slug, entry in stored.items()}
+
+
 def _file_array(conn: Any, build_id: int, name: str) -> np.ndarray:
     import io
 
