@@ -71,6 +71,7 @@ class Connections:
             except Exception as exc:
                 if postgres.lost(exc) or conn.closed:
                     conn.close()
+                    self.close()  # the idle ones went with the same server: connect anew next time
                     raise postgres.failure(self.url, exc) from None
                 self._idle.put(conn)
                 raise
