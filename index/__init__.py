@@ -1,7 +1,8 @@
 """newsroom-bot's engine: stories in, verbatim attributed quotes out. Knows nothing of Discord.
 
 What callers use is named here; the submodules are the engine's inside (training and benchmarks read some of
-them as documented tooling). Every error the engine raises on purpose comes from `index.errors`.
+them as documented tooling). Every error the engine raises on purpose comes from `index.errors`, is named here,
+and is an `EngineError`: a face catches that one class.
 """
 
 from . import postgres
@@ -13,6 +14,7 @@ from .errors import (
     BuildLocked,
     DatabaseMisconfigured,
     DatabaseUnavailable,
+    EngineError,
     ExportDamaged,
     ExportMissing,
     IndexCorrupt,
@@ -20,14 +22,18 @@ from .errors import (
     IndexMissing,
     IndexProblem,
     ModelNotFound,
+    ReaderError,
+    ReaderExportMissing,
+    SchemaTooNew,
     StoryError,
+    StoryNeeded,
     UnknownStory,
+    WeightsError,
 )
 from .library import MAX_QUESTION_CHARS, Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
 from .pgstore import DatabaseIndex
-from .postgres import SchemaTooNew
 from .refs import RefState, RefStatus
 from .store import resolve_build
 from .stories import load_stories, parse_story
@@ -46,6 +52,7 @@ __all__ = [
     "DatabaseUnavailable",
     "Encoder",
     "EncoderWrapper",
+    "EngineError",
     "ExportDamaged",
     "ExportMissing",
     "IndexCorrupt",
@@ -56,14 +63,18 @@ __all__ = [
     "LiveLibrary",
     "ModelNotFound",
     "Quote",
+    "ReaderError",
+    "ReaderExportMissing",
     "RefState",
     "RefStatus",
     "SchemaTooNew",
     "Story",
     "StoryError",
     "StoryInfo",
+    "StoryNeeded",
     "Summary",
     "UnknownStory",
+    "WeightsError",
     "build_index",
     "clean_question",
     "load_encoder",

@@ -1,8 +1,11 @@
-"""Every error the engine raises on purpose, in one place (re-exported by `index`).
+"""Every error the engine raises on purpose, in one place (all re-exported by `index`).
 
 Each message says what went wrong and what to do, so a caller (the CLI, the bot, a notebook) can show it as it
-is: catch `IndexProblem` for "the index cannot be served", `StoryError` for one bad story file, `ModelNotFound`
-for a model that is not on this machine.
+is. Every one is an `EngineError`: a face catches that one class to say the message and carry on, and anything
+else that escapes the engine is a bug. Narrower catches: `IndexProblem` for "the index cannot be served",
+`StoryError` for one bad story file, `ModelNotFound` for a model that is not on this machine. Each class also
+keeps the built-in base it had before the root (ValueError, KeyError, RuntimeError), so older callers that catch
+those still work.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ def printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-class IndexProblem(RuntimeError):
+class EngineError(Exception):
+    """The root of every error the engine raises on purpose; its message is meant for the person at the face."""
+
+
+class IndexProblem(EngineError, RuntimeError):
     """The index cannot be used; the message says why and how to rebuild."""
 
 
@@ -33,11 +40,11 @@ class IndexMismatch(IndexProblem):
     """The index was built for another model, quantisation, dimension or format than the one asked for."""
 
 
-class BuildLocked(RuntimeError):
+class BuildLocked(EngineError, RuntimeError):
     """Another build holds the index's lock; the message names the holder."""
 
 
-class StoryError(ValueError):
+class StoryError(EngineError, ValueError):
     """A story file that cannot be used, with the file and line an editor should look at."""
 
     def __init__(self, file: Path | str, message: str, line: int | None = None) -> None:
@@ -56,7 +63,7 @@ def in_all(known: list[str]) -> str:
     return f"{len(known):,} in all; `newsroom-bot stories` lists them"
 
 
-class StoryNeeded(ValueError):
+class StoryNeeded(EngineError, ValueError):
     """Several stories are indexed and the call named none (a summary); the message names the first few."""
 
     def __init__(self, known: list[str]) -> None:
@@ -65,7 +72,7 @@ class StoryNeeded(ValueError):
         super().__init__(f"{len(known):,} stories are indexed: name one ({listed})")
 
 
-class UnknownStory(KeyError):
+class UnknownStory(EngineError, KeyError):
     """A story slug that is not in the index; `known` lists the slugs that are."""
 
     SHOWN = SHOWN_STORIES  # the closest first
@@ -86,15 +93,15 @@ class UnknownStory(KeyError):
         return str(self.args[0])
 
 
-class ModelNotFound(RuntimeError):
+class ModelNotFound(EngineError, RuntimeError):
     """The configured model is not on this machine; the message says what to install or set."""
 
 
-class AdapterError(ValueError):
+class AdapterError(EngineError, ValueError):
     """The adapter file is unreadable or does not fit the model; the message says which and what to do."""
 
 
-class ExportMissing(RuntimeError):
+class ExportMissing(EngineError, RuntimeError):
     """The ONNX export an index names is not on disk (deleted, or copied without it)."""
 
 
@@ -102,12 +109,20 @@ class ExportDamaged(ExportMissing):
     """A file of the ONNX export does not match the checksum its encoder.json records (truncated, overwritten)."""
 
 
-class ReaderError(ValueError):
+class ReaderError(EngineError, ValueError):
     """The reader file is unreadable or does not fit the model; the message says which and what to do."""
 
 
-class ReaderExportMissing(RuntimeError):
+class ReaderExportMissing(EngineError, RuntimeError):
     """The reader export an index names is not on disk; the message says what to do."""
+
+
+class WeightsError(EngineError, ValueError):
+    """A ranker weights file that is unreadable or was fitted for other features; the message says what to rerun."""
+
+
+class SchemaTooNew(EngineError, RuntimeError):
+    """The database was written by a newer version of the bot; refuse rather than guess."""
 
 
 class DatabaseUnavailable(IndexProblem):

@@ -15,7 +15,7 @@ import datetime as dt
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from .errors import DatabaseMisconfigured, DatabaseUnavailable, IndexProblem
+from .errors import DatabaseMisconfigured, DatabaseUnavailable, IndexProblem, SchemaTooNew
 
 if TYPE_CHECKING:
     import psycopg
@@ -125,10 +125,6 @@ def ensure_vector(conn: psycopg.Connection[Any], url: str) -> None:
             f"DATABASE_URL: PostgreSQL at {redacted(url)} has no pgvector ({_scrubbed(url, str(exc))}): install it "
             "on the server (e.g. the postgresql-16-pgvector package) or use a server that has it"
         ) from None
-
-
-class SchemaTooNew(RuntimeError):
-    """The database was written by a newer version of the bot; refuse rather than guess."""
 
 
 def stored_version(conn: psycopg.Connection[Any], table: str) -> int | None:

@@ -11,7 +11,6 @@ needs only numpy.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError, model_validator
 
 from .candidates import Candidates
+from .errors import WeightsError
 from .features import (
     QUESTION_FEATURES,
     QUESTION_KINDS,
@@ -113,16 +113,18 @@ class Weights(Thresholds):
 def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
     if path.exists():
         try:
-            weights = Weights.model_validate(json.loads(path.read_text(encoding="utf-8")))
+            weights = Weights.model_validate_json(path.read_bytes())  # bad JSON too is a ValidationError
         except ValidationError as exc:
             reasons = "; ".join(
                 ".".join(map(str, e["loc"])) + (": " if e["loc"] else "") + e["msg"] for e in exc.errors()
             )
-            raise ValueError(f"{path} is not a usable weights file ({reasons}); rerun python -m training.fit") from None
+            raise WeightsError(
+                f"{path} is not a usable weights file ({reasons}); rerun python -m training.fit"
+            ) from None
         if weights.sentence_coef and not set(weights.sentence_features) <= set(SENTENCE_FEATURES):
-            raise ValueError(f"{path} was fitted for other sentence features; rerun python -m training.fit")
+            raise WeightsError(f"{path} was fitted for other sentence features; rerun python -m training.fit")
         if weights.answer_coef and not set(weights.question_features) <= set(QUESTION_FEATURES):
-            raise ValueError(f"{path} was fitted for other question features; rerun python -m training.fit")
+            raise WeightsError(f"{path} was fitted for other question features; rerun python -m training.fit")
         return weights
     return Weights()
 

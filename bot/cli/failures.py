@@ -61,7 +61,7 @@ def check_text(value: str | None, what: str) -> None:
 
 def explain(exc: Exception) -> tuple[str, int]:
     """The one line and the exit code for an exception that reached the command line."""
-    from index import BuildLocked, IndexProblem, ModelNotFound, UnknownStory
+    from index import EngineError
 
     from ..editorial.questionlog import QuestionLogError
     from ..settings import SettingsError
@@ -70,7 +70,7 @@ def explain(exc: Exception) -> tuple[str, int]:
         return str(exc), exc.code
     if isinstance(exc, SettingsError):
         return str(exc), EXIT_USAGE
-    if isinstance(exc, IndexProblem | UnknownStory | BuildLocked | ModelNotFound | QuestionLogError | ValueError):
+    if isinstance(exc, EngineError | QuestionLogError):  # raised on purpose, with a message that says what to do
         return str(exc), EXIT_ERROR
     if isinstance(exc, OSError):
         return (describe_os_error(exc) if exc.errno is not None else str(exc)), EXIT_ERROR

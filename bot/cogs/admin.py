@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import BuildLocked, BuildReport, IndexProblem
+from index import BuildReport, EngineError
 
 from ..messages import REFUSE_ADMIN
 from ..render import escape, trim
@@ -57,7 +57,7 @@ class Admin(commands.Cog):
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
             report = await self.bot.rebuild(force=force)
-        except (BuildLocked, IndexProblem, OSError, ValueError) as exc:
+        except (EngineError, OSError) as exc:
             await interaction.followup.send(
                 trim(f"The rebuild failed; the current index stays in use. {escape(str(exc))}", 2000), ephemeral=True
             )
