@@ -21,6 +21,17 @@ import discord
 from index import Answer, AnswerStatus, Quote, StoryInfo, Summary
 
 from .escaping import escape
+from .messages import (
+    ANSWER_FOOTER,
+    CLOSEST_FOOTER,
+    EMPTY_QUESTION,
+    MORE_THAN_FITS,
+    NO_STORIES,
+    NO_STORIES_ADMIN_HINT,
+    SUMMARY_FOOTER,
+    TOO_LONG_HINT,
+    not_covered,
+)
 
 Style = Literal["embed", "plain"]
 
@@ -35,8 +46,6 @@ ELLIPSIS = "…"
 COLOUR = discord.Colour(0x2B6CB0)  # a confident answer (and every other embed): blue
 CLOSEST_COLOUR = discord.Colour(0xC27C0E)  # the closest passage under a hedge: amber
 CLOSEST_MARK = "🔎"
-ANSWER_FOOTER = "Quoted word for word from the story."
-CLOSEST_FOOTER = "The closest passage, quoted word for word; it may not answer your question."
 _SENTENCE_END = re.compile(r"(?<=[.!?…”\"'])\s+")
 
 
@@ -147,26 +156,14 @@ def quote_block(quote: Quote, limit: int) -> str:
     return block_quote(quote.text, max(limit - len(cite) - 1, 40)) + "\n" + cite
 
 
-def not_covered_text(answer: Answer, story_count: int = 1) -> str:
-    if story_count > 1 and answer.story is None:
-        lead = "None of the stories here say that"
-    else:
-        lead = "The story doesn't say that"
-    return (
-        f"{lead}, so I won't guess. Try asking another way, or use `/summary` to see what it covers."
-        if answer.status is AnswerStatus.NOT_COVERED
-        else lead
-    )
-
-
 def status_text(answer: Answer, story_count: int = 1) -> str:
     """The polite line for every answer that carries no quote."""
     if answer.status is AnswerStatus.NOT_COVERED:
-        return not_covered_text(answer, story_count)
+        return not_covered(many_stories=story_count > 1 and answer.story is None)
     if answer.status is AnswerStatus.EMPTY_QUESTION:
-        return "Ask me a question about the story, for example: *How many White Helmets are still trapped?*"
+        return EMPTY_QUESTION
     if answer.status is AnswerStatus.QUESTION_TOO_LONG:
-        return f"{escape(answer.message)} A sentence or two is plenty."
+        return f"{escape(answer.message)} {TOO_LONG_HINT}"
     return escape(answer.message)
 
 
@@ -225,7 +222,7 @@ def _replies(
 def _cap(replies: list[Reply]) -> list[Reply]:
     if len(replies) <= MAX_MESSAGES:
         return replies
-    return [*replies[: MAX_MESSAGES - 1], Reply(content=f"{ELLIPSIS} (more than fits here; ask a narrower question)")]
+    return [*replies[: MAX_MESSAGES - 1], Reply(content=f"{ELLIPSIS} {MORE_THAN_FITS}")]
 
 
 # ----------------------------------------------------------------- public renderers
@@ -255,14 +252,14 @@ def render_summary(summary: Summary, style: Style = "embed") -> list[Reply]:
     if style == "plain":
         blocks.append(f"— {title_link(summary.title, summary.url)} · Sources: {sources_text(summary.sources)}{updated}")
         return _replies(blocks, style, title=f"Summary of {escape(summary.title)}")
-    footer = f"{sources} · sentences quoted word for word, in story order"
+    footer = f"{sources} · {SUMMARY_FOOTER}"
     return _replies(blocks, style, title=f"Summary: {escape(summary.title)}", url=summary.url, footer=footer)
 
 
 def render_stories(stories: Sequence[StoryInfo], style: Style = "embed") -> list[Reply]:
     """The indexed stories, one block each: linked title, slug to use in commands, size, sources."""
     if not stories:
-        return [Reply(content="No stories are indexed yet. An admin can add story files and run `/reindex`.")]
+        return [Reply(content=f"{NO_STORIES} {NO_STORIES_ADMIN_HINT}")]
     blocks = [
         f"{title_link(s.title, s.url)}\n`{s.slug}` · {s.paragraphs} paragraphs · Sources: {sources_text(s.sources)}"
         f" · indexed {s.indexed_at:%Y-%m-%d}" + (f" · updated {s.updated:%Y-%m-%d}" if s.updated else "")
@@ -274,6 +271,6 @@ def render_stories(stories: Sequence[StoryInfo], style: Style = "embed") -> list
 def render_sources(stories: Sequence[StoryInfo], style: Style = "embed") -> list[Reply]:
     """Where each story's reporting comes from."""
     if not stories:
-        return [Reply(content="No stories are indexed yet.")]
+        return [Reply(content=NO_STORIES)]
     blocks = [f"{title_link(s.title, s.url)} · Sources: {sources_text(s.sources)}" for s in stories]
     return _replies(blocks, style, title="Sources")

@@ -14,31 +14,16 @@ from discord.ext import commands
 
 from index import BuildReport, EngineError
 
-from ..messages import REFUSE_ADMIN
-from ..render import escape, trim
+from ..messages import REBUILD_RUNNING, REFUSE_ADMIN, rebuild_failed, rebuilt
+from ..render import CONTENT_LIMIT, trim
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
 
 
 def report_text(report: BuildReport) -> str:
-    """What the admin sees after a rebuild: counts, and every story file that could not be used."""
-    if report.changed:
-        lines = [
-            f"Rebuilt the index: {len(report.stories)} stories ({report.paragraphs} paragraphs), "
-            f"{len(report.embedded)} embedded, {len(report.reused)} reused. Questions now use it."
-        ]
-    elif report.stories:
-        lines = [f"The index was already up to date ({len(report.stories)} stories); nothing to rebuild."]
-    elif report.errors:
-        lines = ["None of the story files could be used; the previous index stays in use."]
-    else:
-        lines = [
-            "There are no stories in the content folder: add story files there (.md, .markdown or .txt) "
-            "and run `/reindex` again. The previous index stays in use."
-        ]
-    lines += [f"• {escape(error)}" for error in report.errors]
-    return trim("\n".join(lines), 2000)
+    """What the admin sees after a rebuild (bot/messages.py), within one message."""
+    return trim(rebuilt(report), CONTENT_LIMIT)
 
 
 class Admin(commands.Cog):
@@ -52,15 +37,13 @@ class Admin(commands.Cog):
             await interaction.response.send_message(REFUSE_ADMIN, ephemeral=True)
             return
         if self.bot.reindex_lock.locked():
-            await interaction.response.send_message("A rebuild is already running; try again shortly.", ephemeral=True)
+            await interaction.response.send_message(REBUILD_RUNNING, ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:
             report = await self.bot.rebuild(force=force)
         except (EngineError, OSError) as exc:
-            await interaction.followup.send(
-                trim(f"The rebuild failed; the current index stays in use. {escape(str(exc))}", 2000), ephemeral=True
-            )
+            await interaction.followup.send(trim(rebuild_failed(str(exc)), CONTENT_LIMIT), ephemeral=True)
             return
         await interaction.followup.send(report_text(report), ephemeral=True)
 

@@ -19,8 +19,8 @@ from discord.ext import commands
 
 from index import Answer, clean_question
 
-from ..feedback import AskOrigin, bound_story, log_and_attach
-from ..messages import RESTARTING, SORRY, cooldown_text, not_ready
+from ..asklog import AskOrigin, log_and_attach
+from ..messages import DM_REFUSAL, NOTHING_TO_CHECK, RESTARTING, SORRY, cooldown_text, not_ready
 from ..render import Reply, render_answer
 from ..resilience import typing
 from ..serving import LibraryUnavailable
@@ -30,14 +30,12 @@ from .common import (
     reply_to_message,
     story_autocomplete,
 )
+from .editors import bound_story
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
 
 log = logging.getLogger("newsroom.ask")
-
-
-DM_REFUSAL = "I only answer questions in the newsroom's server. Ask me there: @mention me or use `/ask`."
 
 
 class Ask(commands.Cog):
@@ -61,12 +59,12 @@ class Ask(commands.Cog):
         started = time.perf_counter()
         question = clean_question(question)
         library = await self.bot.get_library()
-        story = story or bound_story(self.bot, library, channel)
+        story = story or bound_story(self.bot.questions, library, channel)
         answer: Answer = await self.bot.ask_queue.ask(library, question, story, top_k=self.bot.settings.top_k)
         replies = render_answer(
             answer, self.bot.settings.reply_style, show_question=show_question, story_count=len(self.bot.stories)
         )
-        return log_and_attach(self.bot, answer, origin, (time.perf_counter() - started) * 1000, replies)
+        return log_and_attach(self.bot.questions, answer, origin, (time.perf_counter() - started) * 1000, replies)
 
     # ----------------------------------------------------------------- messages
     def is_question(self, message: discord.Message) -> bool:
@@ -141,9 +139,7 @@ class Ask(commands.Cog):
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """The selected message is the question: readers check a claim someone made against the story."""
         if not message.content.strip():
-            await interaction.response.send_message(
-                "That message has no text for me to check against the story.", ephemeral=True
-            )
+            await interaction.response.send_message(NOTHING_TO_CHECK, ephemeral=True)
             return
         await self._answer_interaction(interaction, message.content, None, "menu")
 

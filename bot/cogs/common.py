@@ -11,8 +11,8 @@ from discord import app_commands
 
 from index import Library, StoryInfo
 
-from ..messages import not_ready
-from ..render import Reply, escape
+from ..messages import no_such_story, not_ready, several_stories_match
+from ..render import Reply
 from ..resilience import defer, deliver, send_to_interaction
 from ..serving import LibraryUnavailable
 
@@ -59,9 +59,8 @@ def find_story(stories: Sequence[StoryInfo] | Library, typed: str | None) -> str
     if len(partial) == 1:
         return partial[0].slug
     if partial:
-        names = ", ".join(f"*{escape(s.title)}*" for s in partial[:5])
-        raise LookupError(f"Several stories match “{escape(typed)}”: {names}. Pick one from the list.")
-    raise LookupError(f"I don't have a story called “{escape(typed)}”. `/stories` lists the ones I know.")
+        raise LookupError(several_stories_match(typed, partial))
+    raise LookupError(no_such_story(typed))
 
 
 async def send_followups(

@@ -1,5 +1,7 @@
 """For editors: `/report` (what readers asked, with the chart) and `/story set|clear|show` (one story per channel).
 
+The bindings `/story set` writes are read back here too (`bound_story`), by every ask path.
+
 `/report`, `/story set` and `/story clear` are for admins (ADMIN_ROLE_IDS or Manage Server); everyone else gets a
 refusal only they can see. `/story show` is for everyone: readers can see which story a channel answers about.
 """
@@ -8,29 +10,53 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from index import Library
+from index import Library, UnknownStory
 
 from ..editorial.logdb import LogBackend
-from ..editorial.questionlog import open_reader
+from ..editorial.questionlog import QuestionLog, open_reader
 from ..editorial.report import gather
 from ..editorial.report_render import discord_summary, write_report
-from ..feedback import is_indexed
-from ..messages import REFUSE_ADMIN
-from ..render import escape
+from ..messages import NO_LOG, NOT_BOUND, REFUSE_ADMIN, STILL_LOADING, UNBOUND, binding, bound_to
 from .common import find_story, story_autocomplete
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
 
-NO_LOG = "The question log is switched off (QUESTION_LOG_ENABLED=false), so there is nothing to report."
+log = logging.getLogger("newsroom.editors")
+
+
+def is_indexed(library: Library | None, slug: str) -> bool:
+    if library is None:
+        return False
+    try:
+        library.story(slug)
+    except UnknownStory:
+        return False
+    return True
+
+
+def bound_story(questions: QuestionLog | None, library: Library, channel: Any) -> str | None:
+    """The story `/story set` bound this channel (or the channel a thread sits in) to, if it is still indexed."""
+    if questions is None or channel is None:
+        return None
+    for channel_id in (channel.id, getattr(channel, "parent_id", None)):
+        slug = questions.channel_story(channel_id) if channel_id else None
+        if slug is not None:
+            if is_indexed(library, slug):
+                return slug
+            log.warning(
+                "channel %s is bound to %r, which is no longer indexed; searching all stories", channel_id, slug
+            )
+    return None
 
 
 def build_report(library: Library, log: LogBackend, days: float, story: str | None) -> tuple[str, bytes, bytes, str]:
@@ -99,13 +125,11 @@ class Editors(commands.Cog):
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         if slug is None or self.bot.questions is None:
-            await interaction.response.send_message("The stories are still loading; try again shortly.", ephemeral=True)
+            await interaction.response.send_message(STILL_LOADING, ephemeral=True)
             return
         self.bot.questions.bind_channel(interaction.channel_id or 0, slug, guild_id=interaction.guild_id)
         title = library.story(slug).title if library else slug
-        await interaction.response.send_message(
-            f"Questions in this channel are now answered from *{escape(title)}* only. `/story clear` undoes it."
-        )
+        await interaction.response.send_message(bound_to(title))
 
     @story.command(name="clear", description="Admins: questions in this channel search every story again")
     async def story_clear(self, interaction: discord.Interaction) -> None:
@@ -113,7 +137,7 @@ class Editors(commands.Cog):
             return
         if self.bot.questions is not None:
             self.bot.questions.bind_channel(interaction.channel_id or 0, None)
-        await interaction.response.send_message("Questions in this channel now search every story.")
+        await interaction.response.send_message(UNBOUND)
 
     @story.command(name="show", description="Which story questions in this channel are answered from")
     async def story_show(self, interaction: discord.Interaction) -> None:
@@ -123,11 +147,11 @@ class Editors(commands.Cog):
         if questions is not None and channel is not None:
             slug = questions.channel_story(channel.id) or questions.channel_story(getattr(channel, "parent_id", 0) or 0)
         if slug is None:
-            text = "This channel isn't tied to one story: I search every story and name the story of each quote."
+            text = NOT_BOUND
         else:
             known = is_indexed(library, slug)
             title = library.story(slug).title if known and library else slug
-            text = f"Questions here are answered from *{escape(title)}*" + ("." if known else " (no longer indexed).")
+            text = binding(title, indexed=known)
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -10,7 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..render import Reply, escape, render_sources, render_stories, render_summary
+from ..messages import which_story
+from ..render import Reply, render_sources, render_stories, render_summary
 from .common import answer_interaction, find_story, story_autocomplete
 
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ class Reading(commands.Cog):
         slug = find_story(self.bot.stories, typed)
         stories = self.bot.stories
         if slug is None and len(stories) != 1:
-            titles = ", ".join(f"*{escape(s.title)}*" for s in stories[:10]) or "none yet"
-            return [Reply(content=f"Which story? Pick one in the `story` option: {titles}.")]
+            return [Reply(content=which_story(stories))]
         result = await self.bot.run_blocking(library.summary, slug, sentences=sentences)
         return render_summary(result, self.bot.settings.reply_style)
 

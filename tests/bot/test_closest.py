@@ -13,7 +13,8 @@ import discord
 import pytest
 
 from bot.editorial.questionlog import open_reader
-from bot.render import CLOSEST_COLOUR, CLOSEST_FOOTER, CLOSEST_MARK
+from bot.messages import CLOSEST_FOOTER
+from bot.render import CLOSEST_COLOUR, CLOSEST_MARK
 from index import Library
 
 from ..conftest import CONTENT

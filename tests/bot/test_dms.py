@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cogs.ask import DM_REFUSAL
+from bot.messages import DM_REFUSAL
 from index import Library
 
 from ..support.botkit import assert_verbatim

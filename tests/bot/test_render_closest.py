@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.messages import CLOSEST_FOOTER
 from bot.render import (
     CLOSEST_COLOUR,
-    CLOSEST_FOOTER,
     CLOSEST_MARK,
     COLOUR,
     CONTENT_LIMIT,
