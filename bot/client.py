@@ -27,7 +27,7 @@ from . import lifecycle
 from .ask_queue import AskQueue
 from .editorial.questionlog import QuestionLog
 from .feedback import VoteButton
-from .messages import NOT_READY, SORRY, not_ready
+from .messages import NOT_READY, REFUSE_ADMIN, SORRY, not_ready
 from .serving import LibraryUnavailable, ServedLibrary
 from .settings import Settings
 
@@ -136,7 +136,9 @@ class NewsroomBot(commands.Bot):
         """A command that fails still answers (so "thinking…" never hangs); the cause goes to the log."""
         name = interaction.command.qualified_name if interaction.command else "?"
         text = SORRY
-        if isinstance(getattr(error, "original", error), LibraryUnavailable):
+        if isinstance(error, app_commands.CheckFailure):  # admin_only (bot/cogs/common.py) refused them
+            text = REFUSE_ADMIN
+        elif isinstance(getattr(error, "original", error), LibraryUnavailable):
             text = not_ready(self.is_admin(interaction.user))  # the cause was logged at start-up
         else:
             log.error("/%s failed", name, exc_info=error)

@@ -1,7 +1,7 @@
 """Admin commands: `/reindex` rebuilds from the content folder and swaps the new index in without a restart.
 
-Only ADMIN_ROLE_IDS or Manage Server may run it; everyone else gets a refusal only they can see. The command is
-visible to all on purpose: Discord's `default_permissions` would hide it from admin roles lacking Manage Server.
+Only ADMIN_ROLE_IDS or Manage Server may run it (`admin_only`, bot/cogs/common.py); everyone else gets a refusal
+only they can see.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from discord.ext import commands
 
 from index import BuildReport, EngineError
 
-from ..messages import REBUILD_RUNNING, REFUSE_ADMIN, rebuild_failed, rebuilt
+from ..messages import REBUILD_RUNNING, rebuild_failed, rebuilt
 from ..render import CONTENT_LIMIT, trim
+from .common import admin_only
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -30,12 +31,11 @@ class Admin(commands.Cog):
     def __init__(self, bot: NewsroomBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="reindex", description="Admins: rebuild the index from the story files")
+    @app_commands.command(name="reindex")
     @app_commands.describe(force="Embed every story again, even unchanged ones")
+    @admin_only()
     async def reindex(self, interaction: discord.Interaction, force: bool = False) -> None:
-        if not self.bot.is_admin(interaction.user):
-            await interaction.response.send_message(REFUSE_ADMIN, ephemeral=True)
-            return
+        """Admins: rebuild the index from the story files"""
         if self.bot.reindex_lock.locked():
             await interaction.response.send_message(REBUILD_RUNNING, ephemeral=True)
             return

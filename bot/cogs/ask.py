@@ -130,10 +130,11 @@ class Ask(commands.Cog):
 
         await answer_interaction(interaction, work)  # if the token expired, the answer goes to the channel
 
-    @app_commands.command(name="ask", description="Ask about the story: answered with quotes, word for word")
+    @app_commands.command(name="ask")
     @app_commands.describe(question="Your question", story="Only this story (optional)")
     @app_commands.autocomplete(story=story_autocomplete)
     async def ask(self, interaction: discord.Interaction, question: str, story: str | None = None) -> None:
+        """Ask about the story: answered with quotes, word for word"""
         await self._answer_interaction(interaction, question, story, "slash")
 
     async def ask_about_message(self, interaction: discord.Interaction, message: discord.Message) -> None:

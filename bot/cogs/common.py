@@ -1,10 +1,11 @@
-"""What the cogs share: the story option (autocomplete and lookup), sending rendered replies, polite refusals."""
+"""What the cogs share: the story option (autocomplete and lookup), sending rendered replies, polite refusals, and
+the admin rule (`admin_only`)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import discord
 from discord import app_commands
@@ -19,12 +20,27 @@ from ..serving import LibraryUnavailable
 if TYPE_CHECKING:
     from ..client import NewsroomBot
 
+T = TypeVar("T")
 AUTOCOMPLETE_LIMIT = 25  # Discord shows at most 25 choices
 CHOICE_NAME_LIMIT = 100
 
 
 def newsroom(interaction: discord.Interaction) -> NewsroomBot:
     return cast("NewsroomBot", interaction.client)
+
+
+def admin_only() -> Callable[[T], T]:
+    """The admin rule as a discord.py check: ADMIN_ROLE_IDS or the Manage Server permission (`NewsroomBot.is_admin`).
+
+    Everyone else is refused before the command runs: the check fails, and the command tree's error handler
+    (bot/client.py) answers REFUSE_ADMIN, seen only by them. The commands stay visible to all on purpose: Discord's
+    `default_permissions` would hide them from admin roles that lack Manage Server.
+    """
+
+    def is_admin(interaction: discord.Interaction) -> bool:
+        return newsroom(interaction).is_admin(interaction.user)
+
+    return app_commands.check(is_admin)
 
 
 def story_choices(stories: Sequence[StoryInfo], typed: str) -> list[app_commands.Choice[str]]:

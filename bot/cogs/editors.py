@@ -2,8 +2,8 @@
 
 The bindings `/story set` writes are read back here too (`bound_story`), by every ask path.
 
-`/report`, `/story set` and `/story clear` are for admins (ADMIN_ROLE_IDS or Manage Server); everyone else gets a
-refusal only they can see. `/story show` is for everyone: readers can see which story a channel answers about.
+`/report`, `/story set` and `/story clear` are for admins (`admin_only`: ADMIN_ROLE_IDS or Manage Server); everyone
+else gets a refusal only they can see. `/story show` is for everyone: readers can see which story a channel answers about.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from ..editorial.logdb import LogBackend
 from ..editorial.questionlog import QuestionLog, open_reader
 from ..editorial.report import gather
 from ..editorial.report_render import discord_summary, write_report
-from ..messages import NO_LOG, NOT_BOUND, REFUSE_ADMIN, STILL_LOADING, UNBOUND, binding, bound_to
-from .common import find_story, story_autocomplete
+from ..messages import NO_LOG, NOT_BOUND, STILL_LOADING, UNBOUND, binding, bound_to
+from .common import admin_only, find_story, story_autocomplete
 
 if TYPE_CHECKING:
     from ..client import NewsroomBot
@@ -75,26 +75,21 @@ class Editors(commands.Cog):
     def __init__(self, bot: NewsroomBot) -> None:
         self.bot = bot
 
+    # A group has no callback to hold a docstring: its description is the one written here.
     story = app_commands.Group(name="story", description="Which story this channel answers about")
 
-    async def _refuse(self, interaction: discord.Interaction) -> bool:
-        if self.bot.is_admin(interaction.user):
-            return False
-        await interaction.response.send_message(REFUSE_ADMIN, ephemeral=True)
-        return True
-
     # ----------------------------------------------------------------- /report
-    @app_commands.command(name="report", description="Admins: what readers asked, what the story didn't say, 👍/👎")
+    @app_commands.command(name="report")
     @app_commands.describe(days="How many days back (default 7)", story="Only this story (optional)")
     @app_commands.autocomplete(story=story_autocomplete)
+    @admin_only()
     async def report(
         self,
         interaction: discord.Interaction,
         days: app_commands.Range[int, 1, 365] = 7,
         story: str | None = None,
     ) -> None:
-        if await self._refuse(interaction):
-            return
+        """Admins: what readers asked, what the story didn't say, 👍/👎"""
         questions = self.bot.questions
         if questions is None or not questions.enabled:
             await interaction.response.send_message(NO_LOG, ephemeral=True)
@@ -112,12 +107,12 @@ class Editors(commands.Cog):
         await interaction.followup.send(summary, files=files, allowed_mentions=discord.AllowedMentions.none())
 
     # ----------------------------------------------------------------- /story
-    @story.command(name="set", description="Admins: questions in this channel are about this one story")
+    @story.command(name="set")
     @app_commands.describe(story="The story (start typing its title)")
     @app_commands.autocomplete(story=story_autocomplete)
+    @admin_only()
     async def story_set(self, interaction: discord.Interaction, story: str) -> None:
-        if await self._refuse(interaction):
-            return
+        """Admins: questions in this channel are about this one story"""
         library = self.bot.library
         try:
             slug = find_story(library, story) if library is not None else None
@@ -131,16 +126,17 @@ class Editors(commands.Cog):
         title = library.story(slug).title if library else slug
         await interaction.response.send_message(bound_to(title))
 
-    @story.command(name="clear", description="Admins: questions in this channel search every story again")
+    @story.command(name="clear")
+    @admin_only()
     async def story_clear(self, interaction: discord.Interaction) -> None:
-        if await self._refuse(interaction):
-            return
+        """Admins: questions in this channel search every story again"""
         if self.bot.questions is not None:
             self.bot.questions.bind_channel(interaction.channel_id or 0, None)
         await interaction.response.send_message(UNBOUND)
 
-    @story.command(name="show", description="Which story questions in this channel are answered from")
+    @story.command(name="show")
     async def story_show(self, interaction: discord.Interaction) -> None:
+        """Which story questions in this channel are answered from"""
         questions, library = self.bot.questions, self.bot.library
         channel = interaction.channel
         slug = None

@@ -26,12 +26,13 @@ class Reading(commands.Cog):
     def __init__(self, bot: NewsroomBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="summary", description="The story's key sentences, quoted word for word")
+    @app_commands.command(name="summary")
     @app_commands.describe(story="Which story (optional when there is only one)", length="short: 3, long: 6 sentences")
     @app_commands.autocomplete(story=story_autocomplete)
     async def summary(
         self, interaction: discord.Interaction, story: str | None = None, length: Literal["short", "long"] = "short"
     ) -> None:
+        """The story's key sentences, quoted word for word"""
         await answer_interaction(interaction, functools.partial(self._summary, story, SENTENCES[length]))
 
     async def _summary(self, typed: str | None, sentences: int) -> list[Reply]:
@@ -43,18 +44,20 @@ class Reading(commands.Cog):
         result = await self.bot.run_blocking(library.summary, slug, sentences=sentences)
         return render_summary(result, self.bot.settings.reply_style)
 
-    @app_commands.command(name="stories", description="The stories I can answer questions about")
+    @app_commands.command(name="stories")
     async def stories(self, interaction: discord.Interaction) -> None:
+        """The stories I can answer questions about"""
         await answer_interaction(interaction, self._stories)
 
     async def _stories(self) -> list[Reply]:
         await self.bot.get_library()
         return render_stories(self.bot.stories, self.bot.settings.reply_style)
 
-    @app_commands.command(name="sources", description="Where a story's reporting comes from")
+    @app_commands.command(name="sources")
     @app_commands.describe(story="Which story (optional: all of them)")
     @app_commands.autocomplete(story=story_autocomplete)
     async def sources(self, interaction: discord.Interaction, story: str | None = None) -> None:
+        """Where a story's reporting comes from"""
         await answer_interaction(interaction, functools.partial(self._sources, story))
 
     async def _sources(self, typed: str | None) -> list[Reply]:

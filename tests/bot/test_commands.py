@@ -7,11 +7,18 @@ from pathlib import Path
 
 import discord
 import pytest
+from discord import app_commands
 
 from index import Encoder, Library, parse_story
 
 from ..conftest import CONTENT, SEED_SLUG
-from ..support.botkit import answered_after_defer, assert_verbatim, last_callback_type, quoted_passages
+from ..support.botkit import (
+    answered_after_defer,
+    assert_verbatim,
+    last_callback_type,
+    quoted_passages,
+    refused_by_checks,
+)
 
 HOSTILE = b"""---
 title: Council *Update*
@@ -39,6 +46,18 @@ def _library_of(tmp_path: Path, encoder: Encoder, name: str, raw: bytes) -> Libr
 
 def _text(messages) -> str:  # type: ignore[no-untyped-def]
     return "\n".join((m.content or "") + "".join(e.description or "" for e in m.embeds) for m in messages)
+
+
+def test_each_slash_command_is_described_by_its_docstring_and_admin_ones_are_checked(simcord_env) -> None:
+    """The help a reader sees in Discord is the command's docstring (written once); the four admin commands, and
+    only they, carry the `admin_only` check."""
+    top = simcord_env.bot.tree.get_commands(type=discord.AppCommandType.chat_input)
+    commands = [c for t in top for c in (t.commands if isinstance(t, app_commands.Group) else [t])]
+    assert {c.qualified_name for c in commands} >= {"ask", "summary", "stories", "sources", "story show"}
+    for command in commands:
+        assert command.description == " ".join(command.callback.__doc__.split()), command.qualified_name
+    checked = {c.qualified_name for c in commands if c.checks}
+    assert checked == {"reindex", "report", "story set", "story clear"}
 
 
 # ----------------------------------------------------------------- reading commands
@@ -92,6 +111,7 @@ async def test_reindex_is_refused_to_readers_privately(simcord_env, world) -> No
     result = await alice.slash(channel, "reindex")
     assert result.ephemeral and last_callback_type(simcord_env) == 4
     assert result.response.content.startswith("Sorry, only the newsroom's admins can do that")
+    assert refused_by_checks(simcord_env) == 1
     assert simcord_env.bot.library is before
 
 

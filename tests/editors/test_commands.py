@@ -22,7 +22,7 @@ from bot.render import attribution, render_summary
 from index import Encoder, Library, build_index
 
 from ..conftest import CONTENT, SEED_SLUG
-from ..support.botkit import answered_after_defer, make_settings
+from ..support.botkit import answered_after_defer, make_settings, refused_by_checks
 
 QUESTION = "How many White Helmets are still trapped in Syria?"
 BRIDGE = "second"
@@ -132,6 +132,7 @@ async def test_report_posts_a_summary_and_a_real_chart(simcord_env, world) -> No
     assert [c["value"] for c in await editor.autocomplete(channel, "report", "story", "helmets")] == [SEED_SLUG]
     refused = await alice.slash(channel, "report")
     assert refused.response.ephemeral and refused.response.content.startswith("Sorry, only the newsroom's admins")
+    assert refused_by_checks(simcord_env) == 1
 
     (post,) = answered_after_defer(simcord_env, await editor.slash(channel, "report", days=7))
     assert not post.ephemeral and post.content.startswith("**Reader questions** — 4 questions from 1 reader on")
@@ -173,6 +174,7 @@ async def test_story_set_scopes_a_channel_and_is_admin_only(
     assert [c["value"] for c in choices] == [BRIDGE]
     refused = await alice.slash(channel, "story set", story=BRIDGE)
     assert refused.response.ephemeral and "only the newsroom's admins" in refused.response.content
+    assert refused_by_checks(simcord_env) == 1
     assert bot.questions.channel_story(channel.id) is None
 
     set_result = await editor.slash(channel, "story set", story=BRIDGE)

@@ -84,6 +84,17 @@ def assert_verbatim(library: Library, text: str, slug: str | None = None) -> lis
     return quotes
 
 
+def refused_by_checks(env: Any) -> int:
+    """How many commands the bot's discord.py checks refused (`admin_only`). The tree's error handler answers each
+    refusal, and SimCord records the CheckFailure it got as an error of the bot: these are the ones a test expects,
+    so they are acknowledged here, and any other error still fails the test."""
+    from discord import app_commands
+
+    errors = env.errors
+    assert all(isinstance(e, app_commands.CheckFailure) for e in errors), errors
+    return len(errors)
+
+
 def last_callback_type(env: Any) -> int:
     """The interaction response type of the bot's latest callback (5 = deferred "thinking…", 4 = message)."""
     callbacks = [r for r in env.http_requests if r.method == "POST" and r.path.endswith("/callback")]
