@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from index import DatabaseIndex, Library, build_index
+from index import DatabaseIndex, EngineOptions, Library, build_index
 from index.cleaning import clean_question
 from index.embedder import DEFAULT_MODEL, fingerprint
 from index.models import Story
@@ -73,7 +73,7 @@ def same_answers(url: str, eval_dir: Path, cache: Path) -> dict[str, Any]:
         for article in articles:
             (content / f"{article.story.slug}.txt").write_text(_story_file(article.story), encoding="utf-8")
         build_index(content, Path(tmp) / "files", encoder=encoder)
-        build_index(content, Path(tmp) / "builder", encoder=encoder, database=url)
+        build_index(content, Path(tmp) / "builder", EngineOptions(database=url), encoder=encoder)
         files = Library.load(Path(tmp) / "files", encoder=encoder)
         served = Library.load(Path(tmp) / "server", encoder=encoder, database=DatabaseIndex(url, Path(tmp) / "server"))
         out["rows"] = files.data.paragraph_vectors.ntotal + files.data.sentence_vectors.ntotal

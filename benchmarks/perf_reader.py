@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from index import Library, build_index
+from index import EngineOptions, Library, build_index
 from index.stories import parse_story
 
 from .perf_engine import OUR_RSS, ROOT, _rss_kb, _run, pct
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         story_file(args.story, args.paragraphs, root)
         indexes = {"with reader": root / "index-reader", "without": root / "index-plain"}
         for name, index_dir in indexes.items():
-            build_index(root / "content", index_dir, reader="auto" if name == "with reader" else "none")
+            build_index(root / "content", index_dir, EngineOptions(reader="auto" if name == "with reader" else "none"))
         libraries = {name: Library.load(index_dir) for name, index_dir in indexes.items()}
         if libraries["with reader"].reader is None:
             print("no reader ships (index/readers/): nothing to compare", file=sys.stderr)

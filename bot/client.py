@@ -189,14 +189,8 @@ class NewsroomBot(commands.Bot):
                 build_index,
                 settings.content_dir,
                 settings.index_dir,
-                model=settings.model,
-                adapter=settings.model_adapter,
-                reader=settings.reader_model,
-                quantization=settings.quantization,
-                index_type=settings.index_type,
-                model_cache=settings.model_cache,
+                settings.engine_options(),
                 force=force,
-                database=settings.database,
                 executor=self.build_executor,
             )
             if report.changed or self.library is None:
@@ -204,7 +198,7 @@ class NewsroomBot(commands.Bot):
                 new = await self.run_blocking(
                     Library.load,
                     settings.index_dir,
-                    expect_model=settings.model,
+                    settings.engine_options(),
                     database=self.served.database,
                     executor=self.build_executor,
                 )

@@ -56,7 +56,7 @@ class ServedLibrary:
     def _live(self, library: Library | None = None) -> LiveLibrary:
         s = self.settings
         return LiveLibrary(
-            s.index_dir, library=library, expect_model=s.model, check_interval=math.inf, database=self.database
+            s.index_dir, s.engine_options(), library=library, check_interval=math.inf, database=self.database
         )
 
     # ----------------------------------------------------------------- reading

@@ -8,12 +8,15 @@ generated from these fields (`python -m bot.settings_docs --write`; a test check
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .envfile import env_file_problems
+
+if TYPE_CHECKING:
+    from index import EngineOptions
 
 MAX_SHARDS = 10_000  # Discord's largest bots run a few thousand
 MAX_RETENTION_DAYS = 36_500  # a century: the longest the question log keeps questions, and so `report --since`
@@ -84,6 +87,14 @@ class Settings(BaseSettings):
         description="Folder of the models' ONNX exports (embedder and reader), made once per model and shared by every "
         "index built on this machine; each index links the files it serves. Empty = ~/.cache/newsroom-bot. Safe to "
         "delete: the next build exports again.",
+    )
+    encoder_threads: int = Field(
+        default=1,
+        ge=0,
+        le=1024,
+        description="Threads each ONNX call may use while serving (encoding a question, the reader rereading): 1 "
+        "(one question is too small to share out across cores, and the bot's other threads need them) or more; "
+        "0 = every core. Builds use every core either way.",
     )
     shard_count: int | Literal["auto"] | None = Field(
         default=None,
@@ -269,6 +280,22 @@ class Settings(BaseSettings):
     def database(self) -> str | None:
         """DATABASE_URL as a plain string, for the code that connects (never for a message: see index.postgres)."""
         return self.database_url.get_secret_value().strip() if self.database_url else None
+
+    def engine_options(self) -> EngineOptions:
+        """The settings the engine reads, as the one object every face hands it (`build_index`, `Library.load`,
+        `LiveLibrary`): adding an engine setting is a field above and a line here."""
+        from index import EngineOptions
+
+        return EngineOptions(
+            model=self.model,
+            adapter=self.model_adapter,
+            reader=self.reader_model,
+            quantization=self.quantization,
+            index_type=self.index_type,
+            model_cache=self.model_cache,
+            database=self.database,
+            encoder_threads=self.encoder_threads,
+        )
 
     @property
     def question_log_target(self) -> str | Path:

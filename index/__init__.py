@@ -33,6 +33,7 @@ from .errors import (
 from .library import MAX_QUESTION_CHARS, Library
 from .live import LiveLibrary
 from .models import Answer, AnswerStatus, Quote, Story, StoryInfo, Summary, paragraph_hash
+from .options import EngineOptions
 from .pgstore import DatabaseIndex
 from .refs import RefState, RefStatus
 from .store import resolve_build
@@ -53,6 +54,7 @@ __all__ = [
     "Encoder",
     "EncoderWrapper",
     "EngineError",
+    "EngineOptions",
     "ExportDamaged",
     "ExportMissing",
     "IndexCorrupt",

@@ -23,13 +23,14 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
 from . import pgbuild, pgstore
-from .embedder import ADAPTER_AUTO, DEFAULT_MODEL, Encoder, fingerprint, resolve_adapter
+from .embedder import Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, IndexProblem, ModelNotFound
 from .export_cache import default_cache
 from .leftovers import remove_leftovers
 from .models import Story
+from .options import EngineOptions
 from .postgres import redacted
-from .reader import READER_AUTO, READER_NONE
+from .reader import READER_AUTO
 from .sentence_inputs import DEFINITION
 from .store import (
     MODELS,
@@ -209,22 +210,17 @@ def _text_changes(current: Manifest | None, stories: list[Story], now: dt.dateti
 def build_index(
     content_dir: Path,
     index_dir: Path,
+    options: EngineOptions | None = None,
     *,
-    model: str = DEFAULT_MODEL,
     encoder: Encoder | None = None,
     progress: Callable[[int], Progress] | None = None,
     force: bool = False,
-    quantization: str | None = None,
-    index_type: str = "auto",
-    adapter: str | None = ADAPTER_AUTO,
-    reader: str | None = READER_NONE,
-    model_cache: Path | None = None,
-    database: str | None = None,
 ) -> BuildReport:
-    """Parse every story, embed what changed, write a new build and swap it in.
+    """Parse every story, embed what changed, write a new build and swap it in, as `options` say (the defaults
+    without).
 
-    `database` (DATABASE_URL): the build goes into PostgreSQL (`index.pgbuild`) instead of `index_dir`'s files;
-    `index_dir` still holds the model exports, which the build also stores in the database.
+    `options.database` (DATABASE_URL): the build goes into PostgreSQL (`index.pgbuild`) instead of `index_dir`'s
+    files; `index_dir` still holds the model exports, which the build also stores in the database.
 
     Bad story files are reported in `BuildReport.errors` and left out; the good ones are still indexed.
     If nothing changed (same stories, same hashes, same model) no new build is written. `quantization`
@@ -238,6 +234,9 @@ def build_index(
     into the index; each build checks them and repairs a damaged one (`index.export_cache`).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
+    options = options or EngineOptions()
+    model, quantization, index_type = options.model, options.quantization, options.index_type
+    adapter, reader, model_cache, database = options.adapter, options.reader, options.model_cache, options.database
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
     if encoder is not None:
         model, quantization = encoder.name, encoder.quantization

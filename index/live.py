@@ -29,12 +29,13 @@ from .embedder import CachedEncoder, Encoder
 from .errors import DatabaseUnavailable, IndexMissing, IndexProblem
 from .library import Library
 from .models import Answer, StoryInfo, Summary
+from .options import EngineOptions
 from .pgstore import DatabaseIndex
 from .store import CURRENT, MODELS, REBUILD_HINT, resolve_build
 
 log = logging.getLogger(__name__)
 
-Loader = Callable[[Path, Encoder | None, str | None], Library]
+Loader = Callable[[Path, Encoder | None, EngineOptions | None], Library]
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ class LiveLibrary:
     def __init__(
         self,
         index_dir: str | Path,
+        options: EngineOptions | None = None,
         *,
         encoder: Encoder | None = None,
-        expect_model: str | None = None,
         check_interval: float = 2.0,
         loader: Loader | None = None,
         library: Library | None = None,
@@ -66,7 +67,7 @@ class LiveLibrary:
         `index_dir` is this machine's folder for their files."""
         self.index_dir = Path(index_dir)
         self.database = database
-        self.expect_model = expect_model  # checked against each build's model, as Library.load does
+        self.options = options  # each build is loaded with them (its model checked), as Library.load does
         self.check_interval = check_interval
         self._encoder = (
             CachedEncoder(encoder) if encoder is not None and not isinstance(encoder, CachedEncoder) else encoder
@@ -104,8 +105,8 @@ class LiveLibrary:
             raise type(problem)(str(problem))  # a fresh exception: threads must not share one traceback
         return library
 
-    def _load(self, build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
-        return Library.load(build, encoder=encoder, expect_model=expect_model, database=self.database)
+    def _load(self, build: Path, encoder: Encoder | None, options: EngineOptions | None) -> Library:
+        return Library.load(build, options, encoder=encoder, database=self.database)
 
     def missing_message(self) -> str:
         if self.database is not None:
@@ -196,7 +197,7 @@ class LiveLibrary:
     def _swap(self, signature: BuildSignature) -> bool:
         models = self._models_stamp()  # before loading: a repair made meanwhile is seen at the next check
         try:
-            library = self._loader(signature.build, self._encoder, self.expect_model)
+            library = self._loader(signature.build, self._encoder, self.options)
         except IndexProblem as exc:
             self._refuse(signature, models, exc)
             return False

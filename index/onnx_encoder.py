@@ -12,7 +12,6 @@ alone it is deterministic. fp32 vectors do not depend on the batch.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from .checksums import file_problem
 from .embedder import Encoder
 from .errors import ExportDamaged, ExportMissing, IndexCorrupt, IndexMissing
+from .offline import hub_offline
 
 if TYPE_CHECKING:
     from .store import IndexData
@@ -33,22 +33,15 @@ MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 TOKEN_BUDGET = 2048
 
 
-def default_threads() -> int:
-    """Threads per encode when serving: `ENCODER_THREADS` if set (0 = every core), else 1.
-
-    One question is too small to share out across cores, and the bot's other threads need them.
-    """
-    value = os.environ.get("ENCODER_THREADS", "").strip()
-    return int(value) if value.isdigit() else 1
-
-
-def cpu_session(model_file: Path, threads: int | None = None) -> Any:
-    """An onnxruntime session on the CPU with `threads` (default: `default_threads()`) for one call, one call at
-    a time: the bot runs its own threads around it. onnxruntime is imported here, not at start-up."""
+def cpu_session(model_file: Path, threads: int = 1) -> Any:
+    """An onnxruntime session on the CPU with `threads` for one call (0: every core), one call at a time: the bot
+    runs its own threads around it. Serving uses ENCODER_THREADS (`EngineOptions.encoder_threads`, default 1: one
+    question is too small to share out across cores, and the bot's other threads need them). onnxruntime is
+    imported here, not at start-up."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = default_threads() if threads is None else threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
@@ -59,11 +52,10 @@ class OnnxEncoder(Encoder):
 
     backend = "onnx"
 
-    def __init__(
-        self, folder: str | Path, quantization: str = "int8", *, threads: int | None = None, workers: int = 1
-    ) -> None:
+    def __init__(self, folder: str | Path, quantization: str = "int8", *, threads: int = 1, workers: int = 1) -> None:
         """`threads` per session call (serving: 1); `workers` > 1 runs that many batches at once (builds):
         on two cores, two single-threaded batches beat one two-threaded batch by 2x."""
+        hub_offline()
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -159,7 +151,7 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def query_encoder(data: IndexData, *, threads: int | None = None) -> Encoder:
+def query_encoder(data: IndexData, *, threads: int = 1) -> Encoder:
     """The encoder for questions to the index `data`: its ONNX export, in the quantisation it was built with.
 
     An index with no export (built by a custom encoder) falls back to sentence-transformers for fp32.

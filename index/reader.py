@@ -27,6 +27,7 @@ import numpy as np
 
 from .adapter import META_KEY, save_weights
 from .errors import ReaderError
+from .offline import hub_offline
 
 LORA, FULL = "lora:", "full:"
 # What makes a file a reader: the one-logit head it scores with (without it the logit would come from a head
@@ -125,6 +126,7 @@ def merge_into(model: Any, reader: ReaderFile) -> None:
 
 def merged_model(reader: ReaderFile, base_path: str) -> Any:
     """The base model with a one-logit head and the reader merged in, in eval mode (torch; build time only)."""
+    hub_offline()
     from transformers import AutoModelForSequenceClassification, logging
 
     verbosity = logging.get_verbosity()

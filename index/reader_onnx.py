@@ -26,6 +26,7 @@ import numpy as np
 from .checksums import file_problem, sha256_file
 from .errors import IndexMissing, ReaderExportMissing
 from .export_cache import cached, default_cache, provide, swap_in, write_info
+from .offline import hub_offline
 from .onnx_encoder import TOKENIZER_JSON
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str,
 def _export(reader_path: Path, target: Path, model: str, fingerprint: str) -> None:
     """Merge `reader_path` into `model`, export fp32 and int8 ONNX into `target` (replaced when there)."""
     import torch
+
+    hub_offline()
     from transformers import AutoTokenizer
 
     from .embedder import resolve_model
@@ -137,7 +140,8 @@ def _Logit(model: Any) -> Any:
 class OnnxReader:
     """Scores (question, sentence) pairs with an exported reader; thread-safe (onnxruntime sessions are)."""
 
-    def __init__(self, folder: Path, quantization: str = "int8", *, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, quantization: str = "int8", *, threads: int = 1) -> None:
+        hub_offline()
         from tokenizers import Tokenizer
 
         from .onnx_encoder import cpu_session
@@ -184,7 +188,7 @@ class OnnxReader:
         return np.asarray(self._session.run(None, feed)[0], dtype=np.float32).reshape(-1)
 
 
-def query_reader(data: IndexData, *, threads: int | None = None) -> OnnxReader | None:
+def query_reader(data: IndexData, *, threads: int = 1) -> OnnxReader | None:
     """The reader exported with the index `data`, in the quantisation its manifest names; None if it has none."""
     from .store import REBUILD_HINT, reader_folder
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from .embedder import ADAPTER_AUTO, load_sentence_transformer, model_folder, resolve_adapter
 from .errors import AdapterError, ModelNotFound
+from .offline import hub_offline
 
 _PLAIN = (
     "sentence_transformers.models.Transformer",
@@ -91,6 +92,8 @@ def _from_transformers(
     model: str, folder: Path, adapter: str | None, pooling: str, normalise: bool, length: int, lower: bool, prompt: str
 ) -> Traceable:
     import torch
+
+    hub_offline()
     from transformers import AutoModel, AutoTokenizer
 
     try:

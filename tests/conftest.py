@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from index import Encoder, Library, build_index, load_encoder
+from index.offline import hub_offline
+
+hub_offline()  # a few tests load transformers themselves: offline, as the engine's own loads are
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

@@ -52,7 +52,7 @@ class Days(click.FloatRange):
 
 def _library(index: Path | None, settings: Settings) -> Library:
     database = DatabaseIndex(settings.database, index or settings.index_dir) if settings.database else None
-    return Library.load(index or settings.index_dir, expect_model=settings.model, database=database)
+    return Library.load(index or settings.index_dir, settings.engine_options(), database=database)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -95,15 +95,9 @@ def _build(settings: Settings, content: Path | None, index: Path | None, force: 
         report = build_index(
             content or settings.content_dir,
             index_dir,
-            model=settings.model,
-            adapter=settings.model_adapter,
-            reader=settings.reader_model,
-            quantization=settings.quantization,
-            index_type=settings.index_type,
-            model_cache=settings.model_cache,
+            settings.engine_options(),
             progress=ProgressBar if sys.stderr.isatty() else None,
             force=force,
-            database=settings.database,
         )
     except OSError as exc:
         if exc.errno is None:

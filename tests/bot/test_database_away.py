@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.messages import NOT_READY, SORRY
-from index import DatabaseIndex, Encoder, Library, build_index
+from index import DatabaseIndex, Encoder, EngineOptions, Library, build_index
 
 from ..conftest import CONTENT
 from ..support.botkit import make_settings
@@ -34,7 +34,7 @@ def bot_settings(tmp_path: Path, restartable: ThrowawayPostgres):  # type: ignor
 @pytest.fixture
 def bot_library(bot_settings, encoder: Encoder, tmp_path: Path) -> Library:  # type: ignore[no-untyped-def]
     url = bot_settings.database
-    build_index(CONTENT, tmp_path / "builder", encoder=encoder, database=url)
+    build_index(CONTENT, tmp_path / "builder", EngineOptions(database=url), encoder=encoder)
     return Library.load(bot_settings.index_dir, encoder=encoder, database=DatabaseIndex(url, bot_settings.index_dir))
 
 

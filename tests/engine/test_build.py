@@ -11,7 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import BuildLocked, Encoder, EncoderWrapper, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
+from index import (
+    BuildLocked,
+    Encoder,
+    EncoderWrapper,
+    EngineOptions,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    Library,
+    build_index,
+)
 from index.build import build_lock
 from index.leftovers import leftovers
 from index.store import read_build, resolve_build
@@ -143,7 +153,7 @@ def test_missing_corrupt_and_mismatched_indexes_say_how_to_rebuild(
     index_dir = tmp_path / "index"
     build_index(content_copy, index_dir, encoder=encoder)
     with pytest.raises(IndexMismatch, match="newsroom-bot build"):
-        Library.load(index_dir, expect_model="some-other-model")
+        Library.load(index_dir, EngineOptions(model="some-other-model"))
     faiss_file = resolve_build(index_dir) / "sentences.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])
     with pytest.raises(IndexCorrupt, match="newsroom-bot build"):
@@ -154,7 +164,7 @@ KILLED_BUILD = """
 import os, sys
 from pathlib import Path
 import index.store as store
-from index import build_index
+from index import EngineOptions, build_index
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), 9)  # kill -9, in the middle of writing a build
@@ -163,7 +173,7 @@ if sys.argv[3] == "fsync":
     store._fsync = die  # the staging folder is written, not yet renamed: builds/.<id>.partial stays
 else:
     store.os.replace = die  # the build is in place and .current.<id> made, not yet renamed over `current`
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), quantization="fp32", reader="none", force=True)
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), EngineOptions(quantization="fp32", reader="none"), force=True)
 """
 
 

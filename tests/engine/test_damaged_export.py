@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index import IndexCorrupt, IndexMissing, IndexProblem, Library, build_index
+from index import EngineOptions, IndexCorrupt, IndexMissing, IndexProblem, Library, build_index
 from index.manifest import Manifest
 from index.store import encoder_folder, read_build, reader_folder
 
@@ -72,7 +72,7 @@ def test_a_damaged_export_is_named_refused_and_rebuilt(index_copy: Path, case: s
 def reader_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index built as `READER_MODEL=auto newsroom-bot build` builds it: the shipped reader exported beside it."""
     index_dir = tmp_path_factory.mktemp("reader") / "index"
-    assert build_index(CONTENT, index_dir, reader="auto").ok
+    assert build_index(CONTENT, index_dir, EngineOptions(reader="auto")).ok
     return index_dir
 
 
@@ -97,7 +97,7 @@ def test_a_damaged_reader_export_is_refused_and_repaired_by_a_plain_build(
     READER_DAMAGE[case](_export(index_dir, reader_folder))
     with pytest.raises(IndexProblem, match="newsroom-bot build"):
         Library.load(index_dir)
-    report = build_index(CONTENT, index_dir, reader="auto")  # `newsroom-bot build`, as /reindex runs it
+    report = build_index(CONTENT, index_dir, EngineOptions(reader="auto"))  # `newsroom-bot build`, as /reindex runs it
     assert report.ok and not report.changed  # the same build, its reader export made whole again
     library = Library.load(index_dir)
     assert library.reader is not None and library.ask(QUESTION).quotes

@@ -10,7 +10,7 @@ import numpy as np
 import psycopg
 import pytest
 
-from index import BuildLocked, DatabaseIndex, Encoder, Library, LiveLibrary, build_index, pgbuild
+from index import BuildLocked, DatabaseIndex, Encoder, EngineOptions, Library, LiveLibrary, build_index, pgbuild
 from index.cleaning import clean_question
 
 from ..conftest import CONTENT
@@ -37,7 +37,7 @@ Volunteers filled sandbags until dawn in the market square.
 def database_library(postgres_server, encoder: Encoder, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The shipped stories built into a fresh database, and a Library serving it from a folder of its own."""
     url = postgres_server.new_database()
-    report = build_index(CONTENT, tmp_path_factory.mktemp("builder"), encoder=encoder, database=url)
+    report = build_index(CONTENT, tmp_path_factory.mktemp("builder"), EngineOptions(database=url), encoder=encoder)
     assert report.ok and report.changed
     database = DatabaseIndex(url, tmp_path_factory.mktemp("server"))
     return url, Library.load(database.index_dir, encoder=encoder, database=database)
@@ -65,15 +65,15 @@ def test_only_changed_stories_are_written_and_a_build_shows_at_once(  # type: ig
 ) -> None:
     url = postgres_server.new_database()
     builder = tmp_path / "builder"
-    assert build_index(content_copy, builder, encoder=encoder, database=url).embedded
+    assert build_index(content_copy, builder, EngineOptions(database=url), encoder=encoder).embedded
     database = DatabaseIndex(url, tmp_path / "server")
     first = Library.load(database.index_dir, encoder=encoder, database=database)
     first_answer = first.ask(QUESTIONS[0])
 
     (content_copy / "river-flood.md").write_text(EXTRA, encoding="utf-8")
-    report = build_index(content_copy, builder, encoder=encoder, database=url)
+    report = build_index(content_copy, builder, EngineOptions(database=url), encoder=encoder)
     assert report.embedded == ["river-flood"] and len(report.reused) == 1
-    assert not build_index(content_copy, builder, encoder=encoder, database=url).changed  # nothing to do
+    assert not build_index(content_copy, builder, EngineOptions(database=url), encoder=encoder).changed  # nothing to do
     # the process still serving the first build answers from it: the new story's rows are not its rows
     assert first.ask("How far did the river rise?").status.value != "answered"
     assert first.ask(QUESTIONS[0]).model_dump() == first_answer.model_dump()
@@ -81,7 +81,7 @@ def test_only_changed_stories_are_written_and_a_build_shows_at_once(  # type: ig
     assert second.ask("How far did the river rise?").quotes[0].story == "river-flood"
 
     (content_copy / "river-flood.md").unlink()
-    assert build_index(content_copy, builder, encoder=encoder, database=url).changed
+    assert build_index(content_copy, builder, EngineOptions(database=url), encoder=encoder).changed
     with psycopg.connect(url) as conn:
         alive = conn.execute("SELECT slug FROM index_stories WHERE died IS NULL").fetchall()
         kept = conn.execute("SELECT COUNT(*) FROM index_builds").fetchone()
@@ -94,15 +94,17 @@ def test_only_changed_stories_are_written_and_a_build_shows_at_once(  # type: ig
 def test_two_builders_exclude_each_other(postgres_server, encoder: Encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = postgres_server.new_database()
     with pgbuild.build_lock(url), pytest.raises(BuildLocked, match="another build holds the lock"):
-        build_index(CONTENT, tmp_path, encoder=encoder, database=url)
-    assert build_index(CONTENT, tmp_path, encoder=encoder, database=url).ok  # the lock went with its connection
+        build_index(CONTENT, tmp_path, EngineOptions(database=url), encoder=encoder)
+    assert build_index(
+        CONTENT, tmp_path, EngineOptions(database=url), encoder=encoder
+    ).ok  # the lock went with its connection
 
 
 def test_a_build_killed_half_way_leaves_the_served_build(  # type: ignore[no-untyped-def]
     postgres_server, encoder: Encoder, content_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = postgres_server.new_database()
-    build_index(content_copy, tmp_path / "builder", encoder=encoder, database=url)
+    build_index(content_copy, tmp_path / "builder", EngineOptions(database=url), encoder=encoder)
     database = DatabaseIndex(url, tmp_path / "server")
     before = database.current()
     (content_copy / "river-flood.md").write_text(EXTRA, encoding="utf-8")
@@ -112,7 +114,7 @@ def test_a_build_killed_half_way_leaves_the_served_build(  # type: ignore[no-unt
 
     monkeypatch.setattr(pgbuild, "_prune", killed)
     with pytest.raises(KeyboardInterrupt):
-        build_index(content_copy, tmp_path / "builder", encoder=encoder, database=url)
+        build_index(content_copy, tmp_path / "builder", EngineOptions(database=url), encoder=encoder)
     assert database.current() == before
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM index_stories WHERE slug = 'river-flood'").fetchone() == (0,)
@@ -127,10 +129,10 @@ def test_a_serving_process_picks_up_a_new_build_without_a_restart(  # type: igno
     database = DatabaseIndex(url, tmp_path / "server")
     live = LiveLibrary(tmp_path / "server", encoder=encoder, database=database, check_interval=0)
     assert not live.ready and "newsroom-bot build" in str(live.problem)
-    build_index(content_copy, tmp_path / "builder", encoder=encoder, database=url)
+    build_index(content_copy, tmp_path / "builder", EngineOptions(database=url), encoder=encoder)
     assert live.reload() and len(live.stories()) == 1
     (content_copy / "river-flood.md").write_text(EXTRA, encoding="utf-8")
-    build_index(content_copy, tmp_path / "builder", encoder=encoder, database=url)
+    build_index(content_copy, tmp_path / "builder", EngineOptions(database=url), encoder=encoder)
     assert live.ask("How far did the river rise?").quotes[0].story == "river-flood"  # picked up on the way
     assert not live.reload()  # nothing newer
     shutil.rmtree(tmp_path / "server" / "postgres")  # this machine's copies are a cache: fetched again

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from index import Library, build_index
+from index import EngineOptions, Library, build_index
 from index.export_cache import EXPORTS, default_cache
 from index.onnx_export import EXPORT_FORMAT
 from index.store import encoder_folder, read_build
@@ -57,7 +57,7 @@ def test_a_second_index_links_the_export_and_serves_only_what_it_needs(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="index.onnx_export"):
         for name in ("first", "second"):
-            assert build_index(CONTENT, tmp_path / name, model_cache=cache).ok
+            assert build_index(CONTENT, tmp_path / name, EngineOptions(model_cache=cache)).ok
     assert _exports_logged(caplog) == []  # nothing exported: both came from the cache
     entry = _entry(cache, tmp_path / "first")
     for name in ("first", "second"):
@@ -69,13 +69,13 @@ def test_a_second_index_links_the_export_and_serves_only_what_it_needs(
 
 def test_a_damaged_cache_entry_is_made_again(tmp_path: Path, cache: Path, caplog: pytest.LogCaptureFixture) -> None:
     first = tmp_path / "first"
-    assert build_index(CONTENT, first, model_cache=cache).ok
+    assert build_index(CONTENT, first, EngineOptions(model_cache=cache)).ok
     damaged = _entry(cache, first) / "model-int8.onnx"
     data = damaged.read_bytes()
     damaged.unlink()  # a new file: the index's hard link keeps the good bytes
     damaged.write_bytes(data[: len(data) // 2])
     with caplog.at_level(logging.WARNING, logger="index.export_cache"):
-        assert build_index(CONTENT, tmp_path / "second", model_cache=cache).ok
+        assert build_index(CONTENT, tmp_path / "second", EngineOptions(model_cache=cache)).ok
     assert "damaged: exporting it again" in caplog.text
     assert damaged.stat().st_size > len(data) // 2  # quantised again from the cached fp32 model
     assert Library.load(tmp_path / "second").ask(QUESTION).quotes
@@ -88,7 +88,9 @@ def test_a_build_waits_for_another_process_making_the_same_export(
     held = FileLock(cache / EXPORTS / f".{name}.lock")  # another process's lock, as the operating system sees it
     held.acquire()
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (build_index(CONTENT, tmp_path / "index", model_cache=cache), done.set()))
+    thread = threading.Thread(
+        target=lambda: (build_index(CONTENT, tmp_path / "index", EngineOptions(model_cache=cache)), done.set())
+    )
     with caplog.at_level(logging.INFO, logger="index.export_cache"):
         thread.start()
         for _ in range(600):
@@ -104,8 +106,8 @@ def test_a_build_waits_for_another_process_making_the_same_export(
 EXPORT_WITHOUT_CACHE = """
 import sys
 from pathlib import Path
-from index import build_index
-report = build_index(Path(sys.argv[1]), Path(sys.argv[2]), model_cache=Path(sys.argv[3]))
+from index import EngineOptions, build_index
+report = build_index(Path(sys.argv[1]), Path(sys.argv[2]), EngineOptions(model_cache=Path(sys.argv[3])))
 print(report.ok, "sentence_transformers" in sys.modules)
 """
 

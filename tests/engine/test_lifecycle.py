@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from index import AnswerStatus, BuildLocked, Encoder, IndexCorrupt, IndexMismatch, IndexMissing, Library, build_index
+from index import (
+    AnswerStatus,
+    BuildLocked,
+    Encoder,
+    EngineOptions,
+    IndexCorrupt,
+    IndexMismatch,
+    IndexMissing,
+    Library,
+    build_index,
+)
 from index.live import LiveLibrary
 from index.store import resolve_build
 
@@ -102,7 +112,9 @@ def test_a_bad_new_build_is_refused_and_the_last_good_one_keeps_serving(
     served: tuple[LiveLibrary, Path], content_copy: Path, encoder: Encoder, damage, error
 ) -> None:
     live = served[0]
-    live.expect_model = encoder.name  # as the bot does: the settings' model is what the index must be built with
+    live.options = EngineOptions(
+        model=encoder.name
+    )  # as the bot does: the settings' model is what the index must be built with
     index_dir = served[1]
     _add_bridge(content_copy)
     build_index(content_copy, index_dir, encoder=encoder)
@@ -167,10 +179,10 @@ def test_a_build_refused_for_its_export_is_served_once_build_repairs_the_export(
 def test_whatever_loading_raises_is_a_refused_build(index_copy: Path, content_copy: Path, encoder: Encoder) -> None:
     first = resolve_build(index_copy)
 
-    def loader(build: Path, encoder: Encoder | None, expect_model: str | None) -> Library:
+    def loader(build: Path, encoder: Encoder | None, options: EngineOptions | None) -> Library:
         if build != first:
             raise Exception("EOF while parsing a value at line 1 column 9")  # what tokenizers raises, as it is
-        return Library.load(build, encoder=encoder, expect_model=expect_model)
+        return Library.load(build, options, encoder=encoder)
 
     live = LiveLibrary(index_copy, encoder=encoder, check_interval=0, loader=loader)
     assert live.build == first

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import IndexMismatch, IndexMissing, Library, build_index
+from index import EngineOptions, IndexMismatch, IndexMissing, Library, build_index
 from index.adapter import SHIPPED
 from index.embedder import DEFAULT_MODEL, Encoder, fingerprint
 from index.onnx_encoder import OnnxEncoder
@@ -150,7 +150,7 @@ def test_missing_export_says_rebuild(tmp_path: Path, content_copy: Path, encoder
 
 def test_changing_quantization_re_embeds(tmp_path: Path, content_copy: Path) -> None:
     index_dir = tmp_path / "index"
-    build_index(content_copy, index_dir, quantization="int8")
-    report = build_index(content_copy, index_dir, quantization="fp32")
+    build_index(content_copy, index_dir, EngineOptions(quantization="int8"))
+    report = build_index(content_copy, index_dir, EngineOptions(quantization="fp32"))
     assert report.changed and report.embedded == [SEED_SLUG]
     assert read_build(index_dir).manifest.quantization == "fp32"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Library, build_index
+from index import EngineOptions, Library, build_index
 from index.embedder import Encoder
 from index.models import AnswerStatus
 from index.ranking import ReaderWeights
@@ -118,13 +118,13 @@ def test_build_exports_the_reader_and_the_library_uses_it(
     tiny_reader: Path, content_copy: Path, tmp_path: Path, encoder: Encoder
 ) -> None:
     index_dir = tmp_path / "index"
-    build_index(content_copy, index_dir, encoder=encoder, reader=str(tiny_reader))
+    build_index(content_copy, index_dir, EngineOptions(reader=str(tiny_reader)), encoder=encoder)
     loaded = Library.load(index_dir, encoder=encoder)
     assert loaded.reader is not None and loaded.manifest.reader is not None
     assert loaded.manifest.reader.file == tiny_reader.name
     assert Library.load(index_dir, encoder=encoder, reader=False).reader is None
     assert loaded.ask(QUESTIONS[0]).status in (AnswerStatus.ANSWERED, AnswerStatus.CLOSEST, AnswerStatus.NOT_COVERED)
-    report = build_index(content_copy, index_dir, encoder=encoder, reader="none")
+    report = build_index(content_copy, index_dir, EngineOptions(reader="none"), encoder=encoder)
     assert report.changed  # switching the reader off writes a build without it, reusing the vectors
     assert report.embedded == []
     assert Library.load(index_dir, encoder=encoder).reader is None
@@ -180,7 +180,7 @@ def test_a_lora_file_that_is_not_a_reader_is_refused_naming_it(
         ReaderFile.read(EMBEDDER_ADAPTER)
     assert str(EMBEDDER_ADAPTER) in str(refused.value) and "READER_MODEL" in str(refused.value)
     with pytest.raises(ReaderError, match=re.escape(EMBEDDER_ADAPTER.name)):
-        build_index(content_copy, tmp_path / "index", encoder=encoder, reader=str(EMBEDDER_ADAPTER))
+        build_index(content_copy, tmp_path / "index", EngineOptions(reader=str(EMBEDDER_ADAPTER)), encoder=encoder)
     assert not (tmp_path / "index").exists() or not list((tmp_path / "index").glob("build-*"))
 
     headless = tmp_path / "headless.npz"

@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from index import Encoder, EncoderWrapper, Library, build_index
+from index import Encoder, EncoderWrapper, EngineOptions, Library, build_index
 from index.store import read_build
 from index.vectors import FLAT_MAX_ROWS, RowVectors, choose_type, index_kind, make_index
 
@@ -67,7 +67,7 @@ def test_index_type_change_rewrites_without_embedding(tmp_path: Path, content_co
     embedded = counting.texts
     flat_answer = Library.load(index_dir, encoder=encoder).ask("How many lives have the White Helmets saved?")
     for kind in ("ivf", "hnsw"):
-        report = build_index(content_copy, index_dir, encoder=counting, index_type=kind)  # type: ignore[arg-type]
+        report = build_index(content_copy, index_dir, EngineOptions(index_type=kind), encoder=counting)  # type: ignore[arg-type]
         assert report.changed and report.embedded == [] and counting.texts == embedded
         data = read_build(index_dir)
         assert data.manifest.index_type == kind and index_kind(data.paragraph_vectors) == kind
@@ -75,4 +75,4 @@ def test_index_type_change_rewrites_without_embedding(tmp_path: Path, content_co
         answer = library.ask("How many lives have the White Helmets saved?")
         assert [q.text for q in answer.quotes] == [q.text for q in flat_answer.quotes]
         assert library.ask("How many lives have the White Helmets saved?", SEED_SLUG).answered
-    assert not build_index(content_copy, index_dir, encoder=counting, index_type="hnsw").changed  # type: ignore[arg-type]
+    assert not build_index(content_copy, index_dir, EngineOptions(index_type="hnsw"), encoder=counting).changed  # type: ignore[arg-type]
