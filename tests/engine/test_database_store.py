@@ -54,7 +54,12 @@ def test_the_same_candidates_and_answers_as_the_faiss_files(database_library, li
         np.testing.assert_allclose(ours.paragraph_dense, theirs.paragraph_dense, atol=1e-5)
         np.testing.assert_allclose(ours.sentence_dense, theirs.sentence_dense, atol=1e-5)
         np.testing.assert_array_equal(ours.sentence_bm25, theirs.sentence_bm25)
-    assert [a.model_dump() for a in served.ask_many(QUESTIONS)] == [a.model_dump() for a in library.ask_many(QUESTIONS)]
+    ours_answers, their_answers = served.ask_many(QUESTIONS), library.ask_many(QUESTIONS)
+    # The database returns its inner products as float4, FAISS computes them in float32 its own way: the last
+    # bits of a confidence may differ (1e-7 seen), nothing a reader sees may.
+    for ours_answer, their_answer in zip(ours_answers, their_answers, strict=True):
+        assert ours_answer.confidence == pytest.approx(their_answer.confidence, abs=1e-5)
+        assert ours_answer.model_dump(exclude={"confidence"}) == their_answer.model_dump(exclude={"confidence"})
     story = library.stories()[0].slug
     assert served.summary(story) == library.summary(story)
     np.testing.assert_allclose(served.paragraph_vectors(story), library.paragraph_vectors(story), atol=1e-6)

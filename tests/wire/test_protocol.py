@@ -122,7 +122,7 @@ async def test_the_library_loads_while_the_gateway_connects(
     """Without a library, create_bot loads INDEX_DIR in the executor; a question asked meanwhile waits for it."""
     release = threading.Event()
 
-    def slow_load(path: Path, **kwargs: object) -> Library:
+    def slow_load(path: Path, *args: object, **kwargs: object) -> Library:
         assert Path(path).resolve().is_relative_to(built_index.resolve()) and release.wait(30)
         return library
 
