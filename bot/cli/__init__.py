@@ -1,5 +1,6 @@
 """The command line face: `newsroom-bot` (build, ask, summary, stories, chat, report, run, start)."""
 
+from .commands import Services
 from .entry import main
 
-__all__ = ["main"]
+__all__ = ["Services", "main"]

@@ -11,6 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -50,9 +51,23 @@ class Days(click.FloatRange):
         return days
 
 
-def _library(index: Path | None, settings: Settings) -> Library:
+def open_library(index: Path | None, settings: Settings) -> Library:
+    """The Library a command answers from: `--index` or INDEX_DIR (or DATABASE_URL), loaded as the settings say."""
     database = DatabaseIndex(settings.database, index or settings.index_dir) if settings.database else None
     return Library.load(index or settings.index_dir, settings.engine_options(), database=database)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the commands open, carried as Click's context object: `main(argv, services=...)` hands in others (a
+    test serves the library it built once, or one that fails)."""
+
+    open_library: Callable[[Path | None, Settings], Library] = open_library
+
+
+def _library(index: Path | None, settings: Settings) -> Library:
+    services = click.get_current_context().find_object(Services) or Services()
+    return services.open_library(index, settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -13,16 +13,17 @@ from collections.abc import Sequence
 
 import click
 
-from .commands import cli
+from .commands import Services, cli
 from .failures import EXIT_ERROR, explain
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, services: Services | None = None) -> int:
+    """Run `newsroom-bot` with `argv` (default: the process's); `services` replaces what the commands open."""
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     debug = False
     try:
-        with cli.make_context("newsroom-bot", args) as ctx:
+        with cli.make_context("newsroom-bot", args, obj=services or Services()) as ctx:
             debug = bool(ctx.params.get("debug"))
             return int(cli.invoke(ctx) or 0)
     except click.exceptions.Exit as exc:  # --help

@@ -80,18 +80,15 @@ def test_usage_mistakes_exit_2_in_one_line(run) -> None:  # type: ignore[no-unty
         assert code == 2 and out == "" and "Traceback" not in err and "rror" in err, argv
 
 
-def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    from bot.cli import commands
-
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(run) -> None:  # type: ignore[no-untyped-def]
     def broken(index: Path | None, settings: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(commands, "_library", broken)
-    code, out, err = run("stories")
+    code, out, err = run("stories", open_library=broken)
     assert code == 1 and out == "" and err == "error: unexpected RuntimeError: boom. " + err.split("boom. ", 1)[1]
     assert "--debug" in err and err.count("\n") == 1
     with pytest.raises(RuntimeError, match="boom"):
-        run("--debug", "stories")
+        run("--debug", "stories", open_library=broken)
 
 
 def test_report_since_must_be_a_finite_number_of_days_within_retention(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
 import pytest
 
-from bot.cli import commands
 from bot.cli.commands import DEMO_QUESTION
 from index import Library
 
@@ -20,11 +20,10 @@ HEDGE = "“White Helmets Trapped in Syria” may not answer this directly; the 
 
 
 @pytest.fixture
-def unsure(run, monkeypatch: pytest.MonkeyPatch, library: Library):  # type: ignore[no-untyped-def]
+def unsure(run, library: Library):  # type: ignore[no-untyped-def]
     """`run` with an index unsure of QUESTION (its closest passage) that still declines OFF_TOPIC."""
     unsure = unsure_of(library, QUESTION, OFF_TOPIC)
-    monkeypatch.setattr(commands, "_library", lambda index, settings: unsure)
-    return run
+    return functools.partial(run, open_library=lambda index, settings: unsure)
 
 
 def test_ask_prints_the_hedge_then_the_quote_and_exits_0(unsure) -> None:  # type: ignore[no-untyped-def]

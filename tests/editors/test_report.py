@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from bot import cli
-from bot.cli import commands
 from bot.editorial.grouping import LoggedQuestion, group_questions, normalise
 from bot.editorial.questionlog import QuestionLog, QuestionRecord, QuoteRef, open_reader
 from bot.editorial.report import gather, topic_vectors
@@ -119,14 +118,14 @@ def test_cli_writes_markdown_and_a_real_chart(
     filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: Library, built_index: Path
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("INDEX_DIR", str(built_index))
-    monkeypatch.setattr(commands, "_library", lambda index, settings: library)
     out = tmp_path / "reports"
     if isinstance(filled[0], Path):
         where = ["--log", str(filled[0])]
     else:  # DATABASE_URL set: the report reads the log in PostgreSQL
         monkeypatch.setenv("DATABASE_URL", filled[0])
         where = []
-    assert cli.main(["report", "--since", "3650", *where, "--out", str(out)]) == 0
+    served = cli.Services(open_library=lambda index, settings: library)
+    assert cli.main(["report", "--since", "3650", *where, "--out", str(out)], services=served) == 0
     [md] = out.glob("*.md")
     [png] = out.glob("*.png")
     assert f"![Questions per day and per story]({png.name})" in md.read_text(encoding="utf-8")
@@ -144,9 +143,9 @@ def test_an_empty_log_still_makes_a_report(tmp_path: Path, encoder: Encoder) -> 
     assert _pixels(png).std() > 5
 
 
-def test_report_without_a_log_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: Library, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    monkeypatch.setattr(commands, "_library", lambda index, settings: library)
-    assert cli.main(["report", "--log", str(tmp_path / "none.sqlite3")]) == 1
+def test_report_without_a_log_says_where_it_looked(tmp_path: Path, library: Library, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    served = cli.Services(open_library=lambda index, settings: library)
+    assert cli.main(["report", "--log", str(tmp_path / "none.sqlite3")], services=served) == 1
     assert "no question log at" in capsys.readouterr().err
 
 
