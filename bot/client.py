@@ -37,6 +37,14 @@ T = TypeVar("T")
 # one thread; the second keeps summaries and other engine calls from waiting behind a batch.
 ASK_WORKERS = 2
 COGS = ("bot.cogs.ask", "bot.cogs.reading", "bot.cogs.admin", "bot.cogs.editors")
+# What the bot needs in a channel: answer, show embeds, reply to a message (a reply reads the message it answers).
+PERMISSIONS = discord.Permissions(send_messages=True, embed_links=True, read_message_history=True)
+SCOPES = ("bot", "applications.commands")
+
+
+def invite_url(application_id: int | str) -> str:
+    """The URL that adds the bot to a server with the permissions and scopes it needs."""
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
 
 
 class NewsroomTree(app_commands.CommandTree["NewsroomBot"]):
@@ -157,8 +165,6 @@ class NewsroomBot(commands.Bot):
         assert self.user is not None
         log.info("connected as %s (id %s) to %d servers", self.user, self.user.id, len(self.guilds))
         if not self.guilds and self.application_id:
-            from .runner import invite_url
-
             log.warning("the bot is in no server yet; invite it: %s", invite_url(self.application_id))
 
     # ----------------------------------------------------------------- the library

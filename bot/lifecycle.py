@@ -16,19 +16,30 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import discord
 
 from .messages import RESTARTING
 
-if TYPE_CHECKING:
-    from .client import NewsroomBot
-
 log = logging.getLogger("newsroom.bot")
 SHUTDOWN_GRACE = 30.0
 # Where discord.py runs the work a question starts: message listeners and application commands.
 ANSWER_TASK_NAMES = ("discord.py: on_message", "CommandTree-invoker")
+
+
+class Stoppable(Protocol):
+    """What stopping needs of the bot (bot/client.py's NewsroomBot is one), so this module stays below the client:
+    whether it is draining, the shutdown a signal started, how many questions it turned away, and `close`."""
+
+    draining: bool
+    shutdown_task: asyncio.Task[None] | None
+    turned_away: int
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    async def close(self) -> None: ...
 
 
 @contextlib.contextmanager
@@ -56,7 +67,7 @@ def answers_in_flight() -> list[asyncio.Task[object]]:
     ]
 
 
-async def shutdown(bot: NewsroomBot, grace: float = SHUTDOWN_GRACE) -> None:
+async def shutdown(bot: Stoppable, grace: float = SHUTDOWN_GRACE) -> None:
     """Take no new questions, let the answers in flight finish, then close.
 
     A question that arrives meanwhile is told the bot is restarting (bot/cogs/ask.py, `accepting` below); those
@@ -82,7 +93,7 @@ async def shutdown(bot: NewsroomBot, grace: float = SHUTDOWN_GRACE) -> None:
     log.info("closed cleanly")
 
 
-def install_signal_handlers(bot: NewsroomBot, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
+def install_signal_handlers(bot: Stoppable, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
     """SIGTERM and SIGINT start a graceful shutdown; returns a function that removes the handlers.
 
     Only the main thread can take signals; elsewhere (a bot run in a thread, as some tests do) this does nothing.
@@ -98,13 +109,13 @@ def install_signal_handlers(bot: NewsroomBot, loop: asyncio.AbstractEventLoop) -
     return remove
 
 
-def _on_signal(bot: NewsroomBot, sig: signal.Signals) -> None:
+def _on_signal(bot: Stoppable, sig: signal.Signals) -> None:
     log.info("%s received", sig.name)
     if bot.shutdown_task is None:
         bot.shutdown_task = bot.loop.create_task(shutdown(bot), name="newsroom-shutdown")
 
 
-async def accepting(bot: NewsroomBot, interaction: discord.Interaction) -> bool:
+async def accepting(bot: Stoppable, interaction: discord.Interaction) -> bool:
     """The command tree's check: while shutting down, commands are refused politely (and privately)."""
     if not bot.draining:
         return True

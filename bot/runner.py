@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -21,21 +20,11 @@ import discord
 from index import DatabaseMisconfigured, DatabaseUnavailable, IndexProblem, postgres, resolve_build
 
 from . import lifecycle, reach
+from .client import NewsroomBot, create_bot, invite_url
 from .editorial.questionlog import QuestionLog, QuestionLogError
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from .client import NewsroomBot
-
 EXIT_OK, EXIT_ERROR, EXIT_NO_TOKEN = 0, 1, 2
-
-# What the bot needs in a channel: answer, show embeds, reply to a message (a reply reads the message it answers).
-PERMISSIONS = discord.Permissions(send_messages=True, embed_links=True, read_message_history=True)
-SCOPES = ("bot", "applications.commands")
-
-
-def invite_url(application_id: int | str) -> str:
-    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
 
 
 def how_to_get_a_token(settings: Settings) -> str:
@@ -183,8 +172,6 @@ def run_bot(settings: Settings) -> int:
         print(warning, file=sys.stderr)
     configure_logging(settings)
     quiet_voice_warnings()
-    from .client import create_bot
-
     bot = create_bot(settings)
     stop_on_sigterm()
     try:
