@@ -204,7 +204,7 @@ class NewsroomBot(commands.Bot):
                 new = await self.run_blocking(
                     Library.load,
                     settings.index_dir,
-                    settings.engine_options(),
+                    options=settings.engine_options(),
                     database=self.served.database,
                     executor=self.build_executor,
                 )

@@ -106,7 +106,7 @@ class LiveLibrary:
         return library
 
     def _load(self, build: Path, encoder: Encoder | None, options: EngineOptions | None) -> Library:
-        return Library.load(build, options, encoder=encoder, database=self.database)
+        return Library.load(build, options=options, encoder=encoder, database=self.database)
 
     def missing_message(self) -> str:
         if self.database is not None:

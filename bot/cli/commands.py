@@ -54,7 +54,7 @@ class Days(click.FloatRange):
 def open_library(index: Path | None, settings: Settings) -> Library:
     """The Library a command answers from: `--index` or INDEX_DIR (or DATABASE_URL), loaded as the settings say."""
     database = DatabaseIndex(settings.database, index or settings.index_dir) if settings.database else None
-    return Library.load(index or settings.index_dir, settings.engine_options(), database=database)
+    return Library.load(index or settings.index_dir, options=settings.engine_options(), database=database)
 
 
 @dataclass(frozen=True)
