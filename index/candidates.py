@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .features import question_kind, question_names
+from .cues import question_kind, question_names
 from .lexical import coverage, missing
 from .rows import RowLayout
 from .sentence_inputs import question_pairs

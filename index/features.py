@@ -3,69 +3,15 @@
 Every feature is relative to the question's own candidates (z-scores, ranks, gaps to the best) or a share
 (coverage of the question's IDF mass), so a model fitted on Wikipedia articles of ~50 paragraphs still means
 the same thing on a 4-paragraph news story. Question type is crossed with what a sentence holds ("how many"
-x a figure, "when" x a date), which lexical and dense scores cannot see.
+x a figure, "when" x a date; the cues themselves are `index.cues`), which lexical and dense scores cannot see.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from .candidates import Candidates
-
-_NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?"
-_CUES = {
-    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|thousands?|millions?|billions?|dozens?)\b", re.I),
-    "year": re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b|\bcentury\b|\bdecades?\b"),
-    "date": re.compile(
-        r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december|"
-        r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|ago|since|until|during|"
-        r"before|after)\b",
-        re.I,
-    ),
-    "name": re.compile(r"(?<=[a-z,;:] )[A-Z][\w’'-]+"),
-    "measure": re.compile(
-        r"%|\bper ?cent\b|[$£€¥]|\b(?:dollars?|pounds|euros?|miles?|km|kilometres?|kilometers?|"
-        r"metres?|meters?|feet|tons?|acres?|square)\b",
-        re.I,
-    ),
-    "cause": re.compile(r"\b(?:because|due to|since|as a result|so that|in order to|reasons?|caused?|led to)\b", re.I),
-    "place": re.compile(r"\b(?:in|at|near|from|to|across|outside|inside)\s+(?:the\s+)?[A-Z]"),
-    "naming": re.compile(r"\b(?:called|named|known as|termed|refers? to|means?)\b", re.I),
-    "quote": re.compile(r"[\"“”]|\bsaid\b|\bsays\b|\btold\b", re.I),
-}
-CUE_NAMES = tuple(_CUES)
-CUE_PATTERNS = tuple((p.pattern, int(p.flags)) for p in _CUES.values())  # what builds record they matched with
-QUESTION_KINDS = ("how_many", "when", "who", "where", "why", "what", "how", "other")
-_KIND_PATTERNS = (
-    (
-        "how_many",
-        re.compile(
-            r"\bhow\s+(?:many|much|long|old|far|large|big|often|tall|high)\b|"
-            r"\bwhat\s+(?:number|percentage|amount|proportion|size)\b",
-            re.I,
-        ),
-    ),
-    (
-        "when",
-        re.compile(
-            r"\bwhen\b|\bwhat\s+(?:year|date|day|month|time|century|decade|period)\b|"
-            r"\b(?:which|what)\s+year\b",
-            re.I,
-        ),
-    ),
-    (
-        "who",
-        re.compile(r"\bwho(?:m|se)?\b|\b(?:which|what)\s+(?:person|man|woman|group|organi[sz]ation|company)\b", re.I),
-    ),
-    ("where", re.compile(r"\bwhere\b|\b(?:which|what)\s+(?:country|city|place|state|region|area|town)\b", re.I)),
-    ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|reason)\b", re.I)),
-    ("what", re.compile(r"\bwhat\b|\bwhich\b", re.I)),
-    ("how", re.compile(r"\bhow\b", re.I)),
-)
+from .candidates import Candidates
+from .cues import CUE_NAMES, QUESTION_KINDS
 
 NUMERIC = (
     "s_z_dense", "s_z_bm25", "s_cos", "s_cov", "s_bigram", "s_gap_dense", "s_gap_bm25", "s_lrank_dense",
@@ -84,26 +30,6 @@ QUESTION_FEATURES = (
     "top_missing", "log_terms", "top_cue", "top_names", "names_unseen", "names_all_unseen", "has_names",
     *(f"q_{k}" for k in QUESTION_KINDS),
 )  # fmt: skip
-
-
-_NAME_IN_QUESTION = re.compile(r"(?<=\S )[A-Z][\w’'-]*")
-
-
-def question_names(question: str) -> str:
-    """The capitalised words after the first: names the question is about ("Mona Lisa", "White Helmets")."""
-    return " ".join(_NAME_IN_QUESTION.findall(question))
-
-
-def question_kind(question: str) -> int:
-    """Index into QUESTION_KINDS of what the question asks for."""
-    for name, pattern in _KIND_PATTERNS:
-        if pattern.search(question):
-            return QUESTION_KINDS.index(name)
-    return QUESTION_KINDS.index("other")
-
-
-def sentence_cues(sentence: str) -> np.ndarray:
-    return np.array([1.0 if p.search(sentence) else 0.0 for p in _CUES.values()], dtype=np.float32)
 
 
 def zscore(values: np.ndarray) -> np.ndarray:

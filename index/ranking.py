@@ -19,10 +19,10 @@ import numpy as np
 from pydantic import BaseModel, ValidationError, model_validator
 
 from .candidates import Candidates
+from .cues import QUESTION_KINDS
 from .errors import WeightsError
 from .features import (
     QUESTION_FEATURES,
-    QUESTION_KINDS,
     SENTENCE_FEATURES,
     group_max,
     sentence_matrix,

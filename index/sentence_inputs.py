@@ -1,6 +1,6 @@
 """What the ranker reads from each sentence besides its scores, computed once by the build and stored as arrays.
 
-Per sentence: its length in characters, which cue patterns it matches (`features.CUE_NAMES`: a figure, a date, a
+Per sentence: its length in characters, which cue patterns it matches (`cues.CUE_NAMES`: a figure, a date, a
 name, ...) and its adjacent term pairs, for the share of a question's word pairs a sentence repeats
 (`Candidates.sentence_bigram`). Computing these means tokenising every sentence and running nine regular
 expressions over it; done at load, that was most of a library's load time and of each process's own memory (a set
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import spans
-from .features import CUE_NAMES, CUE_PATTERNS, sentence_cues
+from .cues import CUE_NAMES, CUE_PATTERNS, sentence_cues
 from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
 PAIR_CODE_VERSION = 1  # bump when `pair_codes` changes how it codes a pair

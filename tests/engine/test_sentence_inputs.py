@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from index import Encoder, IndexCorrupt, Library, build_index
-from index.features import CUE_NAMES, sentence_cues
+from index.cues import CUE_NAMES, sentence_cues
 from index.models import Paragraph, Sentence
 from index.sentence_inputs import SentenceInputs, pair_codes, question_pairs
 from index.store import SENTENCE_INPUTS, read_build, resolve_build, sentence_texts
