@@ -24,12 +24,13 @@ from pydantic import BaseModel, Field
 
 from . import pgbuild, pgstore
 from .embedder import Encoder, fingerprint, resolve_adapter
-from .errors import BuildLocked, IndexProblem, ModelNotFound
+from .errors import BuildLocked, ModelNotFound
 from .export_cache import default_cache
 from .leftovers import remove_leftovers
 from .models import Story
 from .options import EngineOptions
 from .postgres import redacted
+from .previous import read_previous
 from .reader import READER_AUTO
 from .sentence_inputs import DEFINITION
 from .store import (
@@ -37,11 +38,7 @@ from .store import (
     BuildContents,
     Manifest,
     ReaderRecord,
-    all_vectors,
     build_manifest,
-    read_build,
-    read_manifest,
-    resolve_build,
     write_build,
 )
 from .stories import load_stories
@@ -108,40 +105,6 @@ def _holder(path: Path) -> str:
 
 def _sentence_texts(story: Story) -> list[str]:
     return [p.sentence_text(i) for p in story.paragraphs for i in range(len(p.sentences))]
-
-
-def _previous_vectors(
-    index_dir: Path, model_id: str, quantization: str
-) -> dict[str, tuple[str, np.ndarray, np.ndarray, dt.datetime]]:
-    """Vectors per story from the current build, when it exists and used the same model and quantisation."""
-    try:
-        old = read_build(index_dir)
-    except IndexProblem:
-        return {}
-    if old.manifest.model_fingerprint != model_id or old.manifest.quantization != quantization:
-        return {}
-    paragraphs, sentences = all_vectors(old.paragraph_vectors), all_vectors(old.sentence_vectors)
-    out = {}
-    p_row = s_row = 0
-    entries = {e.slug: e for e in old.manifest.stories}
-    for story in old.stories:
-        n_p, n_s = len(story.paragraphs), sum(len(p.sentences) for p in story.paragraphs)
-        entry = entries[story.slug]
-        out[story.slug] = (
-            story.content_hash,
-            paragraphs[p_row : p_row + n_p],
-            sentences[s_row : s_row + n_s],
-            entry.indexed_at,
-        )
-        p_row, s_row = p_row + n_p, s_row + n_s
-    return out
-
-
-def _current_manifest(index_dir: Path) -> Manifest | None:
-    try:
-        return read_manifest(resolve_build(index_dir))
-    except IndexProblem:
-        return None
 
 
 def _current(manifest: Manifest | None) -> tuple[str, str, str] | None:
@@ -256,7 +219,8 @@ def build_index(
         if reader_record is not None and stories:  # checked and repaired on every build, as the embedder's export
             reader_record = _exported_reader(reader_record, model, cache)
         in_database = pgbuild.current(connection) if connection is not None else None
-        current_manifest = in_database[1] if in_database else _current_manifest(index_dir)
+        in_files = read_previous(index_dir) if connection is None else None  # read once for all this build reuses
+        current_manifest = in_database[1] if in_database else in_files.manifest if in_files else None
         previous: dict[
             str, tuple[Any, ...]
         ]  # slug -> (content hash, paragraph vectors, sentence vectors, indexed at, ...)
@@ -265,7 +229,7 @@ def build_index(
         elif connection is not None:
             previous = pgbuild.previous_rows(in_database, model_id, quantization)
         else:
-            previous = _previous_vectors(index_dir, model_id, quantization)
+            previous = dict(in_files.reusable(model_id, quantization)) if in_files else {}
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = (
             not to_embed
@@ -273,28 +237,8 @@ def build_index(
             and _current(current_manifest)
             == (index_type, reader_record.fingerprint if reader_record else "", DEFINITION)
         )
-        if unchanged and stories:
-            return BuildReport(
-                index=str(index_dir),
-                stories=[s.slug for s in stories],
-                embedded=[],
-                reused=[s.slug for s in stories],
-                errors=errors,
-                paragraphs=sum(len(s.paragraphs) for s in stories),
-                sentences=sum(len(_sentence_texts(s)) for s in stories),
-                changed=False,
-            )
-        if not stories:  # nothing to build; `errors` names each file that could not be used (none: an empty folder)
-            return BuildReport(
-                index=str(index_dir),
-                stories=[],
-                embedded=[],
-                reused=[],
-                errors=errors,
-                paragraphs=0,
-                sentences=0,
-                changed=False,
-            )
+        if unchanged or not stories:  # no stories: `errors` names each file that could not be used (none: empty)
+            return _report(index_dir, stories, [], (), errors, changed=False)
 
         fresh: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if to_embed:
@@ -351,8 +295,15 @@ def build_index(
 
 
 def _report(
-    where: Path | str, stories: list[Story], embedded: list[Story], fresh: Collection[str], errors: list[str]
+    where: Path | str,
+    stories: list[Story],
+    embedded: list[Story],
+    fresh: Collection[str],
+    errors: list[str],
+    *,
+    changed: bool = True,
 ) -> BuildReport:
+    """What a build did (or, `changed` False, found already done): its stories, which were embedded, which reused."""
     return BuildReport(
         index=str(where),
         stories=[s.slug for s in stories],
@@ -361,7 +312,7 @@ def _report(
         errors=errors,
         paragraphs=sum(len(s.paragraphs) for s in stories),
         sentences=sum(len(_sentence_texts(s)) for s in stories),
-        changed=True,
+        changed=changed,
     )
 
 

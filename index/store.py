@@ -45,6 +45,7 @@ from .tokens import tokenize
 from .vectors import StoredVectors, all_rows, make_index
 
 SENTENCE_INPUTS = "sentence-inputs.npz"
+STORIES, PARAGRAPH_VECTORS, SENTENCE_VECTORS = "stories.json", "paragraphs.faiss", "sentences.faiss"
 CURRENT = "current"
 BUILDS = "builds"
 MODELS = "models"  # the model exports the builds name (see the layout above)
@@ -291,12 +292,17 @@ def read_build(index_dir: Path, *, expect_model: str | None = None, expect_dimen
         raise IndexMismatch(
             f"index {build} holds {manifest.dimension}-d vectors but the model makes {expect_dimension}-d; {REBUILD_HINT}"
         )
+    return read_parts(build, manifest, *read_vectors(build))
+
+
+def read_vectors(build: Path) -> tuple[faiss.Index, faiss.Index]:
+    """The build folder's paragraph and sentence FAISS indexes, memory-mapped (IndexCorrupt if unreadable)."""
     try:
-        paragraphs = faiss.read_index(str(build / "paragraphs.faiss"), READ_FLAGS)
-        sentences = faiss.read_index(str(build / "sentences.faiss"), READ_FLAGS)
+        paragraphs = faiss.read_index(str(build / PARAGRAPH_VECTORS), READ_FLAGS)
+        sentences = faiss.read_index(str(build / SENTENCE_VECTORS), READ_FLAGS)
     except Exception as exc:
         raise IndexCorrupt(f"index {build} cannot be read ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
-    return read_parts(build, manifest, paragraphs, sentences)
+    return paragraphs, sentences
 
 
 def read_parts(
@@ -308,7 +314,7 @@ def read_parts(
     if problem is not None:
         raise IndexCorrupt(f"index file {build / problem.name} {problem.how}; {REBUILD_HINT}")
     try:
-        stories = [Story.model_validate(s) for s in json.loads((build / "stories.json").read_text(encoding="utf-8"))]
+        stories = read_stories(build)
         paragraph_bm25 = BM25.load(build / "bm25-paragraphs")
         sentence_bm25 = BM25.load(build / "bm25-sentences")
         n_par = sum(len(s.paragraphs) for s in stories)
@@ -324,6 +330,11 @@ def read_parts(
     ):
         raise IndexCorrupt(f"index {build} does not match its stories (rows {counts}); {REBUILD_HINT}")
     return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25, inputs)
+
+
+def read_stories(build: Path) -> list[Story]:
+    """The build folder's parsed stories (check the manifest's checksums first)."""
+    return [Story.model_validate(s) for s in json.loads((build / STORIES).read_text(encoding="utf-8"))]
 
 
 def _sentence_inputs(build: Path, manifest: Manifest, stories: list[Story], sentences: int) -> SentenceInputs:
