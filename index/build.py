@@ -206,7 +206,8 @@ def build_index(
     quantization = quantization or DEFAULT_QUANTIZATION
     with _locked(index_dir, database) as connection:
         remove_leftovers(index_dir)  # the lock is ours: no live build is writing them
-        loaded = load_stories(content_dir)
+        in_files = read_previous(index_dir) if database is None else None  # read once for all this build reuses
+        loaded = load_stories(content_dir, known=in_files.sentences() if in_files else None)
         errors = [str(e) for e in loaded.errors]
         stories = loaded.stories
         model_id = (encoder.fingerprint if encoder is not None else "") or fingerprint(model, adapter)
@@ -219,7 +220,6 @@ def build_index(
         if reader_record is not None and stories:  # checked and repaired on every build, as the embedder's export
             reader_record = _exported_reader(reader_record, model, cache)
         in_database = pgbuild.current(connection) if connection is not None else None
-        in_files = read_previous(index_dir) if connection is None else None  # read once for all this build reuses
         current_manifest = in_database[1] if in_database else in_files.manifest if in_files else None
         previous: dict[
             str, tuple[Any, ...]

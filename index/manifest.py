@@ -63,6 +63,7 @@ class Manifest(BaseModel):
     index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
     reader: ReaderRecord | None = Field(default=None, description="the reader exported with this index, if any")
     sentence_inputs: str = Field(default="", description="how sentence-inputs.npz was computed (its DEFINITION)")
+    parser_version: str = Field(default="", description="the sentence rules the stories were split by")
     dimension: int
     built_at: dt.datetime
     content_dir: str

@@ -2,7 +2,7 @@
 
 A new build reuses from the current one the vectors of unchanged stories (same content hash, same model and
 quantisation), when each story's text last changed, and whether anything that shapes a build changed at all
-(index type, reader, sentence inputs). `read_previous` reads the build `current` points at once: one manifest and
+(index type, reader, sentence inputs), and the sentences of paragraphs it already split. `read_previous` reads the build `current` points at once: one manifest and
 one set of files, never parts of two builds. A damaged build is never "unchanged" (it is written again) and gives
 no vectors to reuse; its manifest still gives the stories' history. A build whose manifest can't be read gives
 nothing: the next build starts afresh. (A PostgreSQL build's counterpart is `pgbuild.current`.)
@@ -20,7 +20,8 @@ import numpy as np
 from .checksums import file_problem
 from .errors import IndexProblem
 from .manifest import Manifest
-from .models import Story
+from .models import Sentence, Story
+from .sentences import PARSER_VERSION
 from .store import read_manifest, read_stories, read_vectors, resolve_build
 from .vectors import all_rows
 
@@ -50,6 +51,12 @@ class PreviousBuild:
             out[story.slug] = (story.content_hash, *rows, entries[story.slug].indexed_at)
             p_row, s_row = p_row + n_p, s_row + n_s
         return out
+
+    def sentences(self) -> dict[str, tuple[Sentence, ...]]:
+        """The sentences of every paragraph by its text, when they were split by today's rules (else none)."""
+        if self.manifest.parser_version != PARSER_VERSION:
+            return {}
+        return {p.text: p.sentences for s in self.stories for p in s.paragraphs}
 
 
 def read_previous(index_dir: Path) -> PreviousBuild | None:

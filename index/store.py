@@ -41,6 +41,7 @@ from .lexical import BM25
 from .manifest import FORMAT_VERSION, Manifest, ReaderRecord, StoryEntry
 from .models import Story
 from .sentence_inputs import DEFINITION, SentenceInputs
+from .sentences import PARSER_VERSION
 from .tokens import tokenize
 from .vectors import StoredVectors, all_rows, make_index
 
@@ -219,6 +220,7 @@ def build_manifest(
         index_type=index_type,
         reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
         sentence_inputs=DEFINITION,
+        parser_version=PARSER_VERSION,
         dimension=dimension,
         built_at=now,
         content_dir=str(content_dir),

@@ -7,27 +7,22 @@ raises `StoryError` naming the file and the line, so an editor can fix it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from .errors import StoryError
 from .models import Paragraph, Sentence, Story
+from .sentences import PARSER_VERSION, split_sentences
 
 STORY_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_STORY_BYTES = 2_000_000  # a long feature is ~100 kB; anything far bigger is a wrong file, not a story
-SEGMENT_CHARS = 4000  # pysbd is quadratic in a paragraph's length: long ones are split in windows
-PARSER_VERSION = "1"
 _SOURCES_LINE = re.compile(r"^\s*(?:original\s+)?sources?(?:\(s\))?\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 _SLUG_OK = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -41,53 +36,6 @@ _BLANK = re.compile(r"\n[ \t\u00a0]*\n")
 class LoadResult:
     stories: list[Story]
     errors: list[StoryError]
-
-
-@lru_cache(maxsize=1)
-def _segmenter() -> Any:  # pysbd ships no type hints
-    import pysbd
-
-    return pysbd.Segmenter(language="en", clean=False, char_span=True)
-
-
-def split_sentences(text: str) -> tuple[Sentence, ...]:
-    """Sentence spans of `text`; abbreviations, figures like 115,000 and quotations stay whole.
-
-    Spans exclude surrounding white space, so `text[s.start:s.end]` is a clean verbatim sentence.
-    """
-    # pysbd decides where sentences start; the spans between those starts tile the text, so no character is
-    # ever dropped even where pysbd's own spans leave gaps (seen with runs of quotes and ellipses).
-    starts = {0}
-    for base, end in _windows(text):
-        starts.add(base)
-        # pysbd can trip on odd input; the window then stays one sentence, still verbatim
-        with contextlib.suppress(Exception):
-            starts.update(base + p.start for p in _segmenter().segment(text[base:end]) if 0 < p.start < end - base)
-    bounds = [*sorted(starts), len(text)]
-    spans: list[Sentence] = []
-    for start, end in itertools.pairwise(bounds):
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append(Sentence(start=start, end=end))
-    return tuple(spans)
-
-
-def _windows(text: str) -> list[tuple[int, int]]:
-    """(start, end) windows of at most SEGMENT_CHARS, cut after a line break or sentence end where possible."""
-    windows, base = [], 0
-    while len(text) - base > SEGMENT_CHARS:
-        limit = base + SEGMENT_CHARS
-        cut = max(text.rfind("\n", base, limit), *(text.rfind(mark, base, limit) + 1 for mark in (". ", "? ", "! ")))
-        if cut <= base:
-            cut = text.rfind(" ", base, limit)
-        end = cut + 1 if cut > base else limit
-        windows.append((base, end))
-        base = end
-    windows.append((base, len(text)))
-    return windows
 
 
 def title_from_filename(stem: str) -> str:
@@ -206,8 +154,9 @@ def _url(value: object, path: Path, line: int) -> str | None:
     return url
 
 
-def parse_story(path: Path, raw: bytes | None = None) -> Story:
-    """Parse one story file; raises StoryError naming the file and line when it is malformed."""
+def parse_story(path: Path, raw: bytes | None = None, known: Mapping[str, tuple[Sentence, ...]] | None = None) -> Story:
+    """Parse one story file; raises StoryError naming the file and line when it is malformed. `known`: sentences of
+    paragraphs split before, by paragraph text (`sentences.split_sentences`)."""
     if raw is None:
         size = path.stat().st_size
         if size > MAX_STORY_BYTES:
@@ -266,7 +215,7 @@ def parse_story(path: Path, raw: bytes | None = None) -> Story:
             path, f"slug {slug!r} must be lower-case letters, digits and '-'", _meta_line(meta, "slug", text)
         )
     paragraphs = tuple(
-        Paragraph(number=i, text=block, sentences=split_sentences(block), line=line)
+        Paragraph(number=i, text=block, sentences=split_sentences(block, known), line=line)
         for i, (block, line) in enumerate(blocks, start=1)
     )
     digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + raw).hexdigest()
@@ -304,8 +253,11 @@ def _refused(path: Path, root: Path) -> StoryError | None:
     return None
 
 
-def load_stories(content_dir: Path, files: Iterable[Path] | None = None) -> LoadResult:
-    """Every readable story in `content_dir`; each unreadable one becomes an error, the rest still load."""
+def load_stories(
+    content_dir: Path, files: Iterable[Path] | None = None, known: Mapping[str, tuple[Sentence, ...]] | None = None
+) -> LoadResult:
+    """Every readable story in `content_dir`; each unreadable one becomes an error, the rest still load. `known`: the
+    sentences of paragraphs split before, by paragraph text (a build passes the previous build's)."""
     if not content_dir.is_dir():
         raise FileNotFoundError(f"content folder {content_dir} does not exist")
     stories: list[Story] = []
@@ -318,7 +270,7 @@ def load_stories(content_dir: Path, files: Iterable[Path] | None = None) -> Load
             errors.append(refused)
             continue
         try:
-            story = parse_story(path)
+            story = parse_story(path, known=known)
         except StoryError as exc:
             errors.append(exc)
             continue
