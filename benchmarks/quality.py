@@ -31,7 +31,8 @@ import numpy as np
 from index.embedder import Encoder, load_encoder, resolve_adapter
 from index.library import Library
 from index.ranking import WEIGHTS_FILE, Weights, load_weights
-from index.reader_onnx import OnnxReader, load_reader
+from index.reader_export import load_reader
+from index.reader_onnx import OnnxReader
 from index.stories import parse_story
 from training.data import DiskCachedEncoder, Question, read_questions
 

@@ -145,7 +145,7 @@ def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_enc
 def _exported_reader(record: ReaderRecord, model: str, cache: Path | None) -> ReaderRecord:
     """Make the reader's export the record plans, or repair it (a damaged or missing file, a removed folder: linked
     again from the model cache, else exported again); the record then names the file, not its path."""
-    from .reader_onnx import export_reader
+    from .reader_export import export_reader
 
     export_reader(Path(record.file), Path(record.dir), model, record.fingerprint, cache=cache)
     return record.model_copy(update={"file": Path(record.file).name})

@@ -1,6 +1,6 @@
 """The models' ONNX exports, made once per model on a machine and shared by every index built there.
 
-An export (the embedder's, `index.onnx_export`; the reader's, `index.reader_onnx`) depends only on the model's files
+An export (the embedder's, `index.onnx_export`; the reader's, `index.reader_export`) depends only on the model's files
 (its fingerprint) and on how this code exports it (its export format), not on the index: exporting it again for a
 second index, a test's temporary index or a benchmark's cost half a minute of torch each time. So exports live in
 one cache folder (`MODEL_CACHE`, default `~/.cache/newsroom-bot`), one folder per model and format::

@@ -12,8 +12,8 @@ It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), f
 - `full:<parameter>` for parameters trained whole (the pooler and the classifier);
 - `__meta__`, JSON: rank, alpha, base model fingerprint, max_length, how it was trained and what it measured.
 
-A build merges it into the packaged MiniLM and exports the merged model to ONNX beside the index
-(`index.reader_onnx`); serving runs that export with onnxruntime and imports no torch. This module imports
+A build merges it into the packaged MiniLM and exports the merged model to ONNX (`index.reader_export`); serving
+runs that export with onnxruntime (`index.reader_onnx`) and imports no torch. This module imports
 torch only inside `merged_model`, which only the build path and training call.
 """
 

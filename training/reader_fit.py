@@ -48,7 +48,8 @@ from index.ranking import (
     rank,
 )
 from index.reader import SHIPPED
-from index.reader_onnx import OnnxReader, load_reader
+from index.reader_export import load_reader
+from index.reader_onnx import OnnxReader
 from index.reading import Reading, answer_logit, reread
 
 from . import extra_quotes

@@ -14,7 +14,8 @@ from index.embedder import Encoder
 from index.models import AnswerStatus
 from index.ranking import ReaderWeights
 from index.reader import ReaderFile, merged_model
-from index.reader_onnx import OnnxReader, export_reader
+from index.reader_export import export_reader
+from index.reader_onnx import OnnxReader
 
 QUESTIONS = ["How many White Helmets are still trapped?", "Where will they stay?", "Who rescued them?"]
 
@@ -133,7 +134,7 @@ def test_build_exports_the_reader_and_the_library_uses_it(
 @pytest.fixture(scope="module")
 def shipped_reader(tmp_path_factory: pytest.TempPathFactory) -> OnnxReader:
     from index.reader import SHIPPED
-    from index.reader_onnx import load_reader
+    from index.reader_export import load_reader
 
     if not SHIPPED.is_file():
         pytest.fail(f"no reader ships in {SHIPPED}: train one with python -m training.reader")

@@ -1,0 +1,149 @@
+"""The reader's ONNX export, made at build time (torch): what `index.reader_onnx` serves.
+
+`export_reader` merges a reader file into the packaged MiniLM (`index.reader`) and traces it with
+`torch.onnx.export` (opset 17, dynamic batch and sequence axes) from token ids to one logit per pair;
+`reader-int8.onnx` is the same graph with dynamically quantised weights (the layout: `index.reader_onnx`). An
+export is made once per reader file in the model cache (`index.export_cache`), written in a staging folder and
+renamed into place, so a reader never sees half an export. torch and transformers are imported only inside the
+export itself: serving never imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+from .checksums import file_problem, sha256_file
+from .export_cache import cached, default_cache, provide, swap_in, write_info
+from .offline import hub_offline
+from .onnx_encoder import TOKENIZER_JSON
+from .reader_onnx import INPUTS, READER_FILES, READER_JSON, READER_QUANTIZATION, OnnxReader
+
+EXPORT_FORMAT = 1
+
+
+def export_ready(folder: Path, quantization: str) -> bool:
+    """A finished reader export with the `quantization` file, it and the tokenizer matching reader.json's checksums."""
+    try:
+        info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    files = info.get("files") if info.get("format") == EXPORT_FORMAT else None
+    name = READER_FILES[quantization]
+    return isinstance(files, dict) and name in files and file_problem(folder, files, [TOKENIZER_JSON, name]) is None
+
+
+def export_reader(reader_path: Path, target: Path, model: str, fingerprint: str, *, cache: Path | None = None) -> Path:
+    """Make sure `target` holds a checked export of `reader_path` merged into `model`: fp32 and int8 ONNX.
+
+    With `cache` (the model cache, `index.export_cache`) the export is made once there and `target` gets links to
+    what serving runs (READER_QUANTIZATION); a damaged or missing file in `target` is linked again from the cache."""
+    return provide(
+        cache,
+        f"reader-{fingerprint}-f{EXPORT_FORMAT}",
+        target,
+        ready=lambda folder: export_ready(folder, READER_QUANTIZATION),
+        make=lambda folder: _export(reader_path, folder, model, fingerprint),
+        info_file=READER_JSON,
+        files=[TOKENIZER_JSON, READER_FILES[READER_QUANTIZATION]],
+    )
+
+
+def _export(reader_path: Path, target: Path, model: str, fingerprint: str) -> None:
+    """Merge `reader_path` into `model`, export fp32 and int8 ONNX into `target` (replaced when there)."""
+    import torch
+
+    hub_offline()
+    from transformers import AutoTokenizer
+
+    from .embedder import resolve_model
+    from .onnx_export import quantize_int8
+    from .reader import ReaderFile, merged_model
+
+    reader = ReaderFile.read(reader_path)
+    base = resolve_model(model)
+    merged = merged_model(reader, base)
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_JSON))
+        sample = tokenizer(["a question?", "another one"], ["a sentence.", "and a longer sentence."], padding=True)
+        tensors = tuple(torch.tensor(sample[name]) for name in INPUTS)
+        wrapper = _Logit(merged).eval()
+        axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS} | {"logit": {0: "batch"}}
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper,
+                tensors,
+                str(staging / READER_FILES["fp32"]),
+                input_names=list(INPUTS),
+                output_names=["logit"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        quantize_int8(staging / READER_FILES["fp32"], staging / READER_FILES["int8"])
+        info = {
+            "format": EXPORT_FORMAT,
+            "fingerprint": fingerprint,
+            "reader": reader_path.name,
+            "max_length": int(reader.meta.get("max_length", 128)),
+            "pad_id": int(tokenizer.pad_token_id or 0),
+            "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
+        }
+        write_info(staging, READER_JSON, info)
+        swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _logit_class() -> type:
+    import torch
+
+    class Logit(torch.nn.Module):
+        def __init__(self, model: torch.nn.Module) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits[:, 0]
+
+    return Logit
+
+
+def _Logit(model: Any) -> Any:
+    return _logit_class()(model)
+
+
+def load_reader(
+    setting: str | None = "auto",
+    *,
+    model: str = "all-MiniLM-L6-v2",
+    cache: Path | None = None,
+    quantization: str = READER_QUANTIZATION,
+) -> OnnxReader | None:
+    """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting`, served from its export
+    in the model cache (`cache`, default `export_cache.default_cache()`; exported there if missing)."""
+    from .adapter import weights_id
+    from .embedder import fingerprint
+    from .reader import resolve_reader
+
+    path = resolve_reader(setting)
+    if path is None:
+        return None
+    reader_fp = f"{weights_id(path)}-{fingerprint(model, 'none')[:8]}"
+    folder = cached(
+        cache or default_cache(),
+        f"reader-{reader_fp}-f{EXPORT_FORMAT}",
+        ready=lambda f: export_ready(f, quantization),
+        make=lambda f: _export(path, f, model, reader_fp),
+    )
+    return OnnxReader(folder, quantization)
