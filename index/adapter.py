@@ -12,7 +12,6 @@ it was trained. This module imports torch only inside `merge_into`: only the bui
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from .errors import AdapterError
+from .weights_file import META_KEY, save_weights
 
-META_KEY = "__meta__"
 SHIPPED = Path(__file__).with_name("adapters") / "all-MiniLM-L6-v2-squad-qa.npz"
 
 
@@ -40,22 +39,6 @@ def read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, tuple[np.ndarray
 def write_adapter(path: Path, meta: dict[str, Any], pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     arrays = {f"{name}.{part}": m for name, (a, b) in pairs.items() for part, m in (("A", a), ("B", b))}
     save_weights(path, meta, arrays)
-
-
-def save_weights(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], *, compressed: bool = False) -> None:
-    """Shipped weights (the embedder adapter, the reader) as float32 arrays beside their JSON meta in one .npz,
-    written to a temporary name and renamed, so a reader of the file never sees half of it."""
-    saved: dict[str, Any] = {META_KEY: np.array(json.dumps(meta, sort_keys=True))}
-    saved.update({name: value.astype(np.float32) for name, value in arrays.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    (np.savez_compressed if compressed else np.savez)(tmp, **saved)
-    tmp.replace(path)
-
-
-def weights_id(path: Path) -> str:
-    """Part of a fingerprint: an index or export made with other weights (adapter or reader file) is not reused."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def merge_into(module: Any, path: Path) -> int:

@@ -43,6 +43,7 @@ from .store import (
 )
 from .stories import load_stories
 from .vectors import choose_type
+from .weights_file import reader_fingerprint
 
 DEFAULT_QUANTIZATION = "int8"
 
@@ -117,7 +118,6 @@ def _current(manifest: Manifest | None) -> tuple[str, str, str] | None:
 
 def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
     """Where the reader's ONNX export goes beside the index, or None when it is off or does not apply."""
-    from .adapter import weights_id
     from .reader import ReaderError, ReaderFile, resolve_reader
     from .reader_onnx import READER_QUANTIZATION
 
@@ -132,7 +132,7 @@ def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_enc
         if setting is not None and setting.lower() == READER_AUTO:
             return None  # the shipped reader fits the packaged model only
         raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
-    reader_fp = f"{weights_id(path)}-{base[:8]}"
+    reader_fp = reader_fingerprint(path, base)
     # the export itself is `_exported_reader`'s, on every build with stories (from the model cache when it is there)
     return ReaderRecord(
         file=str(path),

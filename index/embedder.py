@@ -98,7 +98,7 @@ def fingerprint(model: str, adapter: str | None = ADAPTER_AUTO) -> str:
     digest = hashlib.sha256()
     adapter_path = resolve_adapter(model, adapter)
     if adapter_path is not None:
-        from .adapter import weights_id
+        from .weights_file import weights_id
 
         digest.update(f"adapter:{weights_id(adapter_path)}\0".encode())
     if folder is None:

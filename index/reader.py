@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .adapter import META_KEY, save_weights
 from .errors import ReaderError
 from .offline import hub_offline
+from .weights_file import META_KEY, save_weights
 
 LORA, FULL = "lora:", "full:"
 # What makes a file a reader: the one-logit head it scores with (without it the logit would come from a head

@@ -22,6 +22,7 @@ from .export_cache import cached, default_cache, provide, swap_in, write_info
 from .offline import hub_offline
 from .onnx_encoder import TOKENIZER_JSON
 from .reader_onnx import INPUTS, READER_FILES, READER_JSON, READER_QUANTIZATION, OnnxReader
+from .weights_file import reader_fingerprint
 
 EXPORT_FORMAT = 1
 
@@ -132,14 +133,13 @@ def load_reader(
 ) -> OnnxReader | None:
     """A reader for an in-memory library (benchmarks, notebooks): READER_MODEL's `setting`, served from its export
     in the model cache (`cache`, default `export_cache.default_cache()`; exported there if missing)."""
-    from .adapter import weights_id
     from .embedder import fingerprint
     from .reader import resolve_reader
 
     path = resolve_reader(setting)
     if path is None:
         return None
-    reader_fp = f"{weights_id(path)}-{fingerprint(model, 'none')[:8]}"
+    reader_fp = reader_fingerprint(path, fingerprint(model, "none"))
     folder = cached(
         cache or default_cache(),
         f"reader-{reader_fp}-f{EXPORT_FORMAT}",

@@ -33,7 +33,6 @@ from pathlib import Path
 
 import numpy as np
 
-from index.adapter import weights_id
 from index.candidates import Candidates
 from index.embedder import load_encoder
 from index.library import Library, clean_question
@@ -51,6 +50,7 @@ from index.reader import SHIPPED
 from index.reader_export import load_reader
 from index.reader_onnx import OnnxReader
 from index.reading import Reading, answer_logit, reread
+from index.weights_file import weights_id
 
 from . import extra_quotes
 from .data import (
