@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .embedder import Encoder
 from .models import Story
-from .store import BuildContents, IndexData, Manifest, StoryEntry, flat_index, sentence_texts
+from .store import BuildContents, IndexData, Manifest, StoryEntry, sentence_texts
+from .vectors import make_index
 
 
 def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
@@ -33,8 +34,8 @@ def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
         path=Path("."),
         manifest=manifest,
         stories=contents.stories,
-        paragraph_vectors=flat_index(contents.paragraph_vectors, encoder.dimension),
-        sentence_vectors=flat_index(contents.sentence_vectors, encoder.dimension),
+        paragraph_vectors=make_index(contents.paragraph_vectors, encoder.dimension, "flat"),
+        sentence_vectors=make_index(contents.sentence_vectors, encoder.dimension, "flat"),
         paragraph_bm25=contents.paragraph_bm25,
         sentence_bm25=contents.sentence_bm25,
         sentence_inputs=contents.sentence_inputs,

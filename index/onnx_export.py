@@ -28,12 +28,10 @@ from .checksums import FileProblem, file_problem, sha256_file
 from .embedder import ADAPTER_AUTO, fingerprint, resolve_adapter
 from .errors import ModelNotFound
 from .export_cache import provide, swap_in, write_info
-from .onnx_encoder import TOKENIZER_JSON
+from .onnx_encoder import ENCODER_JSON, MODEL_FILES, TOKENIZER_JSON
 from .torch_model import load_traceable
 
 EXPORT_FORMAT = 1  # bump whenever the export's files change for the same model: the cache keys exports by it
-ENCODER_JSON = "encoder.json"
-MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 QUANTIZATIONS = tuple(MODEL_FILES)
 NOT_EXPORTED = "was not exported"  # an export without this quantisation's model file yet: no damage
 log = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ from .models import Story
 from .sentence_inputs import DEFINITION, SentenceInputs
 from .sentences import PARSER_VERSION
 from .tokens import tokenize
-from .vectors import StoredVectors, all_rows, make_index
+from .vectors import StoredVectors, make_index
 
 SENTENCE_INPUTS = "sentence-inputs.npz"
 STORIES, PARAGRAPH_VECTORS, SENTENCE_VECTORS = "stories.json", "paragraphs.faiss", "sentences.faiss"
@@ -106,14 +106,6 @@ class IndexData:
 # serving the same build share one copy of the vectors in the page cache. Builds never change a file in place (a
 # new build is a new folder), so a mapping stays valid while its Library lives. See benchmarks.perf_shards.
 READ_FLAGS = faiss.IO_FLAG_MMAP_IFC
-
-
-def flat_index(vectors: np.ndarray, dimension: int) -> faiss.Index:
-    return make_index(vectors, dimension, "flat")
-
-
-def all_vectors(index: faiss.Index | StoredVectors) -> np.ndarray:
-    return index.all() if isinstance(index, StoredVectors) else all_rows(index)
 
 
 def resolve_build(index_dir: Path) -> Path:
