@@ -132,16 +132,24 @@ def link_export(source: Path, target: Path, info_file: str, names: Iterable[str]
     info = read_info(source, info_file) or {}
     recorded: dict[str, str] = info.get("files", {})
     wanted = sorted({n for n in names if n in recorded})
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged(target) as staging:
         for file in wanted:
             try:
                 os.link(source / file, staging / file)
             except OSError:  # another file system, or one without hard links
                 shutil.copy2(source / file, staging / file)
         write_info(staging, info_file, info | {"files": {n: recorded[n] for n in wanted}})
+
+
+@contextmanager
+def staged(target: Path) -> Iterator[Path]:
+    """A fresh staging folder beside `target` (`.<name>.<pid>.partial`) to write an export or its links in: renamed
+    over `target` when the block ends, removed when it fails, so no one sees half of it. Write the json last."""
+    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
         swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from .checksums import FileProblem, file_problem, sha256_file
 from .embedder import ADAPTER_AUTO, fingerprint, resolve_adapter
 from .errors import ModelNotFound
-from .export_cache import provide, swap_in, write_info
+from .export_cache import provide, staged, write_info
 from .onnx_encoder import ENCODER_JSON, MODEL_FILES, TOKENIZER_JSON
 from .torch_model import load_traceable
 
@@ -119,10 +118,7 @@ def _export(model: str, target: Path, quantization: str, model_id: str, adapter:
 
     source = load_traceable(model, adapter)
     adapter_path = resolve_adapter(model, adapter)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged(target) as staging:
         tokenizer = getattr(source.tokenizer, "backend_tokenizer", None)
         if tokenizer is None:
             raise ModelNotFound(f"model {model!r} has no fast tokenizer; the ONNX path needs tokenizer.json")
@@ -163,10 +159,6 @@ def _export(model: str, target: Path, quantization: str, model_id: str, adapter:
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
         write_info(staging, ENCODER_JSON, info)
-        swap_in(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("exported %s to %s", model, target)
 
 

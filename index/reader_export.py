@@ -11,14 +11,12 @@ export itself: serving never imports this module.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any
 
 from .checksums import file_problem, sha256_file
-from .export_cache import cached, default_cache, provide, swap_in, write_info
+from .export_cache import cached, default_cache, provide, staged, write_info
 from .offline import hub_offline
 from .onnx_encoder import TOKENIZER_JSON
 from .reader_onnx import INPUTS, READER_FILES, READER_JSON, READER_QUANTIZATION, OnnxReader
@@ -69,10 +67,7 @@ def _export(reader_path: Path, target: Path, model: str, fingerprint: str) -> No
     base = resolve_model(model)
     merged = merged_model(reader, base)
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged(target) as staging:
         tokenizer.backend_tokenizer.save(str(staging / TOKENIZER_JSON))
         sample = tokenizer(["a question?", "another one"], ["a sentence.", "and a longer sentence."], padding=True)
         tensors = tuple(torch.tensor(sample[name]) for name in INPUTS)
@@ -100,10 +95,6 @@ def _export(reader_path: Path, target: Path, model: str, fingerprint: str) -> No
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
         write_info(staging, READER_JSON, info)
-        swap_in(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def _logit_class() -> type:
