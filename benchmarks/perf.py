@@ -1,6 +1,7 @@
 """How fast and lean newsroom-bot is, each figure beside a naive bot measured in the same run.
 
     python -m benchmarks.perf [--eval ../shared/eval] [--quick] [--skip-million] [--skip-load] [--json FILE]
+                              [--squad FILE] [--only-commands]
 
 The naive bot: sentence-transformers on torch for every encode, a FAISS flat index, stories embedded when it
 starts. Ours: the index's ONNX export (int8 unless QUANTIZATION=fp32), FAISS kind by size, lazy imports,
@@ -8,6 +9,9 @@ micro-batched question encodes. Timings are wall-clock on whatever machine runs 
 they are noisy, so run it when the machine is quiet and compare figures from one run only.
 `--eval` is the SQuAD folder from the project's shared data (not in this repository); without it the
 build-throughput texts are the shipped story's and the int8 quality check is skipped.
+The table printed first is the throughput of whole commands, `newsroom-bot build` and `ask --batch` on a
+SQuAD-sized library beside the naive pipeline (`benchmarks.perf_commands`; `--squad` is SQuAD 2.0 dev from the
+shared data, and without it the table is skipped, said so).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from index.onnx_encoder import OnnxEncoder
 from index.stories import load_stories, parse_story
 from index.vectors import choose_type, make_index
 
+from .perf_commands import SQUAD_FILE, commands, table
 from .perf_engine import (
     ROOT,
     Clustered,
@@ -235,9 +240,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-load", action="store_true", help="skip the Discord load run")
     p.add_argument("--million", type=int, default=1_000_000, help="how many vectors (default a million)")
     p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--squad", type=Path, default=SQUAD_FILE, help="SQuAD 2.0 dev for the throughput table")
+    p.add_argument("--only-commands", action="store_true", help="print the throughput table only")
     args = p.parse_args(argv)
     eval_dir = args.eval if args.eval and args.eval.exists() else None
     figures: dict[str, Any] = {}
+    if args.squad.exists():
+        figures["commands"] = commands(args.squad)
+        print(table(figures["commands"]), flush=True)
+    else:
+        print(f"no {args.squad}: the throughput table of whole commands is skipped (give --squad)", flush=True)
+    if args.only_commands:
+        _save(figures, args.json)
+        return 0
     with tempfile.TemporaryDirectory() as folder:
         index_dir = Path(folder) / "index"
         build_index(ROOT / "content", index_dir)
@@ -255,9 +270,13 @@ def main(argv: list[str] | None = None) -> int:
 
         figures["million"] = million(args.million)
     print(report(figures))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    _save(figures, args.json)
     return 0
+
+
+def _save(figures: dict[str, Any], path: Path | None) -> None:
+    if path:
+        path.write_text(json.dumps(figures, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
