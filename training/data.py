@@ -145,3 +145,38 @@ def news_sized_cuts(article: Article) -> Iterator[Article]:
         if questions and end - start >= 2:
             yield Article(article.title, story, questions)
         start = end
+
+
+@dataclass(frozen=True)
+class Squad2Question:
+    question: str
+    answers: tuple[str, ...]  # empty: unanswerable
+
+
+@dataclass(frozen=True)
+class Squad2Article:
+    title: str
+    story: Story
+    questions: list[Squad2Question]
+
+
+def read_held_out(path: Path, titles: Sequence[str] = SQUAD2_DEV_ARTICLES) -> list[Squad2Article]:
+    """The `titles` articles of a SQuAD 2.0 file (JSON, optionally .gz) as engine stories with their questions."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        raw = {a["title"]: a for a in json.load(handle)["data"]}
+    missing = [t for t in titles if t not in raw]
+    if missing:
+        raise ValueError(f"{path}: no article {', '.join(missing)}; is it SQuAD 2.0's dev split?")
+    return [_article(raw[title]) for title in titles]
+
+
+def _article(raw: dict[str, Any]) -> Squad2Article:
+    slug = re.sub(r"[^a-z0-9]+", "-", raw["title"].lower()).strip("-")[:90]
+    story = story_from_paragraphs(slug, [p["context"] for p in raw["paragraphs"]])
+    questions = [
+        Squad2Question(qa["question"], () if qa.get("is_impossible") else tuple(a["text"] for a in qa["answers"]))
+        for p in raw["paragraphs"]
+        for qa in p["qas"]
+    ]
+    return Squad2Article(raw["title"], story, questions)

@@ -206,13 +206,13 @@ def ranker_rows(examples: list[Example], rng: np.random.Generator, negatives: in
 
 
 def fit_logistic(
-    x: np.ndarray, y: np.ndarray, c: float, balanced: bool
+    x: np.ndarray, y: np.ndarray, c: float, balanced: bool, sample_weight: np.ndarray | None = None
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """(coef, intercept, mean, scale) of a logistic regression fitted on standardised features."""
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale < 1e-6] = 1.0
     model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if balanced else None)
-    model.fit((x - mean) / scale, y)
+    model.fit((x - mean) / scale, y, sample_weight=sample_weight)
     return model.coef_[0], float(model.intercept_[0]), mean, scale
 
 

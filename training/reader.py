@@ -21,32 +21,17 @@ import os
 import random
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from index.embedder import DEFAULT_MODEL, fingerprint, load_encoder, resolve_model
-from index.reader import SHIPPED, ReaderFile
+from index.embedder import fingerprint, load_encoder, resolve_model
+from index.reader import ReaderFile
 
-from .reader_data import NEVER_TRAIN_V2, ArticleText, Pair, article_pairs, article_text, chat_spelled
+from .reader_args import load_articles, parser
+from .reader_data import Pair, article_pairs, chat_spelled
+from .real_pairs import real_query_pairs, with_variants
 
-DEV_ARTICLE = "University_of_Notre_Dame"
 TARGETS = ("query", "key", "value", "dense")  # every Linear of the encoder layers; the pooler is trained whole
 WHOLE = ("bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias")
-FIT_AND_ADAPTER_ARTICLES = 105  # the ranker's fit uses the first 60 shuffled v1 articles, the adapter the next 45
-
-
-def load_articles(args: argparse.Namespace) -> tuple[list[ArticleText], list[ArticleText], list[ArticleText]]:
-    """(v1 training articles, v2 training articles, v1 held-out articles)."""
-    from .data import read_squad
-
-    v1 = read_squad(args.squad, exclude=[DEV_ARTICLE])
-    random.Random(7).shuffle(v1)  # the fit's and the adapter's order: their articles come first
-    pool = v1[args.skip :]
-    wanted = -(-args.questions // args.per_article)
-    train_v1 = [article_text(a) for a in pool[:wanted]]
-    held_v1 = [article_text(a) for a in pool[wanted : wanted + args.held_out]]
-    v2 = read_squad(args.squad2, exclude=NEVER_TRAIN_V2) if args.squad2 else []
-    return train_v1, [article_text(a) for a in v2], held_v1
 
 
 def build_pairs(args: argparse.Namespace, encoder: Any) -> list[Pair]:
@@ -56,18 +41,35 @@ def build_pairs(args: argparse.Namespace, encoder: Any) -> list[Pair]:
     everything = train_v1 + train_v2
     for article in everything:
         others = [a for a in everything if a is not article]
-        cap = args.per_article if article in train_v1 else None
+        cap = args.per_article if article in train_v1 else args.v2_per_article or None
         pairs += article_pairs(article, others, encoder, rng, max_questions=cap)
         if encoder is not None and article in (train_v1[-1:] + train_v2[-1:]):
             encoder.save()  # the embeddings take minutes on 2 cores: a rerun reads them back
-    rng.shuffle(pairs)
+    squad = len(pairs)
     pairs = chat_spelled(pairs, args.chat_share, random.Random(args.seed + 1))
+    pairs += real_query_pairs(args, encoder, rng)
+    rng.shuffle(pairs)
+    pairs = with_variants(pairs, args.variant_share, random.Random(args.seed + 2))
+    pairs = as_read(pairs)
+    rng.shuffle(pairs)
     positives = sum(p.label > 0 for p in pairs)
     print(
-        f"{len(train_v1)} SQuAD v1 + {len(train_v2)} SQuAD 2.0 articles: {len(pairs)} pairs, {positives} positive",
+        f"{len(train_v1)} SQuAD v1 + {len(train_v2)} SQuAD 2.0 articles ({squad} pairs), real queries and the "
+        f"reader-style set: {len(pairs)} pairs with variants, {positives} positive",
         file=sys.stderr,
     )
     return pairs
+
+
+def as_read(pairs: list[Pair]) -> list[Pair]:
+    """Each question as the engine reads it at serving time (`Library.reading_of`: markup gone, normal form), with
+    the training sentences' words as the library's."""
+    from index.canonical import QuestionForm
+    from index.cleaning import clean_question
+
+    form = QuestionForm.of(sorted({p.sentence for p in pairs}))
+    read = {q: form.normal(clean_question(q)) or q for q in {p.question for p in pairs}}
+    return [Pair(read[p.question], p.sentence, p.label) for p in pairs]
 
 
 def lora_model(args: argparse.Namespace) -> Any:
@@ -91,16 +93,32 @@ def lora_model(args: argparse.Namespace) -> Any:
         inject_adapter_in_model(config, ce[0].model)
     for name, parameter in ce[0].model.named_parameters():
         # rank 0 fine-tunes every weight but the word embeddings (12M of 23M, too big to ship as a delta)
-        full_tune = args.rank == 0 and "word_embeddings" not in name
+        full_tune = args.rank == 0 and "word_embeddings" not in name and not frozen(name, args.freeze_layers)
         parameter.requires_grad_(full_tune or "lora_" in name or name in WHOLE)
     return ce
 
 
+def frozen(name: str, layers: int) -> bool:
+    """Whether `--freeze-layers` keeps this parameter as it is: the embeddings and the first `layers` encoder layers
+    (training the top layers only costs about half the backward pass, which matters on 2 shared cores)."""
+    if layers <= 0:
+        return False
+    if ".embeddings." in name:
+        return True
+    return any(f".encoder.layer.{i}." in name for i in range(layers))
+
+
 def warm_start(ce: Any, reader: ReaderFile) -> None:
-    """Continue from an earlier run's file: its LoRA pairs and whole parameters copied into the fresh model."""
+    """Continue from an earlier run's file: its LoRA pairs and whole parameters copied into the fresh model, or,
+    when the model has no LoRA layers (`--rank 0`), the file's deltas merged into its weights."""
     import torch
 
+    from index.reader import merge_into
+
     modules = dict(ce[0].model.named_modules())
+    if not any(hasattr(m, "lora_A") for m in modules.values()):
+        merge_into(ce[0].model, reader)
+        return
     params = dict(ce[0].model.named_parameters())
     with torch.no_grad():
         for name, (a, b) in reader.lora.items():
@@ -122,7 +140,8 @@ def reader_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> Rea
             b = module.lora_B["default"].weight.detach().numpy().copy()
             lora[name] = (a, b)
     params = dict(model.named_parameters())
-    whole = WHOLE if args.rank > 0 else tuple(n for n, p in params.items() if p.requires_grad)
+    # rank 0: every weight but the word embeddings, trained or not (a frozen layer still holds --init's values)
+    whole = WHOLE if args.rank > 0 else tuple(n for n in params if "word_embeddings" not in n)
     for name in whole:
         full[name.replace(".base_layer", "")] = params[name].detach().numpy().copy()
     meta = {
@@ -219,6 +238,17 @@ def train(args: argparse.Namespace) -> int:
         "init": args.init.name if args.init else None,
         "skip_pairs": args.skip_pairs,
         "chat_share": args.chat_share,
+        "variant_share": args.variant_share,
+        "freeze_layers": args.freeze_layers,
+        "real_queries": {
+            "qed": args.qed.name if args.qed else None,
+            "qed_questions": args.qed_questions,
+            "quiz": args.quiz.name if args.quiz else None,
+            "quiz_questions": args.quiz_questions,
+            "reader_set": args.reader_set,
+            "v2_per_article": args.v2_per_article,
+        },
+        "kind": "reader",
         "train_minutes": round(minutes, 1),
     }
     reader = reader_file(ce, args, extra)
@@ -231,55 +261,6 @@ def train(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     print(f"total {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)
     return 0
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.reader", description=__doc__.split("\n\n")[0])
-    p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 train JSON (.json or .json.gz)")
-    p.add_argument("--squad2", type=Path, help="SQuAD 2.0 dev articles JSON (../shared/eval/...other-articles)")
-    p.add_argument("--out", type=Path, default=SHIPPED)
-    p.add_argument("--model", default=DEFAULT_MODEL)
-    p.add_argument("--questions", type=int, default=3000, help="SQuAD v1 questions (default 3000)")
-    p.add_argument("--per-article", type=int, default=30, help="at most this many questions per v1 article")
-    p.add_argument(
-        "--skip",
-        type=int,
-        default=FIT_AND_ADAPTER_ARTICLES,
-        help="leading shuffled v1 articles left to the fit and the adapter",
-    )
-    p.add_argument("--held-out", type=int, default=6, help="v1 articles after the training ones, for --eval")
-    p.add_argument(
-        "--rank",
-        type=int,
-        default=16,
-        help="LoRA rank; 0 fine-tunes every weight but the word embeddings (then: training.reader_ship)",
-    )
-    p.add_argument("--alpha", type=float, default=32.0)
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs)")
-    p.add_argument("--init", type=Path, help="continue from this reader file (same rank and alpha)")
-    p.add_argument(
-        "--skip-pairs", type=int, default=0, help="leave out the first N shuffled pairs (seen by --init's run)"
-    )
-    p.add_argument("--max-pairs", type=int, default=0, help="train on the first N shuffled pairs only (0: all)")
-    p.add_argument("--minutes", type=float, default=40.0, help="stop training after this long (0: no limit)")
-    p.add_argument("--no-dense", dest="dense", action="store_false", help="skip the embedder's negatives")
-    p.add_argument("--eval", action="store_true", help="measure on held-out articles after training")
-    p.add_argument("--top", type=int, default=10, help="fused candidates the reader reads in --eval")
-    p.add_argument("--eval-questions", type=int, default=400, help="questions per held-out set for --eval")
-    p.add_argument(
-        "--chat-share",
-        type=float,
-        default=0.15,
-        help="share of questions rewritten as chat (lower case, no '?', 'u', 'ppl'...): readers type like that",
-    )
-    p.add_argument("--cache", type=Path, default=Path("data/cache"), help="embedding cache folder")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=7)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from index.embedder import DEFAULT_MODEL, load_encoder, resolve_model
 from index.features import zscore
 from index.reader import ReaderFile, merged_model
 
+from .reader_args import load_articles, parser
 from .reader_data import DEV_ARTICLES_V2, ArticleScorer, ArticleText, article_text, holds
 
 
@@ -92,7 +93,6 @@ def summarise(rows: list[tuple[bool, np.ndarray, np.ndarray, np.ndarray]]) -> di
 
 def evaluate_reader(reader: ReaderFile, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     from .data import DiskCachedEncoder, read_squad
-    from .reader import load_articles
 
     encoder = DiskCachedEncoder(load_encoder(args.model), args.cache)
     torch_reader = TorchReader(reader, args.model)
@@ -113,9 +113,7 @@ def evaluate_reader(reader: ReaderFile, args: argparse.Namespace) -> dict[str, d
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .reader import parser as train_parser
-
-    p = train_parser()
+    p = parser()
     p.prog = "python -m training.reader_eval"
     p.add_argument("--reader", type=Path, required=True, help="the reader .npz to measure")
     args = p.parse_args(argv)
