@@ -9,12 +9,14 @@ Every quote is cut from the stored story text by sentence offsets, so it is verb
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
+from .canonical import QuestionForm
 from .cleaning import clean_question, valid_text
 from .embedder import CachedEncoder, Encoder
 from .errors import StoryNeeded, UnknownStory
@@ -24,9 +26,18 @@ from .onnx_encoder import query_encoder
 from .options import EngineOptions
 from .pgstore import PREFIX, DatabaseIndex
 from .quoting import quote_text, quoted_paragraphs
-from .ranking import Ranking, ReaderWeights, Weights, answer_features, answer_probability, load_weights, rank
+from .ranking import (
+    Ranking,
+    ReaderWeights,
+    Weights,
+    answer_features,
+    answer_probability,
+    load_weights,
+    rank,
+    related_probability,
+)
 from .reader_onnx import OnnxReader, query_reader
-from .reading import Reading, answer_confidence, quote_weights, reread, to_read
+from .reading import Reading, quote_weights, reader_decision, reread, to_read
 from .refs import RefStatus, resolve_ref
 from .rows import RowLayout
 from .store import IndexData, Manifest, check_encoder, read_build
@@ -150,6 +161,16 @@ class Library:
         return resolve_ref(story, slug, paragraph, digest)
 
     # ----------------------------------------------------------------- asking
+    @functools.cached_property
+    def question_form(self) -> QuestionForm:
+        """How questions are normalised for this library's stories (index.canonical); made on the first question."""
+        return QuestionForm.of(p.text for s in self.data.stories for p in s.paragraphs)
+
+    def reading_of(self, question: str) -> str:
+        """What the engine reads of a question: chat markup gone (`clean_question`), then its normal form, the same
+        for every trivial variant (`index.canonical`)."""
+        return self.question_form.normal(clean_question(valid_text(question)))
+
     def encode_question(self, question: str) -> np.ndarray:
         """The question's embedding, from the cache of recent questions when it was asked before."""
         return self._questions.encode([question])[0]
@@ -171,7 +192,7 @@ class Library:
             if story is not None:
                 self.story(story)  # raises UnknownStory
         questions = [valid_text(q) for q in questions]  # a lone surrogate would break the tokenizer and the JSON
-        texts = [clean_question(q) for q in questions]
+        texts = [self.reading_of(q) for q in questions]
         answers = [self._refusal(q, t, s) for q, t, s in zip(questions, texts, scopes)]
         todo = [i for i, answer in enumerate(answers) if answer is None]
         vectors = self._questions.encode([texts[i] for i in todo])
@@ -234,12 +255,19 @@ class Library:
     ) -> tuple[Ranking, float, AnswerStatus, Weights]:
         """(the final ranking, confidence, the tier: ANSWERED, CLOSEST or NOT_COVERED, the weights quoting reads)
         for one question. The tier is the confidence cut by the thresholds fitted beside it (`Thresholds.tier`)."""
-        confidence = answer_probability(answer_features(c, r), self.weights)
+        features = answer_features(c, r)
+        confidence = answer_probability(features, self.weights)
         if reading is None:
-            return r, confidence, self.weights.tier(confidence), self.weights
+            return (
+                r,
+                confidence,
+                self.weights.tier(confidence, related_probability(features, self.weights)),
+                self.weights,
+            )
         rw = self.reader_weights
-        confidence = answer_confidence(reading, confidence, rw)
-        return reread(c, r, reading, rw), confidence, rw.tier(confidence), quote_weights(self.weights, rw)
+        final = reread(c, r, reading, rw)
+        confidence, related = reader_decision(c, final, reading, confidence, rw)
+        return final, confidence, rw.tier(confidence, related), quote_weights(self.weights, rw)
 
     def _answer(
         self,
@@ -268,7 +296,7 @@ class Library:
 
     def paragraph_ranking(self, question: str, story: str | None = None) -> list[int]:
         """Paragraph numbers of the candidates, most likely to answer first (for benchmarks and debugging)."""
-        text = clean_question(question)
+        text = self.reading_of(question)
         candidates = self.candidates(text, story)
         if candidates is None:
             return []

@@ -55,22 +55,31 @@ class Thresholds(BaseModel):
 
     answer_threshold: float = 0.5
     closest_threshold: float | None = None
+    # A model of its own for "the question is on the story's subject" (fitted against off-topic questions), when
+    # the weights have one: `closest_threshold` then cuts its probability, not the confidence. Over the same
+    # features as the confidence: QUESTION_FEATURES (Weights) or index.reading.DECISION_FEATURES (ReaderWeights).
+    related_coef: list[float] = []
+    related_intercept: float = 0.0
 
     @model_validator(mode="after")
     def _decline_at_most_confident(self) -> Thresholds:
         low = self.closest_threshold
-        if low is not None and not 0.0 <= low <= self.answer_threshold:
+        top = 1.0 if self.related_coef else self.answer_threshold  # a cut on another score may sit above
+        if low is not None and not 0.0 <= low <= top:
             raise ValueError(
                 f"closest_threshold ({low}) must be between 0 and answer_threshold ({self.answer_threshold}): "
                 "below it a question is declined, at or above answer_threshold it is answered with confidence"
             )
         return self
 
-    def tier(self, confidence: float) -> AnswerStatus:
-        """ANSWERED, CLOSEST or NOT_COVERED for a question answered with this confidence."""
+    def tier(self, confidence: float, related: float | None = None) -> AnswerStatus:
+        """ANSWERED, CLOSEST or NOT_COVERED for a question answered with this confidence. `related`, where the
+        decision has a model of its own for "on the story's subject" (index.reading.reader_decision), is what the
+        decline threshold cuts; else the confidence is."""
         if confidence >= self.answer_threshold:
             return AnswerStatus.ANSWERED
-        if self.closest_threshold is not None and confidence >= self.closest_threshold:
+        near = confidence if related is None else related
+        if self.closest_threshold is not None and near >= self.closest_threshold:
             return AnswerStatus.CLOSEST
         return AnswerStatus.NOT_COVERED
 
@@ -82,6 +91,9 @@ class ReaderWeights(Thresholds):
     ranker_weight: float = 0.3
     answer_coef: list[float] = [1.0, 0.0]  # over (best reader logit, abstention model logit)
     answer_intercept: float = 0.0
+    # The decision over index.reading.DECISION_FEATURES (training.decision_fit); empty: the two-feature model above.
+    decision_coef: list[float] = []  # P(the first quote holds the answer): the confidence, against answer_threshold
+    decision_intercept: float = 0.0
     extra_margin: float = 3.0  # further quotes only within this combined score of the first ...
     extra_min_score: float | None = None  # ... and at least this (None: no further quotes)
     fitted: dict[str, object] = {}
@@ -198,12 +210,24 @@ def answer_features(c: Candidates, r: Ranking) -> np.ndarray:
 
 
 def answer_probability(features: np.ndarray, w: Weights) -> float:
-    """P(the best passage answers the question); an unfitted engine trusts the best sentence's cosine."""
+    """The confidence: P(the first quote holds the answer) as fitted by training.decision_fit (P(the story answers)
+    in weights from training.fit alone); an unfitted engine trusts the best sentence's cosine."""
     if not w.answer_coef:
         return float(sigmoid(12.0 * (features[QUESTION_FEATURES.index("best_sentence_cosine")] - 0.45)))
-    columns = [QUESTION_FEATURES.index(name) for name in w.question_features]
-    x = features[columns]
+    x = _standardised(features, w)
+    return float(sigmoid(float(x @ np.asarray(w.answer_coef)) + w.answer_intercept))
+
+
+def related_probability(features: np.ndarray, w: Weights) -> float | None:
+    """P(the question is on the story's subject), what the decline threshold cuts; None without a model for it."""
+    if not w.related_coef:
+        return None
+    return float(sigmoid(float(_standardised(features, w) @ np.asarray(w.related_coef)) + w.related_intercept))
+
+
+def _standardised(features: np.ndarray, w: Weights) -> np.ndarray:
+    """The fitted question features, clipped to what the fit saw and standardised as the fit did."""
+    x = features[[QUESTION_FEATURES.index(name) for name in w.question_features]]
     if w.answer_low:
         x = np.clip(x, w.answer_low, w.answer_high)
-    x = (x - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)
-    return float(sigmoid(float(x @ np.asarray(w.answer_coef)) + w.answer_intercept))
+    return (x - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)

@@ -67,6 +67,58 @@ def answer_confidence(reading: Reading, abstention_probability: float, rw: Reade
     return float(sigmoid(answer_logit(reading, abstention_probability, rw)))
 
 
+DECISION_FEATURES = (
+    "reader_best",  # the reader's highest logit over what it read
+    "reader_first",  # its logit for the sentence quoted first
+    "reader_margin",  # best minus second best: one clear answer, or several alike
+    "abstention_logit",  # the ranker-based abstention model's logit (index.ranking)
+    "best_cosine",  # the question's best sentence cosine
+    "top_paragraph_cosine",
+    "unseen_share",  # IDF share of the question's terms the library never uses
+    "log_sentences",  # how many sentences were candidates (small stories score differently)
+)
+
+
+def decision_features(c: Candidates, final: Ranking, reading: Reading, abstention_probability: float) -> np.ndarray:
+    """One row of DECISION_FEATURES for a question the reader has read (`final`: the ranking after `reread`)."""
+    logits = np.sort(reading.logits)[::-1]
+    best = float(logits[0]) if len(logits) else -10.0
+    second = float(logits[1]) if len(logits) > 1 else best - 5.0
+    top = int(final.paragraph_order[0])
+    first_pos = int(final.best_sentence[top])
+    read = {int(pos): float(logit) for pos, logit in zip(reading.positions, reading.logits)}
+    p = min(max(abstention_probability, 1e-6), 1 - 1e-6)
+    return np.array(
+        [
+            best,
+            read.get(first_pos, best - 5.0),
+            best - second,
+            math.log(p / (1 - p)),
+            float(c.sentence_dense.max()),
+            float(c.paragraph_dense[top]),
+            c.unseen_share,
+            math.log1p(len(c.sentence_rows)),
+        ],
+        dtype=np.float64,
+    )
+
+
+def reader_decision(
+    c: Candidates, final: Ranking, reading: Reading, abstention_probability: float, rw: ReaderWeights
+) -> tuple[float, float]:
+    """(confidence: P(the first quote holds the answer), relatedness: P(the question is on the story's subject)).
+
+    With the fitted decision (`rw.decision_coef`) both are logistic models over DECISION_FEATURES; without it the
+    older two-feature model gives the confidence and stands in for the relatedness too."""
+    if not rw.decision_coef:
+        confidence = answer_confidence(reading, abstention_probability, rw)
+        return confidence, confidence
+    x = decision_features(c, final, reading, abstention_probability)
+    confidence = float(sigmoid(float(x @ np.asarray(rw.decision_coef)) + rw.decision_intercept))
+    related = float(sigmoid(float(x @ np.asarray(rw.related_coef)) + rw.related_intercept))
+    return confidence, related
+
+
 def quote_weights(weights: Weights, rw: ReaderWeights) -> Weights:
     """The weights `quoting` reads, with the extra-quote rule on the reader's combined scale."""
     return weights.model_copy(

@@ -28,6 +28,7 @@ import pickle
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ import numpy as np
 
 from index.candidates import Candidates
 from index.embedder import load_encoder
-from index.library import Library, clean_question
+from index.library import Library
 from index.ranking import (
     WEIGHTS_FILE,
     Ranking,
@@ -80,9 +81,11 @@ class Record:
     kind: str  # answerable, unanswered, off_topic, trick
 
 
-def _records(library: Library, asked: list[tuple[str, list[str], int, str]], weights: Weights) -> list[Record]:
-    """`asked`: (question, gold answers, gold paragraph number or 0, kind)."""
-    texts = [clean_question(q) for q, _, _, _ in asked]
+def _records(
+    library: Library, asked: Sequence[tuple[str, list[str], int | tuple[int, ...], str]], weights: Weights
+) -> list[Record]:
+    """`asked`: (question, gold answers, gold paragraph number(s) or 0, kind)."""
+    texts = [library.reading_of(q) for q, _, _, _ in asked]
     found = [library.candidates(t) for t in texts]
     rankings = [rank(c, weights) if c is not None else None for c in found]
     library.reader_weights = ReaderWeights(top_n=READ_AT_MOST)
@@ -93,7 +96,7 @@ def _records(library: Library, asked: list[tuple[str, list[str], int, str]], wei
         if c is None or r is None or reading is None:
             continue
         numbers = np.array([library.rows.paragraph(int(p)).number for p in c.paragraph_rows])
-        in_gold = numbers[c.sentence_paragraph] == paragraph
+        in_gold = np.isin(numbers[c.sentence_paragraph], np.atleast_1d(paragraph))
         gold = [a.lower() for a in answers if a.strip()]
         positive = np.array(
             [in_gold[i] and any(a in lowered[int(s)] for a in gold) for i, s in enumerate(c.sentence_rows)]

@@ -66,7 +66,8 @@ def test_ask_many_answers_as_ask_does_one_by_one(library: Library) -> None:
     together = Library(library.data, counting).ask_many(questions, scopes, top_k=2)
     alone = [library.ask(q, s, top_k=2) for q, s in zip(questions, scopes)]
     assert [gist(a) for a in together] == [gist(a) for a in alone]
-    assert {a.status.value for a in together} >= {"answered", "empty_question", "question_too_long"}
+    statuses = {a.status.value for a in together}
+    assert statuses >= {"empty_question", "question_too_long"} and statuses & {"answered", "closest"}
     assert [len(call) for call in counting.calls] == [4]  # one encode for the four real questions
 
 

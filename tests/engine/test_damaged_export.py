@@ -65,7 +65,7 @@ def test_a_damaged_export_is_named_refused_and_rebuilt(index_copy: Path, case: s
     assert named in str(caught.value) and "newsroom-bot build" in str(caught.value)
     report = build_index(CONTENT, index_copy, force=force)  # `newsroom-bot build` (--force): exports it again
     assert report.ok and report.changed is force
-    assert Library.load(index_copy).ask(QUESTION).answered
+    assert Library.load(index_copy).ask(QUESTION).shows_quotes
 
 
 @pytest.fixture(scope="module")

@@ -66,7 +66,7 @@ def test_missing_index_says_how_to_build_then_the_first_build_is_picked_up(
     assert f"newsroom-bot build --index {index_dir}" in str(caught.value)
     build_index(content_copy, index_dir, encoder=encoder)
     answer = live.ask("How many White Helmets are trapped?")  # check_interval=0: the next question looks
-    assert live.ready and answer.answered and live.problem is None
+    assert live.ready and answer.shows_quotes and live.problem is None
 
 
 def test_watch_is_rate_limited_and_reload_is_immediate(
@@ -123,7 +123,7 @@ def test_a_bad_new_build_is_refused_and_the_last_good_one_keeps_serving(
     assert isinstance(live.problem, error)
     assert "newsroom-bot build" in str(live.problem) and "last problem" in live.status()
     assert _slugs(live) == {SEED_SLUG}
-    assert live.ask("How many White Helmets are still trapped in Syria?").answered
+    assert live.ask("How many White Helmets are still trapped in Syria?").shows_quotes
     assert not live.reload()  # a refused build is not retried (nor logged) on every check
 
 
@@ -151,7 +151,7 @@ def test_a_build_whose_model_files_will_not_load_is_refused_and_asking_goes_on(
     _truncate(_export_of(resolve_build(index_copy)) / name)
     with caplog.at_level("ERROR", logger="index.live"):
         for _ in range(3):
-            assert live.ask("How many White Helmets are still trapped in Syria?").answered  # check_interval=0
+            assert live.ask("How many White Helmets are still trapped in Syria?").shows_quotes  # check_interval=0
     assert _slugs(live) == {SEED_SLUG} and "newsroom-bot build" in str(live.problem)
     # only the refusals count: another test's logging set-up can leave INFO records reaching caplog here
     refusals = [r for r in caplog.records if r.name == "index.live" and r.levelno >= logging.ERROR]
@@ -188,7 +188,7 @@ def test_whatever_loading_raises_is_a_refused_build(index_copy: Path, content_co
     assert live.build == first
     _add_bridge(content_copy)
     build_index(content_copy, index_copy, encoder=encoder)
-    assert live.ask("How many White Helmets are still trapped in Syria?").answered
+    assert live.ask("How many White Helmets are still trapped in Syria?").shows_quotes
     assert "EOF while parsing" in str(live.problem) and live.build == first
 
 
@@ -208,7 +208,7 @@ def test_the_served_build_damaged_in_place_keeps_serving_from_memory(served: tup
     live, index_dir = served
     _garble_manifest(resolve_build(index_dir))
     assert not live.reload() and isinstance(live.problem, IndexCorrupt)
-    assert live.ask("How many lives have the White Helmets saved?").answered
+    assert live.ask("How many lives have the White Helmets saved?").shows_quotes
 
 
 def test_a_corrupt_index_at_start_is_refused_with_the_fix(index_copy: Path, encoder: Encoder) -> None:

@@ -124,7 +124,7 @@ def test_query_encoder_must_match_the_index(tmp_path: Path, built_index: Path, e
     with pytest.raises(IndexMismatch, match="fp32 embeddings but questions would be encoded in int8"):
         Library.load(built_index, encoder=int8)
     fp32 = OnnxEncoder(export_dir, "fp32")
-    assert Library.load(built_index, encoder=fp32).ask("How many White Helmets are still trapped?").answered
+    assert Library.load(built_index, encoder=fp32).ask("How many White Helmets are still trapped?").shows_quotes
 
     class OtherModel(Encoder):
         name, dimension, fingerprint = "some-other-model", 384, "0" * 24
@@ -145,7 +145,7 @@ def test_missing_export_says_rebuild(tmp_path: Path, content_copy: Path, encoder
     with pytest.raises(IndexMissing, match="rebuild"):
         Library.load(index_dir)
     assert build_index(content_copy, index_dir, encoder=encoder).changed is False  # repairs the export in place
-    assert Library.load(index_dir).ask("How many White Helmets are still trapped?").answered
+    assert Library.load(index_dir).ask("How many White Helmets are still trapped?").shows_quotes
 
 
 def test_changing_quantization_re_embeds(tmp_path: Path, content_copy: Path) -> None:

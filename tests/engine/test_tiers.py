@@ -121,3 +121,40 @@ def test_the_shipped_weights_have_both_thresholds_in_order() -> None:
     for thresholds in (weights, weights.reader or ReaderWeights()):
         assert thresholds.closest_threshold is not None
         assert 0.0 <= thresholds.closest_threshold <= thresholds.answer_threshold
+
+
+def test_with_a_relatedness_model_the_decline_cut_reads_it_not_the_confidence() -> None:
+    rw = ReaderWeights(answer_threshold=0.8, closest_threshold=0.6, related_coef=[1.0], related_intercept=0.0)
+    assert rw.tier(0.9, related=0.1) is AnswerStatus.ANSWERED  # confident wins whatever the relatedness
+    assert rw.tier(0.3, related=0.7) is AnswerStatus.CLOSEST  # unsure, but on the story's subject
+    assert rw.tier(0.3, related=0.5) is AnswerStatus.NOT_COVERED  # off the subject: nothing quoted
+    # the decline cut is on another score, so it may sit above the confident one
+    assert ReaderWeights(answer_threshold=0.4, closest_threshold=0.7, related_coef=[1.0]).closest_threshold == 0.7
+    with pytest.raises(ValueError):
+        ReaderWeights(answer_threshold=0.4, closest_threshold=0.7)  # one score: decline must not exceed confident
+
+
+def test_the_fitted_decision_reads_its_features_through_both_models() -> None:
+    from index.reading import DECISION_FEATURES, Reading, reader_decision
+
+    rw = ReaderWeights(
+        decision_coef=[1.0] + [0.0] * (len(DECISION_FEATURES) - 1),
+        decision_intercept=0.0,
+        related_coef=[0.0] * len(DECISION_FEATURES),
+        related_intercept=2.0,
+    )
+
+    class C:  # the Candidates fields decision_features reads
+        sentence_dense = np.array([0.5, 0.2])
+        paragraph_dense = np.array([0.4])
+        unseen_share = 0.1
+        sentence_rows = np.array([0, 1])
+
+    class R:
+        paragraph_order = np.array([0])
+        best_sentence = np.array([0])
+
+    reading = Reading(np.array([0, 1]), np.array([1.5, -2.0]))
+    confidence, related = reader_decision(C(), R(), reading, 0.5, rw)  # type: ignore[arg-type]
+    assert confidence == pytest.approx(1 / (1 + np.exp(-1.5)))  # the reader's best logit alone
+    assert related == pytest.approx(1 / (1 + np.exp(-2.0)))  # the intercept alone
