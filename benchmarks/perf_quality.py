@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from index import Encoder
+from training.data import read_questions
 
-from .quality import read_questions, run
+from .story_systems import run
 
 
 def compare(eval_dir: Path, encoders: dict[str, Encoder]) -> dict[str, dict[str, float]]:

@@ -1,169 +1,47 @@
-"""Answer quality: the project's engine on three kinds of questions, against issue 12's targets.
+"""Answer quality: the project's engine on every dev set, against the targets for readers' own questions.
 
     python -m benchmarks.quality                      # all sections, data from ../shared/eval and benchmarks/readers
     python -m benchmarks.quality --sections readers   # only the reader-style set (ships with the repo)
 
 - **story** (default: SQuAD's University_of_Notre_Dame, 269 questions + 12 off-topic): paragraph top-1 and top-3,
-  how often the first quote contains a gold answer (case-insensitive; an abstention counts as a miss), on-topic
-  questions answered and off-topic ones abstained, median time per question; beside plain dense-only and
-  BM25-only retrieval with an oracle threshold (the cut-off that answers exactly 95% of this run's on-topic
-  questions, the best a fixed cut-off could do here; the engine's abstention is fitted on SQuAD only).
-- **squad2**: SQuAD 2.0 dev, the eight held-out articles (`benchmarks.squad2`): answerable questions whose first
-  quote holds the answer, unanswerable ones declined.
-- **readers**: the reader-style set (`benchmarks.reader_set`): right quote, answered, near-topic and off-topic
-  declined, per story, per style and overall.
+  how often the first quote contains a gold answer, beside plain dense-only and BM25-only retrieval
+  (`benchmarks.story_systems`).
+- **squad2**: SQuAD 2.0 dev, the eight held-out articles (`benchmarks.squad2`): answerable and trick questions.
+- **readers**: the reader-style set (`benchmarks.reader_set`), per story, per style and overall.
+- **variants**: trivial variants of the reader-style set's questions (`benchmarks.variants`): the flip rate.
+- **qed**, **quiz**: real search queries with near-topic paragraphs, news-quiz questions with no story named, and
+  off-topic questions at scale (`benchmarks.real_queries`).
 
-Then one summary table: target, before (main before the reader model) and now.
+Then the three replies (answered / closest / not covered) on every dev set (`benchmarks.tiers`) and one summary
+table: target, before (main at 257509c) and now (`benchmarks.dev_sets`).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from index.embedder import Encoder, load_encoder, resolve_adapter
-from index.library import Library
-from index.ranking import WEIGHTS_FILE, Weights, load_weights
+from index.ranking import WEIGHTS_FILE, load_weights
 from index.reader_export import load_reader
-from index.reader_onnx import OnnxReader
 from index.stories import parse_story
 from training.data import DiskCachedEncoder, Question, read_questions
+from training.real_queries import QED_FILE, QUIZ_FILE, RealQuery, read_qed, read_quiz, split_qed, split_quiz
 
-from .quality_report import format_readers, format_squad2, format_story, summary_table
-from .reader_set import QUESTIONS_FILE, STORY_FOLDERS, ReaderSet, evaluate_readers, read_reader_set
-from .squad2 import Squad2Article, evaluate_squad2, read_held_out
-from .story_asker import engine_asker, quote_holds_answer
+from .dev_sets import reader_rows, squad2_rows, summary_table
+from .quality_report import format_readers, format_squad2, format_story
+from .reader_set import QUESTIONS_FILE, STORY_FOLDERS, ReaderSet, ask_reader_set, evaluate_readers, read_reader_set
+from .real_queries import evaluate_off_topic, evaluate_qed, evaluate_quiz, quiz_library
+from .squad2 import Squad2Article, ask_squad2, evaluate_squad2, read_held_out
+from .story_asker import Asker, engine_asker, quote_holds_answer
+from .story_systems import run
+from .tiers import Scored, TierScores, format_tiers, tier_scores
+from .variants import evaluate_variants, format_flips
 
-ANSWER_RATE_FOR_BASELINES = 0.95
 EVAL = Path("../shared/eval")  # beside the repository here; a fresh clone passes its own paths
-SECTIONS = ("story", "squad2", "readers")
-
-
-@dataclass
-class Prediction:
-    """What a system says about one question: paragraph numbers best first, its first quote, or silence."""
-
-    paragraphs: list[int]
-    quote: str | None
-    score: float = 0.0  # what a baseline's abstention threshold is applied to
-
-
-@dataclass
-class Metrics:
-    top1: float
-    top3: float
-    first_quote: float
-    answered: float
-    abstained: float
-    p50_ms: float
-
-
-System = Callable[[str], Prediction]
-
-
-def evaluate(system: System, questions: Sequence[Question], off_topic: Sequence[Question]) -> Metrics:
-    """Ask every question once and score the predictions (see the module docstring for the definitions)."""
-    on = [_timed(system, q.question) for q in questions]
-    off = [_timed(system, q.question) for q in off_topic]
-    n = max(len(questions), 1)
-    return Metrics(
-        top1=sum(bool(p.paragraphs) and p.paragraphs[0] == q.paragraph for (p, _), q in zip(on, questions)) / n,
-        top3=sum(q.paragraph in p.paragraphs[:3] for (p, _), q in zip(on, questions)) / n,
-        first_quote=sum(quote_holds_answer(p.quote, q.answers) for (p, _), q in zip(on, questions)) / n,
-        answered=sum(p.quote is not None for p, _ in on) / n,
-        abstained=sum(p.quote is None for p, _ in off) / max(len(off), 1),
-        p50_ms=statistics.median([t for _, t in on + off]) * 1000 if on or off else 0.0,
-    )
-
-
-def _timed(system: System, question: str) -> tuple[Prediction, float]:
-    start = time.perf_counter()
-    prediction = system(question)
-    return prediction, time.perf_counter() - start
-
-
-def engine_system(library: Library) -> System:
-    """The project's engine exactly as the bot calls it, plus its paragraph ranking for top-k."""
-
-    def ask(question: str) -> Prediction:
-        answer = library.ask(question)  # a CLOSEST reply scores as silence: only confident answers count
-        return Prediction(library.paragraph_ranking(question), answer.quotes[0].text if answer.answered else None)
-
-    return ask
-
-
-def single_signal_system(library: Library, encoder: Encoder, kind: str) -> System:
-    """Plain dense-only or BM25-only: rank paragraphs by one score, quote the top paragraph's best sentence by it.
-
-    Sentence-level scores are the same kind (sentence cosine, or BM25 over sentences). The score returned
-    for abstention is the top paragraph's raw score (cosine, or BM25).
-    """
-    story = library.data.stories[0]
-    numbers = [p.number for p in story.paragraphs]
-    spans = [library.rows.para_sentences[row] for row in range(len(numbers))]
-    bm25_p, bm25_s = library.data.paragraph_bm25, library.data.sentence_bm25
-
-    def ask(question: str) -> Prediction:
-        if kind == "dense":
-            vector = encoder.encode([question])[0]
-            para = library.scorer.paragraph_vectors[: len(numbers)] @ vector
-            sent = library.scorer.sentence_vectors[:] @ vector
-        else:
-            para = bm25_p.scores(bm25_p.query_terms(question)[0])
-            sent = bm25_s.scores(bm25_s.query_terms(question)[0])
-        order = np.argsort(-para, kind="stable")
-        top = int(order[0])
-        rows = spans[top]
-        best = int(np.argmax(sent[rows.start : rows.stop]))
-        quote = story.paragraphs[top].sentence_text(best)
-        return Prediction([numbers[i] for i in order], quote, float(para[top]))
-
-    return ask
-
-
-def with_threshold(system: System, threshold: float) -> System:
-    def ask(question: str) -> Prediction:
-        p = system(question)
-        return p if p.score >= threshold else Prediction(p.paragraphs, None, p.score)
-
-    return ask
-
-
-def oracle_threshold(system: System, questions: Sequence[Question], rate: float = ANSWER_RATE_FOR_BASELINES) -> float:
-    """The score cut-off that answers `rate` of these on-topic questions."""
-    scores = np.array([system(q.question).score for q in questions])
-    return float(np.quantile(scores, 1 - rate)) if len(scores) else 0.0
-
-
-def run(
-    story_file: Path,
-    questions: list[Question],
-    off_topic: list[Question],
-    encoder: Encoder,
-    weights: Weights | None = None,
-    plain_encoder: Encoder | None = None,
-    reader: OnnxReader | None = None,
-) -> dict[str, Metrics]:
-    """The engine, then dense-only and BM25-only on the engine's encoder; with `plain_encoder` (the model without
-    its adapter) also dense-only on that, the plain baseline the issue's figures were measured with."""
-    story = parse_story(story_file)
-    library = Library.from_stories([story], encoder, weights, reader)
-    results = {"engine": evaluate(engine_system(library), questions, off_topic)}
-    baselines = [("dense-only", library, encoder, "dense"), ("bm25-only", library, encoder, "bm25")]
-    if plain_encoder is not None:
-        plain_library = Library.from_stories([story], plain_encoder, weights)
-        baselines.insert(1, ("dense-plain", plain_library, plain_encoder, "dense"))
-    for name, lib, enc, kind in baselines:
-        plain = single_signal_system(lib, enc, kind)
-        results[name] = evaluate(with_threshold(plain, oracle_threshold(plain, questions)), questions, off_topic)
-    return results
+SECTIONS = ("story", "squad2", "readers", "variants", "qed", "quiz")
 
 
 class DataMissing(Exception):
@@ -200,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--squad2", type=Path, help=f"SQuAD 2.0 dev (default {EVAL}/squad-dev-v2.0-other-articles.json.gz)"
     )
+    parser.add_argument(
+        "--qed", type=Path, help=f"QED's Google queries (default {QED_FILE}); the held-out draw is asked"
+    )
+    parser.add_argument("--quiz", type=Path, help=f"news-quiz questions (default {QUIZ_FILE}); 2026's are asked")
     parser.add_argument("--readers", type=Path, default=QUESTIONS_FILE, help="the reader-style questions (JSONL)")
     parser.add_argument(
         "--reader-stories", type=Path, nargs="+", default=list(STORY_FOLDERS), help="folders of their stories"
@@ -234,6 +116,8 @@ class Data:
     off_topic: list[Question] = field(default_factory=list)
     squad2: list[Squad2Article] | None = None
     readers: ReaderSet | None = None
+    qed: list[RealQuery] | None = None  # QED's held-out draw
+    quiz: list[RealQuery] | None = None  # the news quiz's dev year
 
 
 def load_data(args: argparse.Namespace) -> Data:
@@ -252,8 +136,14 @@ def load_data(args: argparse.Namespace) -> Data:
     if "squad2" in args.sections:
         squad2 = _found(args.squad2, EVAL / "squad-dev-v2.0-other-articles.json.gz", "--squad2", "squad2")
         data.squad2 = read_held_out(squad2) if squad2 else None
-    if "readers" in args.sections:
+    if "readers" in args.sections or "variants" in args.sections:
         data.readers = read_reader_set(args.readers, args.reader_stories)
+    if "qed" in args.sections:
+        qed = _found(args.qed, QED_FILE, "--qed", "qed")
+        data.qed = split_qed(read_qed(qed))[1] if qed else None
+    if "quiz" in args.sections:
+        quiz = _found(args.quiz, QUIZ_FILE, "--quiz", "quiz")
+        data.quiz = split_quiz(read_quiz(quiz))[1] if quiz else None
     return data
 
 
@@ -269,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         encoder = DiskCachedEncoder(encoder, args.cache)
     weights = load_weights(args.weights)
     reader = load_reader(args.reader, model=args.model, quantization=args.reader_quantization)
+    ask = engine_asker(encoder, weights, reader)
     now: dict[str, float | None] = {}
+    rows: dict[str, list[Scored]] = {}
     if data.story is not None:
         plain: Encoder | None = None
         if resolve_adapter(args.model, args.adapter) is not None:
@@ -278,20 +170,70 @@ def main(argv: list[str] | None = None) -> int:
         results = run(data.story, data.questions, data.off_topic, encoder, weights, plain, reader)
         _save(plain)
         print(f"== story: {data.story}\n{format_story(results, len(data.questions), len(data.off_topic))}\n")
-        now |= {"story.top1": results["engine"].top1, "story.quote": results["engine"].first_quote}
-    ask = engine_asker(encoder, weights, reader)
+        now |= {"story.quote": results["engine"].first_quote, "story.off_no_quote": results["engine"].abstained}
+        rows["Notre_Dame"] = story_rows(data.story, data.questions, data.off_topic, ask)
     if data.squad2 is not None:
-        held_out = evaluate_squad2(data.squad2, ask)
+        squad2_pairs = ask_squad2(data.squad2, ask)
+        held_out = evaluate_squad2(data.squad2, ask, squad2_pairs)
         print(f"== SQuAD 2.0 dev, held-out articles\n{format_squad2(held_out)}\n")
-        now |= {"squad2.quote": held_out["all"].quote, "squad2.declined": held_out["all"].declined}
+        rows["SQuAD 2.0 dev articles"] = squad2_rows(squad2_pairs)
     if data.readers is not None:
-        readers = evaluate_readers(data.readers, ask)
-        print(f"== reader-style set: {args.readers}\n{format_readers(readers)}\n")
-        scores = readers["all"]
-        now |= {"readers.right": scores.right, "readers.near": scores.near_declined, "readers.off": scores.off_declined}
+        pairs = ask_reader_set(data.readers, ask)
+        print(f"== reader-style set: {args.readers}\n{format_readers(evaluate_readers(data.readers, ask, pairs))}\n")
+        rows["reader set"] = reader_rows(pairs)
+        if "variants" in args.sections:
+            flips = evaluate_variants(data.readers, ask)
+            print(f"== trivial variants of the reader-style set\n{format_flips(flips)}\n")
+            now["variants.flips"] = flips.rate
+    if data.qed is not None:
+        rows["QED held-out"] = evaluate_qed(data.qed, ask, encoder)
+    if data.quiz is not None:
+        rows["news quiz 2026"] = evaluate_quiz(
+            data.quiz, quiz_library(data.quiz, encoder, weights=weights, reader=reader)
+        )
+    if data.qed is not None and data.quiz is not None:
+        rows["off-topic at scale"] = evaluate_off_topic(data.qed, data.quiz, ask)
     _save(encoder)
-    print(f"== summary (issue 12)\n{summary_table(now)}")
+    tiers = {name: tier_scores(r) for name, r in rows.items()}
+    tiers["dev sets together"] = tier_scores([row for r in rows.values() for row in r])
+    print(f"== three replies: answered / closest / not covered\n{format_tiers(tiers)}\n")
+    now |= summary_figures(tiers)
+    print(f"== summary\n{summary_table(now)}")
     return 0
+
+
+def story_rows(story_file: Path, questions: list[Question], off_topic: list[Question], ask: Asker) -> list[Scored]:
+    story = parse_story(story_file)
+    replies = ask(story, [q.question for q in questions] + [q.question for q in off_topic])
+    on = [Scored("answerable", quote_holds_answer(r.quote, q.answers), r) for q, r in zip(questions, replies)]
+    return on + [Scored("off_topic", False, r) for r in replies[len(questions) :]]
+
+
+def summary_figures(tiers: dict[str, TierScores]) -> dict[str, float | None]:
+    """The summary's figures, by its keys (benchmarks.dev_sets.TARGETS), from the tier scores of each dev set."""
+    pick = {
+        "reader set": ("readers", ("right_shown", "right_confident", "near_not_confident", "off_no_quote", "auc")),
+        "QED held-out": ("qed", ("right_shown", "right_confident", "near_not_confident", "auc")),
+        "news quiz 2026": ("quiz", ("right_shown", "right_confident")),
+        "SQuAD 2.0 dev articles": ("squad2", ("right_shown", "not_confident", "auc")),
+        "off-topic at scale": ("off", ("no_quote",)),
+        "dev sets together": ("all", ("precision",)),
+    }
+    fields = {
+        "right_shown": "right_when_shown",
+        "right_confident": "right_confident",
+        "near_not_confident": "not_confident",
+        "not_confident": "not_confident",
+        "off_no_quote": "no_quote_off",
+        "no_quote": "no_quote_off",
+        "auc": "auc",
+        "precision": "precision",
+    }
+    out: dict[str, float | None] = {}
+    for name, (prefix, keys) in pick.items():
+        if name in tiers:
+            out |= {f"{prefix}.{k}": getattr(tiers[name], fields[k]) for k in keys}
+    return out
 
 
 def _save(encoder: Encoder | None) -> None:

@@ -8,34 +8,25 @@ them; an unanswerable one is declined when the engine gives no quote.
 
 from __future__ import annotations
 
-import gzip
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from index.models import Story
-from training.data import SQUAD2_DEV_ARTICLES, story_from_paragraphs
+from training.data import SQUAD2_DEV_ARTICLES, Squad2Article, Squad2Question, read_held_out
 
 from .story_asker import Asker, Reply, quote_holds_answer
 
 DEFAULT_FILE = Path("../shared/eval/squad-dev-v2.0-other-articles.json.gz")
 HELD_OUT = SQUAD2_DEV_ARTICLES  # never trained on (training/data.py)
-
-
-@dataclass(frozen=True)
-class Squad2Question:
-    question: str
-    answers: tuple[str, ...]  # empty: unanswerable
-
-
-@dataclass(frozen=True)
-class Squad2Article:
-    title: str
-    story: Story
-    questions: list[Squad2Question]
+__all__ = [
+    "HELD_OUT",
+    "Squad2Article",
+    "Squad2Question",
+    "Squad2Scores",
+    "ask_squad2",
+    "evaluate_squad2",
+    "read_held_out",
+]
 
 
 @dataclass(frozen=True)
@@ -47,34 +38,22 @@ class Squad2Scores:
     declined: float  # unanswerable questions that got no quote
 
 
-def read_held_out(path: Path, titles: Sequence[str] = HELD_OUT) -> list[Squad2Article]:
-    """The `titles` articles of a SQuAD 2.0 file (JSON, optionally .gz) as engine stories with their questions."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        raw = {a["title"]: a for a in json.load(handle)["data"]}
-    missing = [t for t in titles if t not in raw]
-    if missing:
-        raise ValueError(f"{path}: no article {', '.join(missing)}; is it SQuAD 2.0's dev split?")
-    return [_article(raw[title]) for title in titles]
-
-
-def _article(raw: dict[str, Any]) -> Squad2Article:
-    slug = re.sub(r"[^a-z0-9]+", "-", raw["title"].lower()).strip("-")[:90]
-    story = story_from_paragraphs(slug, [p["context"] for p in raw["paragraphs"]])
-    questions = [
-        Squad2Question(qa["question"], () if qa.get("is_impossible") else tuple(a["text"] for a in qa["answers"]))
-        for p in raw["paragraphs"]
-        for qa in p["qas"]
-    ]
-    return Squad2Article(raw["title"], story, questions)
-
-
-def evaluate_squad2(articles: Sequence[Squad2Article], ask: Asker) -> dict[str, Squad2Scores]:
-    """Scores per article and over all of them ('all')."""
+def ask_squad2(articles: Sequence[Squad2Article], ask: Asker) -> dict[str, list[tuple[Squad2Question, Reply]]]:
+    """Each article's questions with their replies, by title: every question asked on its own article."""
     pairs: dict[str, list[tuple[Squad2Question, Reply]]] = {}
     for article in articles:
         replies = ask(article.story, [q.question for q in article.questions])
         pairs[article.title] = list(zip(article.questions, replies, strict=True))
+    return pairs
+
+
+def evaluate_squad2(
+    articles: Sequence[Squad2Article],
+    ask: Asker,
+    pairs: dict[str, list[tuple[Squad2Question, Reply]]] | None = None,
+) -> dict[str, Squad2Scores]:
+    """Scores per article and over all of them ('all'); the replies are asked, or given as `pairs` (`ask_squad2`)."""
+    pairs = ask_squad2(articles, ask) if pairs is None else pairs
     results = {title: _scores(group) for title, group in pairs.items()}
     results["all"] = _scores([pair for group in pairs.values() for pair in group])
     return results

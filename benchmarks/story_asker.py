@@ -12,17 +12,28 @@ from dataclasses import dataclass
 
 from index.embedder import Encoder
 from index.library import Library
-from index.models import Story
+from index.models import Answer, AnswerStatus, Story
 from index.ranking import Weights
 from index.reader_onnx import OnnxReader
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What the engine said: the first quote and its paragraph, or nothing (declined)."""
+    """What the engine said: the first quote and its paragraph, or nothing (declined); whether it said so with
+    confidence (the answered tier, not the closest passage under a hedge) and the confidence itself."""
 
     quote: str | None = None
     paragraph: int | None = None
+    confident: bool = False
+    confidence: float = 0.0
+
+
+def reply_of(answer: Answer) -> Reply:
+    """The benchmark's view of an answer: its first quote, tier and confidence."""
+    if not answer.quotes:
+        return Reply(confidence=answer.confidence)
+    first = answer.quotes[0]
+    return Reply(first.text, first.paragraph, answer.status is AnswerStatus.ANSWERED, answer.confidence)
 
 
 Asker = Callable[[Story, Sequence[str]], list[Reply]]
@@ -43,6 +54,6 @@ def engine_asker(encoder: Encoder, weights: Weights | None = None, reader: OnnxR
     def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
         library = Library.from_stories([story], encoder, weights, reader)
         answers = [a for i in range(0, len(questions), BATCH) for a in library.ask_many(list(questions[i : i + BATCH]))]
-        return [Reply(a.quotes[0].text, a.quotes[0].paragraph) if a.answered else Reply() for a in answers]
+        return [reply_of(a) for a in answers]
 
     return ask

@@ -7,20 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.quality import (
-    Prediction,
-    build_parser,
-    evaluate,
-    load_data,
-    main,
-    oracle_threshold,
-    quote_holds_answer,
-    run,
-    with_threshold,
-)
+from benchmarks.quality import build_parser, load_data, main
 from benchmarks.reader_set import QUESTIONS_FILE
 from benchmarks.squad2 import evaluate_squad2, read_held_out
-from benchmarks.story_asker import Reply
+from benchmarks.story_asker import Reply, quote_holds_answer
+from benchmarks.story_systems import Prediction, evaluate, oracle_threshold, run, with_threshold
 from index import Encoder
 from training.data import Question, read_questions
 
@@ -113,8 +104,8 @@ def test_command_line_prints_one_row_per_system(
     assert loaded == ["auto", "none"]
     # the summary has the story's rows measured and the sections not run left blank
     summary = out.split("== summary")[1]
-    assert "| Notre_Dame (story) | top-1 | ≥ 0.90 | 0.885 | 1.000 | yes |" in summary
-    assert "| reader-style set | near-topic declined | ≥ 0.85 | 0.704 | – | – |" in summary
+    assert "| Notre_Dame | first quote holds the answer | ≥ 0.86 | 0.788 | 1.000 | yes |" in summary
+    assert "| reader set | near-topic not confident | ≥ 0.85 | 0.704 | – | – |" in summary
 
 
 def test_the_reader_set_section_needs_no_shared_data(
@@ -129,7 +120,7 @@ def test_the_reader_set_section_needs_no_shared_data(
     assert main(["--sections", "readers", "--readers", str(few)]) == 0
     out = capsys.readouterr().out
     assert "all" in out and "1/1/1" in out
-    right = next(line for line in out.splitlines() if "answerable: right quote" in line)
+    right = next(line for line in out.splitlines() if "answerable: first quote right when shown" in line)
     assert right.split("|")[5].strip() not in ("–", "")  # measured
 
 
