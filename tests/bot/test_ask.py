@@ -13,10 +13,17 @@ from index import Library
 
 from ..conftest import SEED_SLUG
 from ..support.botkit import ATTRIBUTION, answered_after_defer, assert_verbatim, last_callback_type
+from ..support.tiers import sure_of
 
 QUESTION = "How many White Helmets are still trapped in Syria?"
 OFF_TOPIC = "Who painted the Mona Lisa?"
 PLACEHOLDER_CHANNEL = 1  # any id: turns the message content intent on; tests then point it at a real channel
+
+
+@pytest.fixture
+def bot_library(library: Library) -> Library:
+    """The session's index confident in QUESTION: this module tests what an answer does; test_closest.py the hedge."""
+    return sure_of(library, QUESTION)
 
 
 def _only_embed(message: discord.Message) -> discord.Embed:

@@ -221,7 +221,7 @@ def test_a_full_disk_during_a_build_is_one_line_and_the_old_index_still_serves(
         assert (index / "current").resolve() == before
         assert [p.name for p in (index / "builds").iterdir() if p.name.startswith(".")] == []  # nothing half-written
         (disk / "filler").unlink()
-        assert Library.load(index).ask("How many White Helmets are still trapped in Syria?").answered
+        assert Library.load(index).ask("How many White Helmets are still trapped in Syria?").shows_quotes
 
 
 # ----------------------------------------------------------------- text that isn't text

@@ -9,11 +9,13 @@ import pytest
 
 from ..conftest import SEED_SLUG
 
+QUOTED = ("answered", "closest")  # the statuses that carry quotes; which tier is the engine's (tests/engine)
+
 
 def test_ask_json(run) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("ask", "How many White Helmets are still trapped in Syria?", "--json")
     data = json.loads(out)
-    assert code == 0 and data["status"] == "answered"
+    assert code == 0 and data["status"] in QUOTED
     assert set(data["quotes"][0]) == {
         *("text", "story", "title", "paragraph", "paragraph_hash", "sources", "url", "score", "updated")
     }
@@ -31,7 +33,7 @@ def test_ask_batch_keeps_order(run, tmp_path: Path) -> None:  # type: ignore[no-
     )
     code, out, _ = run("ask", "--batch", str(batch))
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [a["status"] for a in lines] == ["not_covered", "answered"]
+    assert code == 0 and lines[0]["status"] == "not_covered" and lines[1]["status"] in QUOTED
     assert lines[1]["quotes"][0]["paragraph"] == 3
 
 

@@ -23,9 +23,16 @@ from index import Encoder, Library, build_index
 
 from ..conftest import CONTENT, SEED_SLUG
 from ..support.botkit import answered_after_defer, make_settings, refused_by_checks
+from ..support.tiers import sure_of
 
 QUESTION = "How many White Helmets are still trapped in Syria?"
 BRIDGE = "second"
+
+
+@pytest.fixture
+def bot_library(library: Library) -> Library:
+    """The session's index confident in QUESTION: this module tests what an answer does; test_closest.py the hedge."""
+    return sure_of(library, QUESTION)
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ from bot.runner import run_bot
 from bot.settings import load_settings
 from index import Library
 
+from ..support.tiers import sure_of
+
 USER = 123456789012345678
 
 
@@ -75,7 +77,8 @@ def test_an_unusable_path_stops_start_up_naming_the_variable(
 
 
 def test_a_logged_answer_keeps_refs_and_no_user_id(qlog: QuestionLog, library: Library) -> None:
-    answer = library.ask("How many White Helmets are still trapped in Syria?")
+    trapped = "How many White Helmets are still trapped in Syria?"
+    answer = sure_of(library, trapped).ask(trapped)
     asked = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
     qid = qlog.record(
         QuestionRecord.from_answer(

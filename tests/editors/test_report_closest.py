@@ -15,7 +15,7 @@ from bot.editorial.report_render import LEFT_OPEN, discord_summary, markdown
 from index import AnswerStatus, Encoder, Library
 
 from ..conftest import SEED_SLUG
-from ..support.tiers import with_thresholds
+from ..support.tiers import sure_of, with_thresholds
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 TRAPPED = "How many White Helmets are still trapped in Syria?"
@@ -32,7 +32,7 @@ def unsure(library: Library) -> Library:
 def log_path(tmp_path: Path, library: Library) -> Path:
     path = tmp_path / "q.sqlite3"
     log = QuestionLog(path, retention_days=0)
-    answered = library.ask(TRAPPED, SEED_SLUG)
+    answered = sure_of(library, TRAPPED).ask(TRAPPED, SEED_SLUG)
     assert answered.status is AnswerStatus.ANSWERED
     log.record(QuestionRecord.from_answer(answered, user_id=1, asked_at=NOW))
     closest_ids = []
