@@ -190,29 +190,39 @@ class EncoderWrapper(Encoder):
 class CachedEncoder(EncoderWrapper):
     """Remembers recent question embeddings: readers ask the same things again and again.
 
-    Thread-safe: one caller at a time encodes and touches the cache (a web server's threads may ask at once;
-    the bot's ask queue already sends one batch at a time).
+    Thread-safe, and one caller at a time encodes (a web server's threads may ask at once; the bot's ask queue
+    already sends one batch at a time). Looking a vector up never waits for another caller's encode: `ask --batch`
+    encodes the next question on a thread while this one is ranked (`Library.encode_ahead`).
     """
 
     def __init__(self, inner: Encoder, size: int = 2048) -> None:
         super().__init__(inner)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._size = size
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the cache
+        self._encoding = threading.Lock()  # the inner encoder, one call at a time
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            if missing:
-                for text, row in zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)):
-                    self._cache[text] = row
-            out = np.empty((len(texts), self.dimension), dtype=np.float32)
-            for i, text in enumerate(texts):
+            rows = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in rows]
+        if missing:
+            with self._encoding:
+                with self._lock:  # what another caller encoded while this one waited is not encoded again
+                    rows.update((t, self._cache[t]) for t in missing if t in self._cache)
+                missing = [t for t in missing if t not in rows]
+                if missing:
+                    rows.update(zip(missing, self.inner.encode(missing, batch_size=batch_size, progress=progress)))
+        with self._lock:
+            for text, row in rows.items():
+                self._cache[text] = row
                 self._cache.move_to_end(text)
-                out[i] = self._cache[text]
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
-            return out
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = rows[text]
+        return out
 
 
 def load_encoder(model: str = DEFAULT_MODEL, adapter: str | None = ADAPTER_AUTO) -> Encoder:

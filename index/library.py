@@ -175,6 +175,14 @@ class Library:
         """The question's embedding, from the cache of recent questions when it was asked before."""
         return self._questions.encode([question])[0]
 
+    def encode_ahead(self, question: str) -> None:
+        """Encode `question` as `ask` will, into the cache of recent questions, so that asking it later finds its
+        vector: `ask --batch` encodes the next line on a thread while this one is ranked (each question still
+        encoded alone, so its answer is `ask`'s)."""
+        text = clean_question(valid_text(question))
+        if self._refusal(question, text, None) is None:
+            self._questions.encode([text])
+
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
         """Answer with 1 to `top_k` verbatim quotes (ANSWERED), show the closest passage the same way under a hedge
         when unsure (CLOSEST), or abstain when nothing is close (NOT_COVERED)."""

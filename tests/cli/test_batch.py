@@ -143,3 +143,32 @@ def test_a_refused_long_question_is_echoed_only_in_part(run, tmp_path: Path) -> 
     answer = json.loads(out)
     assert code == 0 and answer["status"] == "question_too_long"
     assert answer["question"].startswith("Where will they stay? ") and len(answer["question"]) <= 1_001
+
+
+def test_from_a_file_the_next_question_is_encoded_ahead_and_the_answers_are_the_same(
+    run, library, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A file is read one line ahead, its question encoded on a thread; standard input (a pipe may be waiting for
+    each answer) is not. Both give the same answers, each question encoded alone as `ask` encodes it."""
+    import sys
+
+    questions = [f"How many White Helmets were trapped in Syria in week {n}?" for n in range(12)]
+    lines = [json.dumps({"question": q}).encode() for q in questions]
+    lines.insert(4, b'{"question": 5}')  # a bad line in the middle is not encoded, and keeps its place
+    ahead: list[str] = []
+    encode_ahead = library.encode_ahead
+
+    def recorded(question: str) -> None:
+        ahead.append(question)
+        encode_ahead(question)
+
+    monkeypatch.setattr(library, "encode_ahead", recorded)
+    code, from_file, _ = run("ask", "--batch", str(_write(tmp_path / "q.jsonl", lines)))
+    assert code == 1 and ahead == questions
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n".join(lines) + b"\n")))
+    code, from_stdin, _ = run("ask", "--batch", "-")
+    assert code == 1 and ahead == questions  # nothing more was read ahead
+    assert from_file == from_stdin
+    rows = [json.loads(line) for line in from_file.splitlines()]
+    assert [r.get("question") for r in rows] == [*questions[:4], None, *questions[4:]]
+    assert rows[4]["status"] == "error" and rows[4]["line"] == 5

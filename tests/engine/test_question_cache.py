@@ -1,0 +1,58 @@
+"""The cache of recent question vectors: a lookup never waits for another caller's encode, one caller encodes at a
+time, and a text another caller is encoding is not encoded twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from index import CachedEncoder, Encoder
+
+
+class GatedEncoder(Encoder):
+    """Encodes texts to fixed rows; an encode of a text in `gated` waits until `release` is set."""
+
+    name, dimension, fingerprint, quantization, backend, adapter = "gated", 4, "gated", "fp32", "test", ""
+
+    def __init__(self, gated: set[str]) -> None:
+        self.gated, self.release, self.started = gated, threading.Event(), threading.Event()
+        self.calls: list[list[str]] = []
+        self.running = 0
+        self.most_at_once = 0
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        self.calls.append(list(texts))
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        if self.gated & set(texts):
+            self.started.set()
+            assert self.release.wait(30)
+        self.running -= 1
+        return np.array([[len(t), 1.0, 0.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_a_cached_question_is_found_while_another_is_being_encoded() -> None:
+    inner = GatedEncoder({"slow question"})
+    cache = CachedEncoder(inner)
+    cache.encode(["cached"])
+    slow = threading.Thread(target=cache.encode, args=(["slow question"],))
+    slow.start()
+    assert inner.started.wait(10)
+    found: list[float] = []
+    lookup = threading.Thread(target=lambda: found.append(float(cache.encode(["cached"])[0][0])))
+    lookup.start()
+    lookup.join(5)  # the slow encode is held until `release`: a lookup that waited for it would still be here
+    held = lookup.is_alive()
+    if held:
+        inner.release.set()  # let the held encode finish, so the test fails rather than hangs
+    assert not held and found == [len("cached")]
+    same = threading.Thread(target=cache.encode, args=(["slow question"],))  # waits for the one encode running
+    same.start()
+    inner.release.set()
+    slow.join(10)
+    same.join(10)
+    assert inner.calls == [["cached"], ["slow question"]]  # neither encoded twice
+    assert inner.most_at_once == 1
+    assert cache.encode(["slow question", "cached"]).tolist() == [[13.0, 1.0, 0.0, 0.0], [6.0, 1.0, 0.0, 0.0]]
