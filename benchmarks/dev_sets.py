@@ -1,7 +1,7 @@
 """Every dev set as `Scored` rows for the three-reply figures, and the summary against the targets.
 
 The targets are the product's bar for readers' own questions (the reply tiers, real queries, trivial variants);
-"before" is main at 257509c (two replies; the reader model off), measured by this benchmark on 2026-12-02.
+"before" is main at 257509c (two replies; the cross-encoder off), measured by this benchmark on 2026-12-02.
 """
 
 from __future__ import annotations

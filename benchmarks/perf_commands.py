@@ -2,7 +2,7 @@
 naive pipeline measured in the same run.
 
 Ours: `newsroom-bot build` into a fresh index folder, then `newsroom-bot ask --batch` of the library's questions,
-each a process of its own (imports, model load and all), the reader off. The build is timed twice: with an empty
+each a process of its own (imports, model load and all), the cross-encoder off. The build is timed twice: with an empty
 model cache (the first index on a machine pays the ONNX export) and into a second fresh folder with the cache the
 first filled (every later index, a test's or a benchmark's).
 The naive pipeline, as the design card has it: sentence-transformers on torch encodes every paragraph and every
@@ -182,7 +182,7 @@ def table(figures: dict[str, Any]) -> str:
     size = figures["library"]
     lines = [
         f"Whole commands on {size['articles']} SQuAD 2.0 articles, {size['paragraphs']} paragraphs, "
-        f"{size['questions']:,} questions; reader off.",
+        f"{size['questions']:,} questions; cross-encoder off.",
         "",
         "| command | ours (s) | naive (s) | ours × naive | goal | | CPU ours / naive (s) |",
         "|---|---|---|---|---|---|---|",

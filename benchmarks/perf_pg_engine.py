@@ -112,7 +112,7 @@ def candidates_cost(url: str, squad: Path, cache: Path, queries: int) -> dict[st
     manifest = build_manifest(
         stories, model=encoder.name, backend="onnx", content_dir=squad, indexed_at={}, changed_at=None,
         quantization="int8", model_fingerprint=encoder.fingerprint, model_adapter=encoder.adapter, encoder_dir=None,
-        index_type="auto", reader=None, dimension=encoder.dimension, folder=Path("."),
+        index_type="auto", cross_encoder=None, dimension=encoder.dimension, folder=Path("."),
     )  # fmt: skip
     paragraphs = np.vstack([fresh[s.slug][0] for s in stories])
     contents = BuildContents.of(stories, paragraphs, real[:row])  # the lexical index and inputs, as a build makes them

@@ -23,9 +23,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.cross_encoder_export import load_cross_encoder
 from index.embedder import Encoder, load_encoder, resolve_adapter
 from index.ranking import WEIGHTS_FILE, load_weights
-from index.reader_export import load_reader
 from index.stories import parse_story
 from training.data import DiskCachedEncoder, Question, read_questions
 from training.real_queries import QED_FILE, QUIZ_FILE, RealQuery, read_qed, read_quiz, split_qed, split_quiz
@@ -92,12 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--weights", type=Path, default=WEIGHTS_FILE, help="fitted weights (default: the shipped ones)")
     parser.add_argument(
-        "--reader-quantization", default="int8", choices=("int8", "fp32"), help="the reader's ONNX file"
+        "--cross-encoder-quantization", default="int8", choices=("int8", "fp32"), help="the cross-encoder's ONNX file"
     )
     parser.add_argument(
-        "--reader",
+        "--cross-encoder",
         default="none",
-        help="the reader model: none (the default, as the product), auto (the shipped one), or a reader .npz",
+        help="the cross-encoder: none (the default, as the product), auto (the shipped one), or a cross-encoder .npz",
     )
     parser.add_argument(
         "--cache",
@@ -158,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache:
         encoder = DiskCachedEncoder(encoder, args.cache)
     weights = load_weights(args.weights)
-    reader = load_reader(args.reader, model=args.model, quantization=args.reader_quantization)
-    ask = engine_asker(encoder, weights, reader)
+    cross_encoder = load_cross_encoder(
+        args.cross_encoder, model=args.model, quantization=args.cross_encoder_quantization
+    )
+    ask = engine_asker(encoder, weights, cross_encoder)
     now: dict[str, float | None] = {}
     rows: dict[str, list[Scored]] = {}
     if data.story is not None:
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         if resolve_adapter(args.model, args.adapter) is not None:
             plain = load_encoder(args.model, "none")
             plain = DiskCachedEncoder(plain, args.cache) if args.cache else plain
-        results = run(data.story, data.questions, data.off_topic, encoder, weights, plain, reader)
+        results = run(data.story, data.questions, data.off_topic, encoder, weights, plain, cross_encoder)
         _save(plain)
         print(f"== story: {data.story}\n{format_story(results, len(data.questions), len(data.off_topic))}\n")
         now |= {"story.quote": results["engine"].first_quote, "story.off_no_quote": results["engine"].abstained}
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         rows["QED held-out"] = evaluate_qed(data.qed, ask, encoder)
     if data.quiz is not None:
         rows["news quiz 2026"] = evaluate_quiz(
-            data.quiz, quiz_library(data.quiz, encoder, weights=weights, reader=reader)
+            data.quiz, quiz_library(data.quiz, encoder, weights=weights, cross_encoder=cross_encoder)
         )
     if data.qed is not None and data.quiz is not None:
         rows["off-topic at scale"] = evaluate_off_topic(data.qed, data.quiz, ask)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.embedder import Encoder
 from index.library import Library
 from index.models import Answer, AnswerStatus, Story
 from index.ranking import Weights
-from index.reader_onnx import OnnxReader
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,16 @@ def quote_holds_answer(quote: str | None, answers: Sequence[str]) -> bool:
     return quote is not None and any(a.strip() and a.strip().lower() in quote.lower() for a in answers)
 
 
-def engine_asker(encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None) -> Asker:
+def engine_asker(
+    encoder: Encoder, weights: Weights | None = None, cross_encoder: OnnxCrossEncoder | None = None
+) -> Asker:
     """The engine on a library of this one story, asked in batches of BATCH (`ask_many`, as the bot and the CLI).
 
-    Not a whole article at once: with the reader, one `ask_many` reads every question's candidate pairs in one
+    Not a whole article at once: with the cross-encoder, one `ask_many` reads every question's candidate pairs in one
     session call, and 418 questions took 13 GB (killed by the OOM killer on 2026-11-30)."""
 
     def ask(story: Story, questions: Sequence[str]) -> list[Reply]:
-        library = Library.from_stories([story], encoder, weights, reader)
+        library = Library.from_stories([story], encoder, weights, cross_encoder)
         answers = [a for i in range(0, len(questions), BATCH) for a in library.ask_many(list(questions[i : i + BATCH]))]
         return [reply_of(a) for a in answers]
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.embedder import Encoder
 from index.library import Library
 from index.ranking import Weights
-from index.reader_onnx import OnnxReader
 from index.stories import parse_story
 from training.data import Question
 
@@ -130,12 +130,12 @@ def run(
     encoder: Encoder,
     weights: Weights | None = None,
     plain_encoder: Encoder | None = None,
-    reader: OnnxReader | None = None,
+    cross_encoder: OnnxCrossEncoder | None = None,
 ) -> dict[str, Metrics]:
     """The engine, then dense-only and BM25-only on the engine's encoder; with `plain_encoder` (the model without
     its adapter) also dense-only on that, the plain baseline the issue's figures were measured with."""
     story = parse_story(story_file)
-    library = Library.from_stories([story], encoder, weights, reader)
+    library = Library.from_stories([story], encoder, weights, cross_encoder)
     results = {"engine": evaluate(engine_system(library), questions, off_topic)}
     baselines = [("dense-only", library, encoder, "dense"), ("bm25-only", library, encoder, "bm25")]
     if plain_encoder is not None:

@@ -36,7 +36,7 @@ T = TypeVar("T")
 # Questions queue on the event loop and one worker answers them in batches (bot/ask_queue.py), so the engine needs
 # one thread; the second keeps summaries and other engine calls from waiting behind a batch.
 ASK_WORKERS = 2
-COGS = ("bot.cogs.ask", "bot.cogs.reading", "bot.cogs.admin", "bot.cogs.editors")
+COGS = ("bot.cogs.ask", "bot.cogs.stories", "bot.cogs.admin", "bot.cogs.editors")
 # What the bot needs in a channel: answer, show embeds, reply to a message (a reply reads the message it answers).
 PERMISSIONS = discord.Permissions(send_messages=True, embed_links=True, read_message_history=True)
 SCOPES = ("bot", "applications.commands")

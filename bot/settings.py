@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .envfile import env_file_problems
@@ -66,11 +66,14 @@ class Settings(BaseSettings):
         "adapter, for the packaged model only), none (the model as published), or a path to an adapter .npz "
         "made by training.adapter.",
     )
-    reader_model: str = Field(
+    cross_encoder_model: str = Field(
         default="none",
-        description="The reader (a cross-encoder that reads question and sentence together) exported beside the index "
-        "at build time: none (the default: the ranker alone decides; the shipped reader did not beat it on the dev "
-        "sets yet), auto (the shipped one, for the packaged model only), or a reader .npz made by training.reader.",
+        validation_alias=AliasChoices("cross_encoder_model", "reader_model"),
+        description="The cross-encoder (a model that reads question and sentence together) exported beside the index "
+        "at build time: none (the default: the ranker alone decides; the shipped cross-encoder did not beat it on the "
+        "dev sets yet), auto (the shipped one, for the packaged model only), or a cross-encoder .npz made by "
+        "training.cross_encoder. READER_MODEL, its name until this release, is still read (deprecated: it goes in the "
+        "next release).",
     )
     quantization: Literal["int8", "fp32"] = Field(
         default="int8",
@@ -84,7 +87,7 @@ class Settings(BaseSettings):
     )
     model_cache: Path | None = Field(
         default=None,
-        description="Folder of the models' ONNX exports (embedder and reader), made once per model and shared by every "
+        description="Folder of the models' ONNX exports (embedder and cross-encoder), made once per model and shared by every "
         "index built on this machine; each index links the files it serves. Empty = ~/.cache/newsroom-bot. Safe to "
         "delete: the next build exports again.",
     )
@@ -92,7 +95,7 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=1024,
-        description="Threads each ONNX call may use while serving (encoding a question, the reader rereading): 1 "
+        description="Threads each ONNX call may use while serving (encoding a question, the cross-encoder rereading): 1 "
         "(one question is too small to share out across cores, and the bot's other threads need them) or more; "
         "0 = every core. Builds use every core either way.",
     )
@@ -289,7 +292,7 @@ class Settings(BaseSettings):
         return EngineOptions(
             model=self.model,
             adapter=self.model_adapter,
-            reader=self.reader_model,
+            cross_encoder=self.cross_encoder_model,
             quantization=self.quantization,
             index_type=self.index_type,
             model_cache=self.model_cache,

@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, Field
 
 from . import pgbuild, pgstore
+from .cross_encoder import CROSS_ENCODER_AUTO
 from .embedder import Encoder, fingerprint, resolve_adapter
 from .errors import BuildLocked, ModelNotFound
 from .export_cache import default_cache
@@ -31,19 +32,18 @@ from .models import Story
 from .options import EngineOptions
 from .postgres import redacted
 from .previous import read_previous
-from .reader import READER_AUTO
 from .sentence_inputs import DEFINITION
 from .store import (
     MODELS,
     BuildContents,
+    CrossEncoderRecord,
     Manifest,
-    ReaderRecord,
     build_manifest,
     write_build,
 )
 from .stories import load_stories
 from .vectors import choose_type
-from .weights_file import reader_fingerprint
+from .weights_file import cross_encoder_fingerprint
 
 DEFAULT_QUANTIZATION = "int8"
 
@@ -109,45 +109,53 @@ def _sentence_texts(story: Story) -> list[str]:
 
 
 def _current(manifest: Manifest | None) -> tuple[str, str, str] | None:
-    """The current build's index type, reader fingerprint and sentence inputs' definition: a change of any writes
+    """The current build's index type, cross-encoder fingerprint and sentence inputs' definition: a change of any writes
     a new build."""
     if manifest is None:
         return None
-    return manifest.index_type, manifest.reader.fingerprint if manifest.reader else "", manifest.sentence_inputs
-
-
-def _reader_plan(model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool) -> ReaderRecord | None:
-    """Where the reader's ONNX export goes beside the index, or None when it is off or does not apply."""
-    from .reader import ReaderError, ReaderFile, resolve_reader
-    from .reader_onnx import READER_QUANTIZATION
-
-    if setting is not None and setting.lower() == READER_AUTO and custom_encoder:
-        return None
-    path = resolve_reader(setting)
-    if path is None:
-        return None
-    base = fingerprint(model, "none")
-    trained_on = ReaderFile.read(path).meta.get("base")
-    if trained_on != base:
-        if setting is not None and setting.lower() == READER_AUTO:
-            return None  # the shipped reader fits the packaged model only
-        raise ReaderError(f"reader {path} was trained on another model than {model!r}; set READER_MODEL=none")
-    reader_fp = reader_fingerprint(path, base)
-    # the export itself is `_exported_reader`'s, on every build with stories (from the model cache when it is there)
-    return ReaderRecord(
-        file=str(path),
-        fingerprint=reader_fp,
-        dir=str(index_dir / MODELS / f"reader-{reader_fp}"),
-        quantization=READER_QUANTIZATION,
+    return (
+        manifest.index_type,
+        manifest.cross_encoder.fingerprint if manifest.cross_encoder else "",
+        manifest.sentence_inputs,
     )
 
 
-def _exported_reader(record: ReaderRecord, model: str, cache: Path | None) -> ReaderRecord:
-    """Make the reader's export the record plans, or repair it (a damaged or missing file, a removed folder: linked
-    again from the model cache, else exported again); the record then names the file, not its path."""
-    from .reader_export import export_reader
+def _cross_encoder_plan(
+    model: str, index_dir: Path, setting: str | None, *, custom_encoder: bool
+) -> CrossEncoderRecord | None:
+    """Where the cross-encoder's ONNX export goes beside the index, or None when it is off or does not apply."""
+    from .cross_encoder import CrossEncoderError, CrossEncoderFile, resolve_cross_encoder
+    from .cross_encoder_onnx import CROSS_ENCODER_QUANTIZATION
 
-    export_reader(Path(record.file), Path(record.dir), model, record.fingerprint, cache=cache)
+    if setting is not None and setting.lower() == CROSS_ENCODER_AUTO and custom_encoder:
+        return None
+    path = resolve_cross_encoder(setting)
+    if path is None:
+        return None
+    base = fingerprint(model, "none")
+    trained_on = CrossEncoderFile.read(path).meta.get("base")
+    if trained_on != base:
+        if setting is not None and setting.lower() == CROSS_ENCODER_AUTO:
+            return None  # the shipped cross-encoder fits the packaged model only
+        raise CrossEncoderError(
+            f"cross-encoder {path} was trained on another model than {model!r}; set CROSS_ENCODER_MODEL=none"
+        )
+    cross_encoder_fp = cross_encoder_fingerprint(path, base)
+    # the export itself is `_exported_cross_encoder`'s, on every build with stories (from the model cache when it is there)
+    return CrossEncoderRecord(
+        file=str(path),
+        fingerprint=cross_encoder_fp,
+        dir=str(index_dir / MODELS / f"reader-{cross_encoder_fp}"),
+        quantization=CROSS_ENCODER_QUANTIZATION,
+    )
+
+
+def _exported_cross_encoder(record: CrossEncoderRecord, model: str, cache: Path | None) -> CrossEncoderRecord:
+    """Make the cross-encoder's export the record plans, or repair it (a damaged or missing file, a removed folder: linked
+    again from the model cache, else exported again); the record then names the file, not its path."""
+    from .cross_encoder_export import export_cross_encoder
+
+    export_cross_encoder(Path(record.file), Path(record.dir), model, record.fingerprint, cache=cache)
     return record.model_copy(update={"file": Path(record.file).name})
 
 
@@ -190,16 +198,21 @@ def build_index(
     ("int8" or "fp32") picks the ONNX model that embeds; a passed `encoder` brings its own. `index_type`
     is the FAISS index kind (see `vectors.choose_type`); changing it rewrites the index without re-embedding.
     `adapter` ("auto", "none" or a file) is merged into the model before export (see `index.adapter`).
-    `reader` ("none", "auto" or a file; see `index.reader`) is exported beside the index; "auto" is the shipped
-    reader when the index embeds with the packaged model's own export (no custom `encoder`). Off by default: the
-    shipped reader did not beat the ranker on the dev sets (docs/results.md).
+    `cross_encoder` ("none", "auto" or a file; see `index.cross_encoder`) is exported beside the index; "auto" is the shipped
+    cross-encoder when the index embeds with the packaged model's own export (no custom `encoder`). Off by default: the
+    shipped cross-encoder did not beat the ranker on the dev sets (docs/results.md).
     Both exports are made once per model in `model_cache` (default `export_cache.default_cache()`) and linked
     into the index; each build checks them and repairs a damaged one (`index.export_cache`).
     """
     content_dir, index_dir = Path(content_dir), Path(index_dir)
     options = options or EngineOptions()
     model, quantization, index_type = options.model, options.quantization, options.index_type
-    adapter, reader, model_cache, database = options.adapter, options.reader, options.model_cache, options.database
+    adapter, cross_encoder, model_cache, database = (
+        options.adapter,
+        options.cross_encoder,
+        options.model_cache,
+        options.database,
+    )
     choose_type(0, index_type)  # a bad INDEX_TYPE fails before any work
     if encoder is not None:
         model, quantization = encoder.name, encoder.quantization
@@ -216,9 +229,11 @@ def build_index(
         export = _export(
             model, model_id, index_dir, quantization, adapter, cache, required=encoder is None and bool(stories)
         )
-        reader_record = _reader_plan(model, index_dir, reader, custom_encoder=encoder is not None)
-        if reader_record is not None and stories:  # checked and repaired on every build, as the embedder's export
-            reader_record = _exported_reader(reader_record, model, cache)
+        cross_encoder_record = _cross_encoder_plan(model, index_dir, cross_encoder, custom_encoder=encoder is not None)
+        if (
+            cross_encoder_record is not None and stories
+        ):  # checked and repaired on every build, as the embedder's export
+            cross_encoder_record = _exported_cross_encoder(cross_encoder_record, model, cache)
         in_database = pgbuild.current(connection) if connection is not None else None
         current_manifest = in_database[1] if in_database else in_files.manifest if in_files else None
         previous: dict[
@@ -235,7 +250,7 @@ def build_index(
             not to_embed
             and set(previous) == {s.slug for s in stories}
             and _current(current_manifest)
-            == (index_type, reader_record.fingerprint if reader_record else "", DEFINITION)
+            == (index_type, cross_encoder_record.fingerprint if cross_encoder_record else "", DEFINITION)
         )
         if unchanged or not stories:  # no stories: `errors` names each file that could not be used (none: empty)
             return _report(index_dir, stories, [], (), errors, changed=False)
@@ -270,7 +285,7 @@ def build_index(
             "model_adapter": adapter_name,
             "encoder_dir": export,
             "index_type": index_type,
-            "reader": reader_record,
+            "cross_encoder": cross_encoder_record,
         }
         if connection is not None:
             assert database is not None
@@ -278,7 +293,9 @@ def build_index(
             manifest = build_manifest(
                 stories, dimension=dimension, folder=index_dir / pgstore.FOLDER / pgstore.PREFIX, **described
             )
-            exports = [p for p in (export, Path(reader_record.dir) if reader_record else None) if p is not None]
+            exports = [
+                p for p in (export, Path(cross_encoder_record.dir) if cross_encoder_record else None) if p is not None
+            ]
             stored = {slug: entry[4] for slug, entry in previous.items()}
             pgbuild.write_database_build(connection, redacted(database), stories, fresh, stored, manifest, exports)
             return _report(redacted(database), stories, to_embed, fresh, errors)

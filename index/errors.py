@@ -109,12 +109,12 @@ class ExportDamaged(ExportMissing):
     """A file of the ONNX export does not match the checksum its encoder.json records (truncated, overwritten)."""
 
 
-class ReaderError(EngineError, ValueError):
-    """The reader file is unreadable or does not fit the model; the message says which and what to do."""
+class CrossEncoderError(EngineError, ValueError):
+    """The cross-encoder file is unreadable or does not fit the model; the message says which and what to do."""
 
 
-class ReaderExportMissing(EngineError, RuntimeError):
-    """The reader export an index names is not on disk; the message says what to do."""
+class CrossEncoderExportMissing(EngineError, RuntimeError):
+    """The cross-encoder export an index names is not on disk; the message says what to do."""
 
 
 class WeightsError(EngineError, ValueError):

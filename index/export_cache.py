@@ -1,6 +1,6 @@
 """The models' ONNX exports, made once per model on a machine and shared by every index built there.
 
-An export (the embedder's, `index.onnx_export`; the reader's, `index.reader_export`) depends only on the model's files
+An export (the embedder's, `index.onnx_export`; the cross-encoder's, `index.cross_encoder_export`) depends only on the model's files
 (its fingerprint) and on how this code exports it (its export format), not on the index: exporting it again for a
 second index, a test's temporary index or a benchmark's cost half a minute of torch each time. So exports live in
 one cache folder (`MODEL_CACHE`, default `~/.cache/newsroom-bot`), one folder per model and format::
@@ -128,7 +128,7 @@ def read_info(folder: Path, info_file: str) -> dict[str, Any] | None:
 
 def link_export(source: Path, target: Path, info_file: str, names: Iterable[str]) -> None:
     """Put `names` of the export `source` in `target` (hard links, else copies) with an `info_file` that records
-    only them, in a staging folder renamed into place: a reader never sees half of it."""
+    only them, in a staging folder renamed into place: no process ever sees half of it."""
     info = read_info(source, info_file) or {}
     recorded: dict[str, str] = info.get("files", {})
     wanted = sorted({n for n in names if n in recorded})

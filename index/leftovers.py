@@ -5,7 +5,7 @@ before the rename, the staging place stays, and pruning (which keeps the newest 
 
 - `builds/.<id>.partial/`: a build being written (store.write_build),
 - `.current.<id>`: the link that was about to replace `current`,
-- `models/.<name>.<pid>.partial/`: a model or reader export being written (~110 MB each),
+- `models/.<name>.<pid>.partial/`: a model or cross-encoder export being written (~110 MB each),
 - `models/<name>/.<file>.<pid>`: an export's json being rewritten.
 
 Only a build makes these, and only while it holds the index's build lock, so a build that holds the lock knows

@@ -18,6 +18,7 @@ import numpy as np
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
 from .canonical import QuestionForm
 from .cleaning import clean_question, valid_text
+from .cross_encoder_onnx import OnnxCrossEncoder, query_cross_encoder
 from .embedder import CachedEncoder, Encoder
 from .errors import StoryNeeded, UnknownStory
 from .memory import memory_index
@@ -27,8 +28,8 @@ from .options import EngineOptions
 from .pgstore import PREFIX, DatabaseIndex
 from .quoting import quote_text, quoted_paragraphs
 from .ranking import (
+    CrossEncoderWeights,
     Ranking,
-    ReaderWeights,
     Weights,
     answer_features,
     answer_probability,
@@ -36,9 +37,8 @@ from .ranking import (
     rank,
     related_probability,
 )
-from .reader_onnx import OnnxReader, query_reader
-from .reading import Reading, quote_weights, reader_decision, reread, to_read
 from .refs import RefStatus, resolve_ref
+from .rereading import Rereading, cross_encoder_decision, quote_weights, reread, to_read
 from .rows import RowLayout
 from .store import IndexData, Manifest, check_encoder, read_build
 from .summarise import DEFAULT_WEIGHTS, SummaryWeights, choose_sentences, prose_words
@@ -56,7 +56,11 @@ class Library:
     """
 
     def __init__(
-        self, data: IndexData, encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None
+        self,
+        data: IndexData,
+        encoder: Encoder,
+        weights: Weights | None = None,
+        cross_encoder: OnnxCrossEncoder | None = None,
     ) -> None:
         self.data = data
         # Questions go through a cache of recent embeddings (shared across reloads when `encoder` is one already);
@@ -64,9 +68,9 @@ class Library:
         self._questions = encoder if isinstance(encoder, CachedEncoder) else CachedEncoder(encoder)
         self.encoder: Encoder = self._questions.inner
         self.weights = weights or load_weights()
-        # The reader (a cross-encoder, index.reading) rereads the ranker's best sentences when the index has one.
-        self.reader = reader
-        self.reader_weights = self.weights.reader or ReaderWeights()
+        # The cross-encoder (index.rereading) rereads the ranker's best sentences when the index has one.
+        self.cross_encoder = cross_encoder
+        self.cross_encoder_weights = self.weights.cross_encoder or CrossEncoderWeights()
         self.summary_weights: SummaryWeights = DEFAULT_WEIGHTS  # benchmarks may try others
         self._by_slug = {s.slug: i for i, s in enumerate(data.stories)}
         changed = {e.slug: e.changed_at.date() for e in data.manifest.stories if e.changed_at is not None}
@@ -83,7 +87,7 @@ class Library:
         options: EngineOptions | None = None,
         *,
         encoder: Encoder | None = None,
-        reader: bool = True,
+        use_cross_encoder: bool = True,
         database: DatabaseIndex | None = None,
     ) -> Library:
         """Load the index at `path`; questions are encoded by the index's own ONNX export unless `encoder` is given.
@@ -92,7 +96,7 @@ class Library:
         With `options` (the settings), `options.model` does not choose a model, the index has one: it is checked,
         and an index built with another model is refused with IndexMismatch; each ONNX call runs on
         `options.encoder_threads`. Without, any model is served, one thread a call.
-        The index's reader export, when it has one, rereads candidates unless `reader` is False.
+        The index's cross-encoder export, when it has one, rereads candidates unless `use_cross_encoder` is False.
         `database` (DATABASE_URL): the index is in PostgreSQL; `path` is then an index folder (its current build)
         or a build's folder under it (`DatabaseIndex.folder_of`).
         """
@@ -107,14 +111,20 @@ class Library:
             data = read_build(Path(path), expect_model=expect_model, expect_dimension=expect_dimension)
         encoder = encoder or query_encoder(data, threads=threads)
         check_encoder(data.manifest, encoder, data.path)
-        return cls(data, encoder, reader=query_reader(data, threads=threads) if reader else None)
+        return cls(
+            data, encoder, cross_encoder=query_cross_encoder(data, threads=threads) if use_cross_encoder else None
+        )
 
     @classmethod
     def from_stories(
-        cls, stories: list[Story], encoder: Encoder, weights: Weights | None = None, reader: OnnxReader | None = None
+        cls,
+        stories: list[Story],
+        encoder: Encoder,
+        weights: Weights | None = None,
+        cross_encoder: OnnxCrossEncoder | None = None,
     ) -> Library:
         """An in-memory library (benchmarks, tests, notebooks): no files written."""
-        return cls(memory_index(stories, encoder), encoder, weights, reader)
+        return cls(memory_index(stories, encoder), encoder, weights, cross_encoder)
 
     # ----------------------------------------------------------------- stories
     @property
@@ -210,18 +220,18 @@ class Library:
             self.candidates(texts[i], scopes[i], vector=vectors[k], dense_rows=dense.get(k)) for k, i in enumerate(todo)
         ]
         rankings = [rank(c, self.weights) if c is not None else None for c in found]
-        readings = self.read([texts[i] for i in todo], found, rankings)
+        readings = self.rereadings([texts[i] for i in todo], found, rankings)
         for i, c, r, reading in zip(todo, found, rankings, readings):
             answers[i] = self._answer(questions[i], scopes[i], c, r, reading, top_k)
         return answers  # type: ignore[return-value]  # every None was replaced above
 
-    def read(
+    def rereadings(
         self, questions: Sequence[str], found: Sequence[Candidates | None], rankings: Sequence[Ranking | None]
-    ) -> list[Reading | None]:
-        """The reader's logits for each question's best candidate sentences: one session call for all of them."""
-        if self.reader is None:
+    ) -> list[Rereading | None]:
+        """The cross-encoder's logits for each question's best candidate sentences: one session call for all of them."""
+        if self.cross_encoder is None:
             return [None] * len(questions)
-        n = self.reader_weights.top_n
+        n = self.cross_encoder_weights.top_n
         chosen = [to_read(r, n) if r is not None else np.zeros(0, np.int64) for r in rankings]
         pairs = [
             (q, self.rows.sentence_text(int(c.sentence_rows[pos])))
@@ -229,14 +239,14 @@ class Library:
             if c is not None
             for pos in positions
         ]
-        logits = self.reader.logits(pairs)
-        out: list[Reading | None] = []
+        logits = self.cross_encoder.logits(pairs)
+        out: list[Rereading | None] = []
         start = 0
         for c, positions in zip(found, chosen):
             if c is None:
                 out.append(None)
                 continue
-            out.append(Reading(positions, logits[start : start + len(positions)]))
+            out.append(Rereading(positions, logits[start : start + len(positions)]))
             start += len(positions)
         return out
 
@@ -259,7 +269,7 @@ class Library:
         return None
 
     def decide(
-        self, c: Candidates, r: Ranking, reading: Reading | None
+        self, c: Candidates, r: Ranking, reading: Rereading | None
     ) -> tuple[Ranking, float, AnswerStatus, Weights]:
         """(the final ranking, confidence, the tier: ANSWERED, CLOSEST or NOT_COVERED, the weights quoting reads)
         for one question. The tier is the confidence cut by the thresholds fitted beside it (`Thresholds.tier`)."""
@@ -272,9 +282,9 @@ class Library:
                 self.weights.tier(confidence, related_probability(features, self.weights)),
                 self.weights,
             )
-        rw = self.reader_weights
+        rw = self.cross_encoder_weights
         final = reread(c, r, reading, rw)
-        confidence, related = reader_decision(c, final, reading, confidence, rw)
+        confidence, related = cross_encoder_decision(c, final, reading, confidence, rw)
         return final, confidence, rw.tier(confidence, related), quote_weights(self.weights, rw)
 
     def _answer(
@@ -283,7 +293,7 @@ class Library:
         story: str | None,
         candidates: Candidates | None,
         ranking: Ranking | None,
-        reading: Reading | None,
+        reading: Rereading | None,
         top_k: int,
     ) -> Answer:
         if candidates is None or ranking is None:
@@ -309,9 +319,9 @@ class Library:
         if candidates is None:
             return []
         ranking = rank(candidates, self.weights)
-        reading = self.read([text], [candidates], [ranking])[0]
+        reading = self.rereadings([text], [candidates], [ranking])[0]
         if reading is not None:
-            ranking = reread(candidates, ranking, reading, self.reader_weights)
+            ranking = reread(candidates, ranking, reading, self.cross_encoder_weights)
         return [self.rows.paragraph(int(candidates.paragraph_rows[i])).number for i in ranking.paragraph_order]
 
     def _not_covered(self, question: str, story: str | None, confidence: float) -> Answer:

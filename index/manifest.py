@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 
 from .models import Story
 
@@ -43,11 +43,11 @@ class StoryEntry(BaseModel):
         )
 
 
-class ReaderRecord(BaseModel):
-    """The reader (cross-encoder) exported beside the index: which file, which export, which quantisation."""
+class CrossEncoderRecord(BaseModel):
+    """The cross-encoder exported beside the index: which file, which export, which quantisation."""
 
-    file: str = Field(description="the reader .npz merged into the model (file name)")
-    fingerprint: str = Field(description="id of the reader file and the model it was merged into")
+    file: str = Field(description="the cross-encoder .npz merged into the model (file name)")
+    fingerprint: str = Field(description="id of the cross-encoder file and the model it was merged into")
     dir: str = Field(description="the ONNX export, relative to the build folder")
     quantization: str = Field(default="int8", description="the ONNX file serving runs: fp32 or int8")
 
@@ -61,7 +61,11 @@ class Manifest(BaseModel):
     model_adapter: str = Field(default="", description="the LoRA adapter merged into the model, if any (file name)")
     encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
     index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")
-    reader: ReaderRecord | None = Field(default=None, description="the reader exported with this index, if any")
+    cross_encoder: CrossEncoderRecord | None = Field(
+        default=None,
+        validation_alias=AliasChoices("cross_encoder", "reader"),  # "reader": its name in manifests written before
+        description="the cross-encoder exported with this index, if any",
+    )
     sentence_inputs: str = Field(default="", description="how sentence-inputs.npz was computed (its DEFINITION)")
     parser_version: str = Field(default="", description="the sentence rules the stories were split by")
     dimension: int

@@ -3,7 +3,7 @@
 A face (the bot, the command line, a notebook) maps its settings to one `EngineOptions` once
 (`bot.settings.Settings.engine_options()`) and hands the same object to `build_index`, `Library.load` and
 `LiveLibrary`; a new engine setting is then one field here and one line in that mapping, not a keyword that every
-face must pass alike. Each reader takes what concerns it: a build what the index is made of, serving the model
+face must pass alike. Each consumer takes what concerns it: a build what the index is made of, serving the model
 the index must have been built with and the threads per ONNX call.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .cross_encoder import CROSS_ENCODER_NONE
 from .embedder import ADAPTER_AUTO, DEFAULT_MODEL
-from .reader import READER_NONE
 
 
 class EngineOptions(BaseModel):
@@ -24,7 +24,9 @@ class EngineOptions(BaseModel):
 
     model: str = DEFAULT_MODEL  # the embedding model; serving refuses an index built with another (IndexMismatch)
     adapter: str | None = ADAPTER_AUTO  # "auto", "none" or an adapter .npz, merged before export (index.adapter)
-    reader: str | None = READER_NONE  # "none", "auto" or a reader .npz, exported beside the index (index.reader)
+    cross_encoder: str | None = (
+        CROSS_ENCODER_NONE  # "none", "auto" or a cross-encoder .npz, exported beside the index (index.cross_encoder)
+    )
     quantization: str | None = None  # "int8" or "fp32": the ONNX model that embeds; None: int8
     index_type: str = "auto"  # the FAISS index kind (index.vectors.choose_type)
     model_cache: Path | None = None  # where exports are made once per model; None: export_cache.default_cache()

@@ -90,7 +90,7 @@ class DatabaseIndex:
             manifest = Manifest.model_validate_json(row[0])
             if not (folder / "manifest.json").exists():
                 self._write_folder(conn, build_id, folder, manifest)
-            for export in (manifest.encoder_dir, manifest.reader.dir if manifest.reader else None):
+            for export in (manifest.encoder_dir, manifest.cross_encoder.dir if manifest.cross_encoder else None):
                 if export:
                     self._write_model(conn, (folder / export).resolve())
         return manifest

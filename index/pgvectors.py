@@ -2,7 +2,7 @@
 
 `CandidateScorer` asks an index for `ntotal`, a batched `search(queries, k)` and the vectors of candidate rows
 (`RowVectors`); `PgVectors` answers the same three from one build's rows in `index_paragraphs` or
-`index_sentences`, so the ranking, the decision, the reader and the quoting see the same candidates from either
+`index_sentences`, so the ranking, the decision, the cross-encoder and the quoting see the same candidates from either
 store. Row numbers stay the build's `RowLayout` positions: the build stores each position's row id, and the ids
 pgvector finds are mapped back here.
 

@@ -2,7 +2,7 @@
 
 A new build reuses from the current one the vectors of unchanged stories (same content hash, same model and
 quantisation), when each story's text last changed, and whether anything that shapes a build changed at all
-(index type, reader, sentence inputs), and the sentences of paragraphs it already split. `read_previous` reads the build `current` points at once: one manifest and
+(index type, cross-encoder, sentence inputs), and the sentences of paragraphs it already split. `read_previous` reads the build `current` points at once: one manifest and
 one set of files, never parts of two builds. A damaged build is never "unchanged" (it is written again) and gives
 no vectors to reuse; its manifest still gives the stories' history. A build whose manifest can't be read gives
 nothing: the next build starts afresh. (A PostgreSQL build's counterpart is `pgbuild.current`.)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 
 from .candidates import Candidates
 from .cues import QUESTION_KINDS
@@ -32,8 +32,8 @@ from .models import AnswerStatus
 
 __all__ = [
     "MAX_QUOTE_CHARS",
+    "CrossEncoderWeights",
     "Ranking",
-    "ReaderWeights",
     "Thresholds",
     "Weights",
     "answer_features",
@@ -57,7 +57,7 @@ class Thresholds(BaseModel):
     closest_threshold: float | None = None
     # A model of its own for "the question is on the story's subject" (fitted against off-topic questions), when
     # the weights have one: `closest_threshold` then cuts its probability, not the confidence. Over the same
-    # features as the confidence: QUESTION_FEATURES (Weights) or index.reading.DECISION_FEATURES (ReaderWeights).
+    # features as the confidence: QUESTION_FEATURES (Weights) or index.rereading.DECISION_FEATURES (CrossEncoderWeights).
     related_coef: list[float] = []
     related_intercept: float = 0.0
 
@@ -74,7 +74,7 @@ class Thresholds(BaseModel):
 
     def tier(self, confidence: float, related: float | None = None) -> AnswerStatus:
         """ANSWERED, CLOSEST or NOT_COVERED for a question answered with this confidence. `related`, where the
-        decision has a model of its own for "on the story's subject" (index.reading.reader_decision), is what the
+        decision has a model of its own for "on the story's subject" (index.rereading.cross_encoder_decision), is what the
         decline threshold cuts; else the confidence is."""
         if confidence >= self.answer_threshold:
             return AnswerStatus.ANSWERED
@@ -84,14 +84,14 @@ class Thresholds(BaseModel):
         return AnswerStatus.NOT_COVERED
 
 
-class ReaderWeights(Thresholds):
-    """How the reader's logit is combined with the ranker and the abstention model (fitted by training.reader_fit; see index.reading)."""
+class CrossEncoderWeights(Thresholds):
+    """How the cross-encoder's logit is combined with the ranker and the abstention model (fitted by training.cross_encoder_fit; see index.rereading)."""
 
     top_n: int = 10
     ranker_weight: float = 0.3
-    answer_coef: list[float] = [1.0, 0.0]  # over (best reader logit, abstention model logit)
+    answer_coef: list[float] = [1.0, 0.0]  # over (best cross-encoder logit, abstention model logit)
     answer_intercept: float = 0.0
-    # The decision over index.reading.DECISION_FEATURES (training.decision_fit); empty: the two-feature model above.
+    # The decision over index.rereading.DECISION_FEATURES (training.decision_fit); empty: the two-feature model above.
     decision_coef: list[float] = []  # P(the first quote holds the answer): the confidence, against answer_threshold
     decision_intercept: float = 0.0
     extra_margin: float = 3.0  # further quotes only within this combined score of the first ...
@@ -119,7 +119,11 @@ class Weights(Thresholds):
     # (hold the answer) most of the time they appear; None (unfitted engine) applies the margin alone
     extra_quote_min_logit: float | None = None
     fitted: dict[str, object] = {}  # how and on what the weights were fitted, for the record
-    reader: ReaderWeights | None = None  # used when the index has a reader (index.reading); None: defaults
+    # used when the index has a cross-encoder (index.rereading); None: defaults. "reader" is its key in weights files
+    # written before the rename, still read.
+    cross_encoder: CrossEncoderWeights | None = Field(
+        default=None, validation_alias=AliasChoices("cross_encoder", "reader")
+    )
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> Weights:

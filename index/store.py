@@ -10,7 +10,7 @@ Layout of an index folder::
     builds/<id>/sentence-inputs.npz             what the ranker reads per sentence (index.sentence_inputs)
     models/<fingerprint>/                       the ONNX export questions are encoded with (see onnx_export)
 
-A reader that opens `current` always sees a complete build: a new build is written in its own folder and
+A process that opens `current` always sees a complete build: a new build is written in its own folder and
 only then does `current` point at it. Every file is checked against the manifest's checksums on load.
 
 The seam to other stores: `BuildContents` is what a build writes (derived once from the stories and their vectors;
@@ -38,7 +38,7 @@ from .checksums import file_problem, sha256_file
 from .embedder import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .lexical import BM25
-from .manifest import FORMAT_VERSION, Manifest, ReaderRecord, StoryEntry
+from .manifest import FORMAT_VERSION, CrossEncoderRecord, Manifest, StoryEntry
 from .models import Story
 from .sentence_inputs import DEFINITION, SentenceInputs
 from .sentences import PARSER_VERSION
@@ -132,7 +132,7 @@ def write_build(
     model_adapter: str = "",
     encoder_dir: Path | None = None,
     index_type: str = "auto",
-    reader: ReaderRecord | None = None,
+    cross_encoder: CrossEncoderRecord | None = None,
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -159,7 +159,7 @@ def write_build(
             model_adapter=model_adapter,
             encoder_dir=encoder_dir,
             index_type=index_type,
-            reader=reader,
+            cross_encoder=cross_encoder,
             dimension=dimension,
             folder=folder,
             built_at=now,
@@ -192,7 +192,7 @@ def build_manifest(
     model_adapter: str,
     encoder_dir: Path | None,
     index_type: str,
-    reader: ReaderRecord | None,
+    cross_encoder: CrossEncoderRecord | None,
     dimension: int,
     folder: Path,
     built_at: dt.datetime | None = None,
@@ -210,7 +210,9 @@ def build_manifest(
         model_adapter=model_adapter,
         encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
         index_type=index_type,
-        reader=reader.model_copy(update={"dir": os.path.relpath(reader.dir, folder)}) if reader else None,
+        cross_encoder=cross_encoder.model_copy(update={"dir": os.path.relpath(cross_encoder.dir, folder)})
+        if cross_encoder
+        else None,
         sentence_inputs=DEFINITION,
         parser_version=PARSER_VERSION,
         dimension=dimension,
@@ -372,5 +374,5 @@ def encoder_folder(build: Path, manifest: Manifest) -> Path | None:
     return (build / manifest.encoder_dir).resolve() if manifest.encoder_dir else None
 
 
-def reader_folder(build: Path, manifest: Manifest) -> Path | None:
-    return (build / manifest.reader.dir).resolve() if manifest.reader else None
+def cross_encoder_folder(build: Path, manifest: Manifest) -> Path | None:
+    return (build / manifest.cross_encoder.dir).resolve() if manifest.cross_encoder else None

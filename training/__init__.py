@@ -1,5 +1,5 @@
 """Commands that make the files the product ships: the fitted ranker and abstention weights (`training.fit`),
-the embedder adapter (`training.adapter`) and the reader model. Each is seeded, states its time, and is rebuilt
+the embedder adapter (`training.adapter`) and the cross-encoder (`training.cross_encoder`). Each is seeded, states its time, and is rebuilt
 by its own command; `benchmarks/` only measures.
 
 The commands load transformers, sentence-transformers and peft themselves, so the package sets the offline

@@ -22,7 +22,7 @@ from index import Encoder, EncoderWrapper, Story, parse_story
 
 # SQuAD 2.0's held-out articles: measured on (benchmarks.squad2), never trained on. Of the file's 31 sorted titles,
 # positions 0, 4, ..., 28, except that Pharmacy and Sky_(United_Kingdom) stand where the rule gives Packet_switching
-# and Scottish_Parliament; no training reads any of the ten (training.reader_data.NEVER_TRAIN_V2).
+# and Scottish_Parliament; no training reads any of the ten (training.cross_encoder_data.NEVER_TRAIN_V2).
 SQUAD2_DEV_ARTICLES = (
     "1973_oil_crisis",
     "Computational_complexity_theory",

@@ -1,7 +1,7 @@
-"""Fit how the engine decides among its three replies with the cross-encoder on, into weights.json's reader section.
+"""Fit how the engine decides among its three replies with the cross-encoder on, into weights.json's `cross_encoder` section.
 
     python -m training.decision_fit --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
-        --qed qed-train.jsonl.gz --quiz news-quiz-other-years.jsonl.gz [--reader FILE.npz] [--weights index/weights.json]
+        --qed qed-train.jsonl.gz --quiz news-quiz-other-years.jsonl.gz [--cross-encoder FILE.npz] [--weights index/weights.json]
 
 Fitted on samples (training.decision_records) from questions people wrote without seeing the passage (the folds
 of QED and the news quiz the cross-encoder did not train on), the reader-style training set, off-topic questions
@@ -9,7 +9,7 @@ at scale and SQuAD, every set weighing the same:
 
 1. how many of the ranker's sentences the cross-encoder reads (`top_n`) and how its logit adds to the ranker's
    (`ranker_weight`), by "the first quote holds the answer";
-2. the answer model: a logistic regression over `index.reading.DECISION_FEATURES` for "the first quote holds the
+2. the answer model: a logistic regression over `index.rereading.DECISION_FEATURES` for "the first quote holds the
    answer" (its probability is the answer's confidence);
 3. the related model: the same features for "the question is on the story's subject" (against off-topic ones);
 4. the two thresholds, on the dev sets together (each weighing the same): the confident one, the lowest at which
@@ -34,10 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from index.cross_encoder_export import load_cross_encoder
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.features import QUESTION_FEATURES
 from index.ranking import (
     WEIGHTS_FILE,
-    ReaderWeights,
+    CrossEncoderWeights,
     Thresholds,
     Weights,
     answer_features,
@@ -45,14 +47,12 @@ from index.ranking import (
     load_weights,
     related_probability,
 )
-from index.reader_export import load_reader
-from index.reader_onnx import OnnxReader
 
+from .cross_encoder_fit import Record, records_key
 from .decision_math import features_of, first_right, threshold_for_precision, weighted_auc
 from .decision_records import Sample
 from .decision_sets import SetSpec, dev_sets, training_sets
 from .fit import fit_logistic
-from .reader_fit import Record, records_key
 
 READ_COUNTS = (3, 6, 10, 16)
 RANKER_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
@@ -78,7 +78,9 @@ def source_weights(samples: list[Sample]) -> np.ndarray:
     return out * len(set(sources.tolist()))
 
 
-def fit(train: list[Sample], dev: list[Sample], args: argparse.Namespace) -> tuple[ReaderWeights, dict[str, object]]:
+def fit(
+    train: list[Sample], dev: list[Sample], args: argparse.Namespace
+) -> tuple[CrossEncoderWeights, dict[str, object]]:
     answerable = [s for s in train if s.kind == "answerable"]
     w_ans = source_weights(answerable)
     grid = {
@@ -92,7 +94,7 @@ def fit(train: list[Sample], dev: list[Sample], args: argparse.Namespace) -> tup
     right = np.array([first_right(s, top_n, ranker_weight) for s in train], dtype=float)
     related = np.array([s.kind != "off_topic" for s in train], dtype=float)
     weights = source_weights(train)
-    rw = ReaderWeights(top_n=top_n, ranker_weight=ranker_weight)
+    rw = CrossEncoderWeights(top_n=top_n, ranker_weight=ranker_weight)
     models = {}
     for name, y in (("answer", right), ("related", related)):
         coef, intercept, mean, scale = fit_logistic(x, y, c=1.0, balanced=False, sample_weight=weights)
@@ -114,7 +116,7 @@ def fit(train: list[Sample], dev: list[Sample], args: argparse.Namespace) -> tup
 def fit_ranker_decision(
     train: list[Sample], dev: list[Sample], weights: Weights, args: argparse.Namespace
 ) -> dict[str, object]:
-    """The decision for the engine without the cross-encoder (READER_MODEL=none), refitted in `weights`: the
+    """The decision for the engine without the cross-encoder (CROSS_ENCODER_MODEL=none), refitted in `weights`: the
     confidence, a logistic regression over every QUESTION_FEATURE (clipped to the fit's 2nd-98th percentile and
     standardised) for "the first quote holds the answer"; the relatedness, the same features for "on the story's
     subject"; the two thresholds on the dev sets as for the cross-encoder's decision."""
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--squad2", type=Path, required=True)
     p.add_argument("--qed", type=Path, required=True)
     p.add_argument("--quiz", type=Path, required=True)
-    p.add_argument("--reader", type=Path, help="cross-encoder .npz (default: the shipped one)")
+    p.add_argument("--cross-encoder", type=Path, help="cross-encoder .npz (default: the shipped one)")
     p.add_argument("--precision", type=float, default=0.90, help="confident replies right at least this often")
     p.add_argument("--off-topic-share", type=float, default=0.99, help="off-topic questions given no quote")
     p.add_argument("--quantization", default="int8")
@@ -177,17 +179,19 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     started = time.monotonic()
     weights: Weights = load_weights(args.weights)
-    reader: OnnxReader | None = load_reader(
-        str(args.reader) if args.reader else "auto", cache=args.cache / "readers", quantization=args.quantization
+    cross_encoder: OnnxCrossEncoder | None = load_cross_encoder(
+        str(args.cross_encoder) if args.cross_encoder else "auto",
+        cache=args.cache / "readers",
+        quantization=args.quantization,
     )
-    if reader is None:
-        raise SystemExit("no cross-encoder: train one with python -m training.reader, or pass --reader")
+    if cross_encoder is None:
+        raise SystemExit("no cross-encoder: train one with python -m training.cross_encoder, or pass --cross-encoder")
     folder = args.cache / f"decision-{records_key(args, weights)}"
     train: list[Sample] = []
     dev: list[Sample] = []
     for specs, out in ((training_sets(args), train), (dev_sets(args), dev)):
         for spec in specs:
-            part = cached(spec, folder, functools.partial(spec.build, reader, weights))
+            part = cached(spec, folder, functools.partial(spec.build, cross_encoder, weights))
             out += part
             print(f"  {spec.name}: {len(part)} samples ({time.monotonic() - started:.0f}s)", file=sys.stderr)
     without = fit_ranker_decision(train, dev, weights, args)
@@ -197,17 +201,17 @@ def main(argv: list[str] | None = None) -> int:
     report["without_cross_encoder"] = without
     weights.fitted["closest_threshold"] = weights.fitted["answer_threshold"] = (
         f"training.decision_fit: confident at {args.precision} precision on the dev sets together, decline under "
-        f"{args.off_topic_share} of the off-topic questions; see reader.fitted.report.without_cross_encoder"
+        f"{args.off_topic_share} of the off-topic questions; see cross_encoder.fitted.report.without_cross_encoder"
     )
     rw.fitted = {
-        "reader": args.reader.name if args.reader else "auto",
+        "cross_encoder": args.cross_encoder.name if args.cross_encoder else "auto",
         "precision": args.precision,
         "off_topic_share": args.off_topic_share,
         "samples": {src: sum(s.source == src for s in train) for src in sorted({s.source for s in train})},
         "fitted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "report": report,
     }
-    weights.reader = rw
+    weights.cross_encoder = rw
     args.weights.write_text(json.dumps(weights.model_dump(), indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1))
     print(f"wrote {args.weights} in {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)

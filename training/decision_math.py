@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.ranking import ReaderWeights, load_weights
-from index.reading import decision_features, reread
+from index.ranking import CrossEncoderWeights, load_weights
+from index.rereading import decision_features, reread
 
+from .cross_encoder_fit import _cut
 from .decision_records import Sample
 from .extra_quotes import quoted_sentences
-from .reader_fit import _cut
 
 NEIGHBOUR_RATIO = load_weights().neighbour_ratio  # the shipped ranker's: how quotes are cut at serving time
 
@@ -20,7 +20,7 @@ NEIGHBOUR_RATIO = load_weights().neighbour_ratio  # the shipped ranker's: how qu
 def final_ranking(sample: Sample, top_n: int, ranker_weight: float):  # type: ignore[no-untyped-def]
     e = sample.record
     return reread(
-        e.candidates, e.ranking, _cut(e.reading, top_n), ReaderWeights(top_n=top_n, ranker_weight=ranker_weight)
+        e.candidates, e.ranking, _cut(e.reading, top_n), CrossEncoderWeights(top_n=top_n, ranker_weight=ranker_weight)
     )
 
 

@@ -1,7 +1,7 @@
 """The questions the decision is fitted on, each asked of a story and read by the cross-encoder: `Sample`s.
 
-A sample is one question asked of one story (training.reader_fit.Record: candidates, the ranker's call, the
-reader's logits for the ranker's best sentences, which candidate sentences hold a gold answer) with its kind and
+A sample is one question asked of one story (training.cross_encoder_fit.Record: candidates, the ranker's call, the
+cross-encoder's logits for the ranker's best sentences, which candidate sentences hold a gold answer) with its kind and
 the set it came from, so every set can weigh the same in the fit:
 
 - real queries (QED's Google queries, news-quiz questions), the folds the cross-encoder did not train on: each on
@@ -21,13 +21,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.library import Library
 from index.models import Story
 from index.ranking import Weights
-from index.reader_onnx import OnnxReader
 
+from .cross_encoder_fit import Record, _records
 from .data import DiskCachedEncoder
-from .reader_fit import Record, _records
 from .real_pairs import LabelledQuestion
 from .real_queries import RealQuery, near_topic
 
@@ -46,10 +46,10 @@ def _ask(
     story: Story,
     asked: list[tuple[str, list[str], int | tuple[int, ...], str]],
     encoder: DiskCachedEncoder,
-    reader: OnnxReader,
+    cross_encoder: OnnxCrossEncoder,
     weights: Weights,
 ) -> list[Record]:
-    library = Library.from_stories([story], encoder, weights, reader)
+    library = Library.from_stories([story], encoder, weights, cross_encoder)
     return _records(library, asked, weights)
 
 
@@ -57,7 +57,7 @@ def query_samples(
     queries: Sequence[RealQuery],
     source: str,
     encoder: DiskCachedEncoder,
-    reader: OnnxReader,
+    cross_encoder: OnnxCrossEncoder,
     weights: Weights,
 ) -> list[Sample]:
     """Each answerable query on its own paragraph and on its nearest unanswering neighbour (see the docstring)."""
@@ -70,7 +70,7 @@ def query_samples(
             asked[n].append((queries[i].question, [], 0, "unanswered"))
     out: list[Sample] = []
     for story_index, items in asked.items():
-        out += [Sample(r, source) for r in _ask(queries[story_index].story(), items, encoder, reader, weights)]
+        out += [Sample(r, source) for r in _ask(queries[story_index].story(), items, encoder, cross_encoder, weights)]
     encoder.save()
     return out
 
@@ -81,7 +81,7 @@ def off_topic_samples(
     count: int,
     source: str,
     encoder: DiskCachedEncoder,
-    reader: OnnxReader,
+    cross_encoder: OnnxCrossEncoder,
     weights: Weights,
     seed: int = 7,
 ) -> list[Sample]:
@@ -90,7 +90,9 @@ def off_topic_samples(
     out: list[Sample] = []
     for q in rng.sample(list(askers), min(count, len(askers))):
         story = rng.choice(list(stories)).story()
-        out += [Sample(r, source) for r in _ask(story, [(q.question, [], 0, "off_topic")], encoder, reader, weights)]
+        out += [
+            Sample(r, source) for r in _ask(story, [(q.question, [], 0, "off_topic")], encoder, cross_encoder, weights)
+        ]
     return out
 
 
@@ -98,7 +100,7 @@ def reader_set_samples(
     questions: Sequence[LabelledQuestion],
     stories: dict[str, Story],
     encoder: DiskCachedEncoder,
-    reader: OnnxReader,
+    cross_encoder: OnnxCrossEncoder,
     weights: Weights,
 ) -> list[Sample]:
     """The reader-style training set: each story asked its own questions (kinds as labelled)."""
@@ -106,5 +108,5 @@ def reader_set_samples(
     out: list[Sample] = []
     for slug, story in stories.items():
         asked = [(q.question, list(q.answers), q.paragraphs or 0, kinds[q.kind]) for q in questions if q.story == slug]
-        out += [Sample(r, "reader set") for r in _ask(story, asked, encoder, reader, weights)]
+        out += [Sample(r, "reader set") for r in _ask(story, asked, encoder, cross_encoder, weights)]
     return out

@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.embedder import load_encoder
 from index.library import Library
 from index.ranking import Weights
-from index.reader_onnx import OnnxReader
 
+from .cross_encoder_fit import FIT_V2_ARTICLES, _records, _with_tricks, article_records
 from .data import DiskCachedEncoder, read_held_out, read_questions, read_squad, squad_article
 from .decision_records import Sample, off_topic_samples, query_samples, reader_set_samples
-from .reader_fit import FIT_V2_ARTICLES, _records, _with_tricks, article_records
 from .reader_questions import read_reader_set
 from .real_pairs import READER_TRAINING_SET, for_cross_encoder
 from .real_queries import read_qed, read_quiz, split_qed, split_quiz
@@ -33,7 +33,7 @@ OFF_TOPIC_FIT = 300
 @dataclass(frozen=True)
 class SetSpec:
     name: str
-    build: Callable[[OnnxReader, Weights], list[Sample]]
+    build: Callable[[OnnxCrossEncoder, Weights], list[Sample]]
 
 
 @cache
@@ -66,14 +66,16 @@ def training_sets(args: argparse.Namespace) -> list[SetSpec]:
     return specs
 
 
-def _reader_set(folder, enc, reader, weights):  # type: ignore[no-untyped-def]
+def _reader_set(folder, enc, cross_encoder, weights):  # type: ignore[no-untyped-def]
     written = read_reader_set(folder / "questions.jsonl", [folder / "stories"])
     stories = {slug: story for slug, story in written.stories.items() if not for_cross_encoder(slug)}
-    return reader_set_samples([q for q in written.questions if q.story in stories], stories, enc, reader, weights)
+    return reader_set_samples(
+        [q for q in written.questions if q.story in stories], stories, enc, cross_encoder, weights
+    )
 
 
 def _squad_samples(
-    args: argparse.Namespace, enc: DiskCachedEncoder, reader: OnnxReader, weights: Weights
+    args: argparse.Namespace, enc: DiskCachedEncoder, cross_encoder: OnnxCrossEncoder, weights: Weights
 ) -> list[Sample]:
     from .fit import DEV_ARTICLE
 
@@ -81,11 +83,11 @@ def _squad_samples(
     random.Random(7).shuffle(raw)  # the ranker fit's order: its own first articles, never the cross-encoder's
     articles = [squad_article(a) for a in raw[:SQUAD_FIT_ARTICLES]]
     pool = [q.question for a in articles for q in a.questions]
-    out = [Sample(r, "squad") for a in articles for r in article_records(a, pool, enc, reader, weights, 30)]
+    out = [Sample(r, "squad") for a in articles for r in article_records(a, pool, enc, cross_encoder, weights, 30)]
     v2_raw = [a for a in read_squad(args.squad2) if a["title"] in FIT_V2_ARTICLES]
     for raw_v2 in v2_raw:
         article = _with_tricks(squad_article(raw_v2), raw_v2)
-        library = Library.from_stories([article.story], enc, weights, reader)
+        library = Library.from_stories([article.story], enc, weights, cross_encoder)
         asked = [
             (q.question, q.answers, q.paragraph or 0, "answerable" if q.answers else "trick") for q in article.questions
         ]
@@ -106,15 +108,15 @@ def dev_sets(args: argparse.Namespace) -> list[SetSpec]:
     _, quiz_dev = split_quiz(read_quiz(args.quiz))
     quiz_dev = [q for q in quiz_dev if q.answerable]
 
-    def quiz(reader: OnnxReader, weights: Weights) -> list[Sample]:
-        library = Library.from_stories([q.story() for q in quiz_dev], enc, weights, reader)
+    def quiz(cross_encoder: OnnxCrossEncoder, weights: Weights) -> list[Sample]:
+        library = Library.from_stories([q.story() for q in quiz_dev], enc, weights, cross_encoder)
         asked = [(q.question, list(q.answers), 1, "answerable") for q in quiz_dev]
         return [Sample(r, "dev quiz") for r in _records(library, asked, weights)]
 
-    def squad2(reader: OnnxReader, weights: Weights) -> list[Sample]:
+    def squad2(cross_encoder: OnnxCrossEncoder, weights: Weights) -> list[Sample]:
         out: list[Sample] = []
         for article in read_held_out(args.squad2):
-            library = Library.from_stories([article.story], enc, weights, reader)
+            library = Library.from_stories([article.story], enc, weights, cross_encoder)
             asked = [
                 (q.question, list(q.answers), _gold(article, q.answers), "answerable" if q.answers else "unanswered")
                 for q in article.questions
@@ -122,23 +124,23 @@ def dev_sets(args: argparse.Namespace) -> list[SetSpec]:
             out += [Sample(r, "dev squad2") for r in _records(library, asked, weights)]
         return out
 
-    def notre_dame(reader: OnnxReader, weights: Weights) -> list[Sample]:
+    def notre_dame(cross_encoder: OnnxCrossEncoder, weights: Weights) -> list[Sample]:
         from index.stories import parse_story
 
         eval_dir = args.squad.parent
         story = parse_story(eval_dir / "university-of-notre-dame.txt")
         questions = read_questions(eval_dir / "university-of-notre-dame.questions.jsonl")
         off = read_questions(eval_dir / "off-topic.questions.jsonl")
-        library = Library.from_stories([story], enc, weights, reader)
+        library = Library.from_stories([story], enc, weights, cross_encoder)
         asked = [(q.question, q.answers, q.paragraph or 0, "answerable") for q in questions]
         asked += [(q.question, [], 0, "off_topic") for q in off]
         return [Sample(r, "dev notre dame") for r in _records(library, asked, weights)]
 
-    def readers(reader: OnnxReader, weights: Weights) -> list[Sample]:
+    def readers(cross_encoder: OnnxCrossEncoder, weights: Weights) -> list[Sample]:
         test = read_reader_set()
         return [
             Sample(s.record, "dev reader set")
-            for s in reader_set_samples(test.questions, test.stories, enc, reader, weights)
+            for s in reader_set_samples(test.questions, test.stories, enc, cross_encoder, weights)
         ]
 
     return [

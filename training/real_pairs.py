@@ -1,6 +1,6 @@
 """Question–sentence pairs for the cross-encoder from questions people wrote without seeing the passage.
 
-SQuAD's pairs (training.reader_data) teach which sentence holds a span the question's words point at. Readers ask
+SQuAD's pairs (training.cross_encoder_data) teach which sentence holds a span the question's words point at. Readers ask
 in their own words and ask what the story leaves open, so the cross-encoder also learns from:
 
 - real queries (training.real_queries: Google queries, news-quiz questions): the positive is the sentence of the
@@ -28,8 +28,8 @@ import numpy as np
 
 from index import Encoder, Story
 
+from .cross_encoder_data import Pair, holds
 from .data import DiskCachedEncoder
-from .reader_data import Pair, holds
 from .reader_questions import read_reader_set
 from .real_queries import RealQuery, near_topic, read_qed, read_quiz, split_qed, split_quiz
 from .variants import variant

@@ -22,6 +22,8 @@ from bot.settings import Settings, SettingsError, load_settings
         ("SHARD_IDS", "0", "shard_ids", [0]),
         ("COOLDOWN_SECONDS", "86400", "cooldown_seconds", 86400.0),
         ("DISCORD_GUILD_ID", "123456789012345678", "discord_guild_id", 123456789012345678),
+        ("CROSS_ENCODER_MODEL", "auto", "cross_encoder_model", "auto"),
+        ("READER_MODEL", "auto", "cross_encoder_model", "auto"),  # its name until the rename, read for a release
     ],
 )
 def test_choices_are_read_in_any_case_and_edge_values_are_kept(

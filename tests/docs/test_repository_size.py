@@ -1,7 +1,7 @@
 """No tracked file is a built artefact in disguise: every file in the repository stays under 5 MB.
 
 Indexes, model exports and venvs are built, not committed. The fitted files the project ships (weights, the
-embedder's adapter, the reader's deltas) are small on purpose; a bigger one means something built slipped in.
+embedder's adapter, the cross-encoder's deltas) are small on purpose; a bigger one means something built slipped in.
 """
 
 from __future__ import annotations

@@ -173,7 +173,7 @@ if sys.argv[3] == "fsync":
     store._fsync = die  # the staging folder is written, not yet renamed: builds/.<id>.partial stays
 else:
     store.os.replace = die  # the build is in place and .current.<id> made, not yet renamed over `current`
-build_index(Path(sys.argv[1]), Path(sys.argv[2]), EngineOptions(quantization="fp32", reader="none"), force=True)
+build_index(Path(sys.argv[1]), Path(sys.argv[2]), EngineOptions(quantization="fp32", cross_encoder="none"), force=True)
 """
 
 

@@ -1,4 +1,4 @@
-"""A damaged model export (the ONNX model or tokenizer a build encodes questions with, or the reader's) is named
+"""A damaged model export (the ONNX model or tokenizer a build encodes questions with, or the cross-encoder's) is named
 when loading, refused, and repaired by the next `newsroom-bot build` (no --force), checked against the checksums its
 json records."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from index import EngineOptions, IndexCorrupt, IndexMissing, IndexProblem, Library, build_index
 from index.manifest import Manifest
-from index.store import encoder_folder, read_build, reader_folder
+from index.store import cross_encoder_folder, encoder_folder, read_build
 
 from ..conftest import CONTENT
 
@@ -35,7 +35,7 @@ def index_copy(tmp_path: Path, int8_index: Path) -> Path:
 
 
 def _export(index_dir: Path, folder_of: Callable[[Path, Manifest], Path | None] = encoder_folder) -> Path:
-    """The index's model export (`encoder_folder`), or its reader's (`reader_folder`)."""
+    """The index's model export (`encoder_folder`), or its cross-encoder's (`cross_encoder_folder`)."""
     data = read_build(index_dir)
     folder = folder_of(data.path, data.manifest)
     assert folder is not None
@@ -69,14 +69,14 @@ def test_a_damaged_export_is_named_refused_and_rebuilt(index_copy: Path, case: s
 
 
 @pytest.fixture(scope="module")
-def reader_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index built as `READER_MODEL=auto newsroom-bot build` builds it: the shipped reader exported beside it."""
-    index_dir = tmp_path_factory.mktemp("reader") / "index"
-    assert build_index(CONTENT, index_dir, EngineOptions(reader="auto")).ok
+def cross_encoder_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index built as `CROSS_ENCODER_MODEL=auto newsroom-bot build` builds it: the shipped cross-encoder exported beside it."""
+    index_dir = tmp_path_factory.mktemp("cross_encoder") / "index"
+    assert build_index(CONTENT, index_dir, EngineOptions(cross_encoder="auto")).ok
     return index_dir
 
 
-READER_DAMAGE: dict[str, Callable[[Path], None]] = {
+CROSS_ENCODER_DAMAGE: dict[str, Callable[[Path], None]] = {
     "truncated-model": lambda e: truncate(e / "reader-int8.onnx"),
     "truncated-tokenizer": lambda e: truncate(e / "tokenizer.json"),
     "truncated-json": lambda e: truncate(e / "reader.json"),
@@ -88,16 +88,18 @@ READER_DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", list(READER_DAMAGE))
-def test_a_damaged_reader_export_is_refused_and_repaired_by_a_plain_build(
-    tmp_path: Path, reader_index: Path, case: str
+@pytest.mark.parametrize("case", list(CROSS_ENCODER_DAMAGE))
+def test_a_damaged_cross_encoder_export_is_refused_and_repaired_by_a_plain_build(
+    tmp_path: Path, cross_encoder_index: Path, case: str
 ) -> None:
     index_dir = tmp_path / "index"
-    shutil.copytree(reader_index, index_dir, symlinks=True)  # copies: the damage stays in this test's files
-    READER_DAMAGE[case](_export(index_dir, reader_folder))
+    shutil.copytree(cross_encoder_index, index_dir, symlinks=True)  # copies: the damage stays in this test's files
+    CROSS_ENCODER_DAMAGE[case](_export(index_dir, cross_encoder_folder))
     with pytest.raises(IndexProblem, match="newsroom-bot build"):
         Library.load(index_dir)
-    report = build_index(CONTENT, index_dir, EngineOptions(reader="auto"))  # `newsroom-bot build`, as /reindex runs it
-    assert report.ok and not report.changed  # the same build, its reader export made whole again
+    report = build_index(
+        CONTENT, index_dir, EngineOptions(cross_encoder="auto")
+    )  # `newsroom-bot build`, as /reindex runs it
+    assert report.ok and not report.changed  # the same build, its cross-encoder export made whole again
     library = Library.load(index_dir)
-    assert library.reader is not None and library.ask(QUESTION).quotes
+    assert library.cross_encoder is not None and library.ask(QUESTION).quotes

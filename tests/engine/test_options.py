@@ -32,7 +32,7 @@ def test_the_settings_map_to_engine_options_field_by_field(tmp_path: Path) -> No
         _env_file=None,  # type: ignore[call-arg]
         model="some-model",
         model_adapter="none",
-        reader_model="auto",
+        cross_encoder_model="auto",
         quantization="fp32",
         index_type="flat",
         model_cache=tmp_path,
@@ -43,7 +43,7 @@ def test_the_settings_map_to_engine_options_field_by_field(tmp_path: Path) -> No
     assert options == EngineOptions(
         model="some-model",
         adapter="none",
-        reader="auto",
+        cross_encoder="auto",
         quantization="fp32",
         index_type="flat",
         model_cache=tmp_path,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from index import Answer, AnswerStatus, Library
-from index.ranking import ReaderWeights, Thresholds, Weights, load_weights
+from index.ranking import CrossEncoderWeights, Thresholds, Weights, load_weights
 
 from ..support.tiers import with_thresholds
 
@@ -61,19 +61,21 @@ def test_without_a_decline_threshold_there_are_two_tiers_as_before(library: Libr
     assert with_thresholds(library, c, None).ask(QUESTION).status is AnswerStatus.ANSWERED  # at the cut: answered
 
 
-class DoubtfulReader:
-    """Stands in for OnnxReader: reads every sentence as not answering (logit -4)."""
+class DoubtfulCrossEncoder:
+    """Stands in for OnnxCrossEncoder: reads every sentence as not answering (logit -4)."""
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         return np.full(len(pairs), -4.0, dtype=np.float32)
 
 
-def test_the_reader_decides_the_tier_with_its_own_thresholds(library: Library) -> None:
+def test_the_cross_encoder_decides_the_tier_with_its_own_thresholds(library: Library) -> None:
     def read_with(decline: float | None) -> Answer:
-        rw = ReaderWeights(top_n=6, ranker_weight=0.0, answer_threshold=0.9, closest_threshold=decline)
-        # the ranker's own thresholds would answer anything: with a reader they don't count
-        weights = library.weights.model_copy(update={"reader": rw, "answer_threshold": 0.0, "closest_threshold": 0.0})
-        return Library(library.data, library.encoder, weights, DoubtfulReader()).ask(QUESTION)  # type: ignore[arg-type]
+        rw = CrossEncoderWeights(top_n=6, ranker_weight=0.0, answer_threshold=0.9, closest_threshold=decline)
+        # the ranker's own thresholds would answer anything: with a cross-encoder they don't count
+        weights = library.weights.model_copy(
+            update={"cross_encoder": rw, "answer_threshold": 0.0, "closest_threshold": 0.0}
+        )
+        return Library(library.data, library.encoder, weights, DoubtfulCrossEncoder()).ask(QUESTION)  # type: ignore[arg-type]
 
     unsure = read_with(0.0)
     assert unsure.status is AnswerStatus.CLOSEST and unsure.quotes and 0.0 < unsure.confidence < 0.9
@@ -96,10 +98,10 @@ def test_tiers_by_confidence(confidence: float, tier: AnswerStatus) -> None:
     thresholds = Thresholds(answer_threshold=0.6, closest_threshold=0.2)
     assert thresholds.tier(confidence) is tier
     assert Weights(answer_threshold=0.6, closest_threshold=0.2).tier(confidence) is tier
-    assert ReaderWeights(answer_threshold=0.6, closest_threshold=0.2).tier(confidence) is tier
+    assert CrossEncoderWeights(answer_threshold=0.6, closest_threshold=0.2).tier(confidence) is tier
 
 
-@pytest.mark.parametrize("model", [Weights, ReaderWeights])
+@pytest.mark.parametrize("model", [Weights, CrossEncoderWeights])
 @pytest.mark.parametrize("decline", [0.7, -0.1])
 def test_a_decline_threshold_above_the_confident_one_or_below_zero_is_refused(model: type, decline: float) -> None:
     with pytest.raises(ValueError, match=r"closest_threshold \(.*\) must be between 0 and answer_threshold \(0.6\)"):
@@ -118,26 +120,26 @@ def test_a_weights_file_with_the_thresholds_the_wrong_way_round_names_the_file(t
 
 def test_the_shipped_weights_have_both_thresholds_in_order() -> None:
     weights = load_weights()
-    for thresholds in (weights, weights.reader or ReaderWeights()):
+    for thresholds in (weights, weights.cross_encoder or CrossEncoderWeights()):
         assert thresholds.closest_threshold is not None
         assert 0.0 <= thresholds.closest_threshold <= thresholds.answer_threshold
 
 
 def test_with_a_relatedness_model_the_decline_cut_reads_it_not_the_confidence() -> None:
-    rw = ReaderWeights(answer_threshold=0.8, closest_threshold=0.6, related_coef=[1.0], related_intercept=0.0)
+    rw = CrossEncoderWeights(answer_threshold=0.8, closest_threshold=0.6, related_coef=[1.0], related_intercept=0.0)
     assert rw.tier(0.9, related=0.1) is AnswerStatus.ANSWERED  # confident wins whatever the relatedness
     assert rw.tier(0.3, related=0.7) is AnswerStatus.CLOSEST  # unsure, but on the story's subject
     assert rw.tier(0.3, related=0.5) is AnswerStatus.NOT_COVERED  # off the subject: nothing quoted
     # the decline cut is on another score, so it may sit above the confident one
-    assert ReaderWeights(answer_threshold=0.4, closest_threshold=0.7, related_coef=[1.0]).closest_threshold == 0.7
+    assert CrossEncoderWeights(answer_threshold=0.4, closest_threshold=0.7, related_coef=[1.0]).closest_threshold == 0.7
     with pytest.raises(ValueError):
-        ReaderWeights(answer_threshold=0.4, closest_threshold=0.7)  # one score: decline must not exceed confident
+        CrossEncoderWeights(answer_threshold=0.4, closest_threshold=0.7)  # one score: decline must not exceed confident
 
 
 def test_the_fitted_decision_reads_its_features_through_both_models() -> None:
-    from index.reading import DECISION_FEATURES, Reading, reader_decision
+    from index.rereading import DECISION_FEATURES, Rereading, cross_encoder_decision
 
-    rw = ReaderWeights(
+    rw = CrossEncoderWeights(
         decision_coef=[1.0] + [0.0] * (len(DECISION_FEATURES) - 1),
         decision_intercept=0.0,
         related_coef=[0.0] * len(DECISION_FEATURES),
@@ -154,7 +156,7 @@ def test_the_fitted_decision_reads_its_features_through_both_models() -> None:
         paragraph_order = np.array([0])
         best_sentence = np.array([0])
 
-    reading = Reading(np.array([0, 1]), np.array([1.5, -2.0]))
-    confidence, related = reader_decision(C(), R(), reading, 0.5, rw)  # type: ignore[arg-type]
-    assert confidence == pytest.approx(1 / (1 + np.exp(-1.5)))  # the reader's best logit alone
+    reading = Rereading(np.array([0, 1]), np.array([1.5, -2.0]))
+    confidence, related = cross_encoder_decision(C(), R(), reading, 0.5, rw)  # type: ignore[arg-type]
+    assert confidence == pytest.approx(1 / (1 + np.exp(-1.5)))  # the cross-encoder's best logit alone
     assert related == pytest.approx(1 / (1 + np.exp(-2.0)))  # the intercept alone

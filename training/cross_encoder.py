@@ -1,16 +1,16 @@
-"""Train the reader (a cross-encoder over question + sentence); write a reader file (index/readers/*.npz).
+"""Train the cross-encoder (question and sentence read together); write its file (index/cross_encoders/*.npz).
 
-    python -m training.reader --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
-        [--rank 0 --lr 5e-5] [--questions 3000] [--minutes 40] [--out data/readers/full.npz]
+    python -m training.cross_encoder --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
+        [--rank 0 --lr 5e-5] [--questions 3000] [--minutes 40] [--out data/cross_encoders/full.npz]
 
 Starts from the packaged all-MiniLM-L6-v2 with a fresh one-logit head (BERT's pooler + classifier), trained by
 sentence-transformers' CrossEncoderTrainer with binary cross-entropy. `--rank R` trains LoRA deltas (peft) on every
 attention and feed-forward Linear plus the head; `--rank 0` fine-tunes every weight but the word embeddings, whose
-file (44 MB) `training.reader_ship` shrinks to low-rank deltas for the repository. Data (see training.reader_data):
+file (44 MB) `training.cross_encoder_ship` shrinks to low-rank deltas for the repository. Data (see training.cross_encoder_data):
 SQuAD v1.1 train questions from articles neither the ranker's fit nor the embedder adapter use (and never
 University_of_Notre_Dame), and every question of SQuAD 2.0's training articles, answerable and not; a share of the
 questions is rewritten as chat (`--chat-share`). Seeded; prints its time. With --eval it measures, before and
-after, on held-out articles (training.reader_eval).
+after, on held-out articles (training.cross_encoder_eval).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ import sys
 import time
 from typing import Any
 
+from index.cross_encoder import CrossEncoderFile
 from index.embedder import fingerprint, load_encoder, resolve_model
-from index.reader import ReaderFile
 
-from .reader_args import load_articles, parser
-from .reader_data import Pair, article_pairs, chat_spelled
+from .cross_encoder_args import load_articles, parser
+from .cross_encoder_data import Pair, article_pairs, chat_spelled
 from .real_pairs import real_query_pairs, with_variants
 
 TARGETS = ("query", "key", "value", "dense")  # every Linear of the encoder layers; the pooler is trained whole
@@ -108,29 +108,29 @@ def frozen(name: str, layers: int) -> bool:
     return any(f".encoder.layer.{i}." in name for i in range(layers))
 
 
-def warm_start(ce: Any, reader: ReaderFile) -> None:
+def warm_start(ce: Any, cross_encoder: CrossEncoderFile) -> None:
     """Continue from an earlier run's file: its LoRA pairs and whole parameters copied into the fresh model, or,
     when the model has no LoRA layers (`--rank 0`), the file's deltas merged into its weights."""
     import torch
 
-    from index.reader import merge_into
+    from index.cross_encoder import merge_into
 
     modules = dict(ce[0].model.named_modules())
     if not any(hasattr(m, "lora_A") for m in modules.values()):
-        merge_into(ce[0].model, reader)
+        merge_into(ce[0].model, cross_encoder)
         return
     params = dict(ce[0].model.named_parameters())
     with torch.no_grad():
-        for name, (a, b) in reader.lora.items():
+        for name, (a, b) in cross_encoder.lora.items():
             modules[name].lora_A["default"].weight.copy_(torch.from_numpy(a))
             modules[name].lora_B["default"].weight.copy_(torch.from_numpy(b))
-        for name, value in reader.full.items():
+        for name, value in cross_encoder.full.items():
             key = name if name in params else name.replace("dense.", "dense.base_layer.")
             params[key].copy_(torch.from_numpy(value))
 
 
-def reader_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> ReaderFile:
-    """The trained deltas and head as a ReaderFile (LoRA A/B by the base model's module names)."""
+def cross_encoder_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> CrossEncoderFile:
+    """The trained deltas and head as a CrossEncoderFile (LoRA A/B by the base model's module names)."""
     model = ce[0].model
     lora: dict[str, tuple[Any, Any]] = {}
     full: dict[str, Any] = {}
@@ -154,7 +154,7 @@ def reader_file(ce: Any, args: argparse.Namespace, extra: dict[str, Any]) -> Rea
         "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         **extra,
     }
-    return ReaderFile(meta, lora, full)
+    return CrossEncoderFile(meta, lora, full)
 
 
 def train(args: argparse.Namespace) -> int:
@@ -186,7 +186,7 @@ def train(args: argparse.Namespace) -> int:
     print(f"data ready in {time.monotonic() - started:.0f}s", file=sys.stderr)
     ce = lora_model(args)
     if args.init:
-        warm_start(ce, ReaderFile.read(args.init))
+        warm_start(ce, CrossEncoderFile.read(args.init))
     trainable = sum(p.numel() for p in ce.parameters() if p.requires_grad)
     print(f"trainable parameters: {trainable:,} (rank {args.rank})", file=sys.stderr)
 
@@ -248,16 +248,16 @@ def train(args: argparse.Namespace) -> int:
             "reader_set": args.reader_set,
             "v2_per_article": args.v2_per_article,
         },
-        "kind": "reader",
+        "kind": "reader",  # the file's meta, as the export's names, predates the rename
         "train_minutes": round(minutes, 1),
     }
-    reader = reader_file(ce, args, extra)
-    reader.write(args.out)  # before the check below: a failing check must not lose the run
+    cross_encoder = cross_encoder_file(ce, args, extra)
+    cross_encoder.write(args.out)  # before the check below: a failing check must not lose the run
     if args.eval:
-        from .reader_eval import evaluate_reader
+        from .cross_encoder_eval import evaluate_cross_encoder
 
-        reader.meta["held_out"] = evaluate_reader(reader, args)
-        reader.write(args.out)
+        cross_encoder.meta["held_out"] = evaluate_cross_encoder(cross_encoder, args)
+        cross_encoder.write(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     print(f"total {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)
     return 0

@@ -1,19 +1,19 @@
-"""Fit how the engine uses the reader, and write it into index/weights.json's `reader` section.
+"""Fit how the engine uses the cross-encoder, and write it into index/weights.json's `cross_encoder` section.
 
-    python -m training.reader_fit --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
-        [--reader index/readers/minilm-l6-squad-reader.npz] [--articles 24] [--validation 8]
+    python -m training.cross_encoder_fit --squad squad-train-v1.1.json.gz --squad2 squad-dev-v2.0-other-articles.json.gz \
+        [--cross-encoder index/cross_encoders/minilm-l6-squad.npz] [--articles 24] [--validation 8]
 
-The questions come from SQuAD articles the reader never trained on: the ranker fit's own articles (the first of
-the seeded shuffle) and SQuAD 2.0's Packet_switching and Scottish_Parliament (held out of the reader's training,
+The questions come from SQuAD articles the cross-encoder never trained on: the ranker fit's own articles (the first of
+the seeded shuffle) and SQuAD 2.0's Packet_switching and Scottish_Parliament (held out of the cross-encoder's training,
 not among the dev articles). Each article is asked as it is and cut into news-sized stories; the negatives are
 its questions asked of the story with every paragraph holding the answer removed, other articles' questions
 (off topic, some sharing a rare word), and every one of the two SQuAD 2.0 articles' unanswerable questions. Each
-article's records are saved under --cache (keyed by the reader file), so `--shard 0/2` and `--shard 1/2` can compute
+article's records are saved under --cache (keyed by the cross-encoder file), so `--shard 0/2` and `--shard 1/2` can compute
 them on two cores and a last run fits in seconds. Fitted, in this order:
 
-- `top_n` and `ranker_weight`: how many of the ranker's sentences the reader reads and how the two logits add up,
+- `top_n` and `ranker_weight`: how many of the ranker's sentences the cross-encoder reads and how the two logits add up,
   by "the first quote holds the answer" on the training articles;
-- the abstention: a logistic regression over (best reader logit, ranker-based abstention logit), its threshold
+- the abstention: a logistic regression over (best cross-encoder logit, ranker-based abstention logit), its threshold
   answering `--answer-rate` of the validation articles' answerable questions;
 - `extra_min_score`: the lowest combined score at which a 2nd/3rd quote holds the answer at >= `--extra-precision`.
 """
@@ -35,22 +35,22 @@ from pathlib import Path
 import numpy as np
 
 from index.candidates import Candidates
+from index.cross_encoder import SHIPPED
+from index.cross_encoder_export import load_cross_encoder
+from index.cross_encoder_onnx import OnnxCrossEncoder
 from index.embedder import load_encoder
 from index.library import Library
 from index.ranking import (
     WEIGHTS_FILE,
+    CrossEncoderWeights,
     Ranking,
-    ReaderWeights,
     Weights,
     answer_features,
     answer_probability,
     load_weights,
     rank,
 )
-from index.reader import SHIPPED
-from index.reader_export import load_reader
-from index.reader_onnx import OnnxReader
-from index.reading import Reading, answer_logit, reread
+from index.rereading import Rereading, answer_logit, reread
 from index.weights_file import weights_id
 
 from . import extra_quotes
@@ -65,19 +65,19 @@ from .data import (
 from .fit import DEV_ARTICLE, fit_logistic, near_misses
 
 READ_AT_MOST = 16
-READ_COUNTS = (3, 4, 6, 10, 16)  # how many of the ranker's sentences the reader may read: fewer is faster
+READ_COUNTS = (3, 4, 6, 10, 16)  # how many of the ranker's sentences the cross-encoder may read: fewer is faster
 FIT_V2_ARTICLES = ("Packet_switching", "Scottish_Parliament")
 
 
 @dataclass
 class Record:
-    """One question asked of one story: candidates, the ranker's call, and the reader's logits for its best 16."""
+    """One question asked of one story: candidates, the ranker's call, and the cross-encoder's logits for its best 16."""
 
     candidates: Candidates
     ranking: Ranking
     positive: np.ndarray  # per candidate sentence: holds a gold answer in the gold paragraph
     abstain_p: float  # the ranker-based abstention model's probability
-    reading: Reading
+    reading: Rereading
     kind: str  # answerable, unanswered, off_topic, trick
 
 
@@ -88,8 +88,8 @@ def _records(
     texts = [library.reading_of(q) for q, _, _, _ in asked]
     found = [library.candidates(t) for t in texts]
     rankings = [rank(c, weights) if c is not None else None for c in found]
-    library.reader_weights = ReaderWeights(top_n=READ_AT_MOST)
-    readings = library.read(texts, found, rankings)
+    library.cross_encoder_weights = CrossEncoderWeights(top_n=READ_AT_MOST)
+    readings = library.rereadings(texts, found, rankings)
     out = []
     lowered = [library.rows.sentence_text(r).lower() for r in range(library.rows.sentence_count)]
     for (_, answers, paragraph, kind), c, r, reading in zip(asked, found, rankings, readings):
@@ -110,13 +110,13 @@ def story_records(
     article: Article,
     pool: list[str],
     encoder: DiskCachedEncoder,
-    reader: OnnxReader,
+    cross_encoder: OnnxCrossEncoder,
     weights: Weights,
     cap: int,
     off: int,
 ) -> list[Record]:
     rng = random.Random(article.title)
-    library = Library.from_stories([article.story], encoder, weights, reader)
+    library = Library.from_stories([article.story], encoder, weights, cross_encoder)
     questions = article.questions[:]
     rng.shuffle(questions)
     questions = questions[:cap]
@@ -131,23 +131,28 @@ def story_records(
         kept = tuple(p for p in article.story.paragraphs if p.number not in holding)
         if kept:
             reduced = Library.from_stories(
-                [article.story.model_copy(update={"paragraphs": kept})], encoder, weights, reader
+                [article.story.model_copy(update={"paragraphs": kept})], encoder, weights, cross_encoder
             )
             records += _records(reduced, [(q.question, [], 0, "unanswered")], weights)
     return records
 
 
 def article_records(
-    article: Article, pool: list[str], encoder: DiskCachedEncoder, reader: OnnxReader, weights: Weights, cap: int
+    article: Article,
+    pool: list[str],
+    encoder: DiskCachedEncoder,
+    cross_encoder: OnnxCrossEncoder,
+    weights: Weights,
+    cap: int,
 ) -> list[Record]:
     """The article whole, and cut into stories of 3-8 consecutive paragraphs (the shipped stories are short)."""
-    records = story_records(article, pool, encoder, reader, weights, cap, cap // 2)
+    records = story_records(article, pool, encoder, cross_encoder, weights, cap, cap // 2)
     for cut in news_sized_cuts(article):
-        records += story_records(cut, pool, encoder, reader, weights, max(cap // 6, 3), 3)
+        records += story_records(cut, pool, encoder, cross_encoder, weights, max(cap // 6, 3), 3)
     return records
 
 
-def first_quote_holds(records: list[Record], rw: ReaderWeights, ratio: float) -> float:
+def first_quote_holds(records: list[Record], rw: CrossEncoderWeights, ratio: float) -> float:
     hits = []
     for e in records:
         r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
@@ -156,8 +161,8 @@ def first_quote_holds(records: list[Record], rw: ReaderWeights, ratio: float) ->
     return float(np.mean(hits)) if hits else 0.0
 
 
-def _cut(reading: Reading, n: int) -> Reading:
-    return Reading(reading.positions[:n], reading.logits[:n])
+def _cut(reading: Rereading, n: int) -> Rereading:
+    return Rereading(reading.positions[:n], reading.logits[:n])
 
 
 def abstention_rows(records: list[Record], n: int) -> np.ndarray:
@@ -165,7 +170,7 @@ def abstention_rows(records: list[Record], n: int) -> np.ndarray:
     return np.column_stack([[_cut(e.reading, n).best for e in records], np.log(p / (1 - p))])
 
 
-def extra_candidates(records: list[Record], rw: ReaderWeights, ratio: float) -> tuple[np.ndarray, np.ndarray]:
+def extra_candidates(records: list[Record], rw: CrossEncoderWeights, ratio: float) -> tuple[np.ndarray, np.ndarray]:
     scores, right = [], []
     for e in records:
         r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
@@ -180,22 +185,24 @@ def extra_candidates(records: list[Record], rw: ReaderWeights, ratio: float) -> 
     return np.asarray(scores), np.asarray(right, dtype=bool)
 
 
-def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weights: Weights) -> ReaderWeights:
+def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weights: Weights) -> CrossEncoderWeights:
     answerable = [e for e in train if e.kind == "answerable"]
     valid_answerable = [e for e in valid if e.kind == "answerable"]
     ratio = weights.neighbour_ratio
     report: dict[str, object] = {
-        "ranker_only_first_quote": first_quote_holds(valid_answerable, ReaderWeights(top_n=0), ratio)
+        "ranker_only_first_quote": first_quote_holds(valid_answerable, CrossEncoderWeights(top_n=0), ratio)
     }
     grid = {}
     for n in READ_COUNTS:
         for w in (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0):
-            grid[(n, w)] = first_quote_holds(answerable, ReaderWeights(top_n=n, ranker_weight=w), ratio)
+            grid[(n, w)] = first_quote_holds(answerable, CrossEncoderWeights(top_n=n, ranker_weight=w), ratio)
     best_n, best_w = max(grid, key=lambda k: (round(grid[k], 3), -k[0]))  # ties: read fewer (faster)
     report["first_quote_train"] = {f"n{n}_w{w}": round(v, 4) for (n, w), v in grid.items()}
-    rw = ReaderWeights(top_n=best_n, ranker_weight=best_w)
+    rw = CrossEncoderWeights(top_n=best_n, ranker_weight=best_w)
     report["first_quote_valid"] = {
-        f"n{n}": round(first_quote_holds(valid_answerable, ReaderWeights(top_n=n, ranker_weight=best_w), ratio), 4)
+        f"n{n}": round(
+            first_quote_holds(valid_answerable, CrossEncoderWeights(top_n=n, ranker_weight=best_w), ratio), 4
+        )
         for n in READ_COUNTS
     }
     x = abstention_rows(train, best_n)
@@ -216,7 +223,7 @@ def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weig
     rw.extra_min_score = None if cut >= extra_quotes.NEVER else cut
     report["extra_quotes_valid"] = extra_quotes.report(scores, right, cut, len(valid_answerable))
     rw.fitted = {
-        "reader": args.reader.name if args.reader else "auto",
+        "cross_encoder": args.cross_encoder.name if args.cross_encoder else "auto",
         "answer_rate": args.answer_rate,
         "records": {
             k: int(sum(e.kind == k for e in train)) for k in ("answerable", "unanswered", "off_topic", "trick")
@@ -228,10 +235,10 @@ def fit(train: list[Record], valid: list[Record], args: argparse.Namespace, weig
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.reader_fit", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m training.cross_encoder_fit", description=__doc__.split("\n\n")[0])
     p.add_argument("--squad", type=Path, required=True)
     p.add_argument("--squad2", type=Path, required=True)
-    p.add_argument("--reader", type=Path, help="reader .npz (default: the shipped one)")
+    p.add_argument("--cross-encoder", type=Path, help="cross-encoder .npz (default: the shipped one)")
     p.add_argument("--articles", type=int, default=24, help="v1 articles to fit on (the fit's first ones)")
     p.add_argument("--validation", type=int, default=8, help="further v1 articles for thresholds")
     p.add_argument("--per-article", type=int, default=30, help="questions asked of each whole article")
@@ -249,11 +256,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     started = time.monotonic()
     weights = load_weights(args.weights)
-    reader = load_reader(
-        str(args.reader) if args.reader else "auto", cache=args.cache / "readers", quantization=args.quantization
+    cross_encoder = load_cross_encoder(
+        str(args.cross_encoder) if args.cross_encoder else "auto",
+        cache=args.cache / "readers",
+        quantization=args.quantization,
     )
-    if reader is None:
-        raise SystemExit("no reader: train one with python -m training.reader, or pass --reader")
+    if cross_encoder is None:
+        raise SystemExit("no cross-encoder: train one with python -m training.cross_encoder, or pass --cross-encoder")
     raw = read_squad(args.squad, exclude=[DEV_ARTICLE])
     random.Random(7).shuffle(raw)
     articles = [squad_article(a) for a in raw[: args.articles + args.validation]]
@@ -276,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         elif number % shards != shard:
             continue
         else:
-            part = article_records(article, pool, encoder, reader, weights, cap)
+            part = article_records(article, pool, encoder, cross_encoder, weights, cap)
             stored.parent.mkdir(parents=True, exist_ok=True)
             stored.write_bytes(pickle.dumps([tuple(vars(r).values()) for r in part]))  # not __main__.Record
             encoder.save()
@@ -286,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"shard {shard}/{shards}: records saved in {saved}; run without --shard to fit", file=sys.stderr)
         return 0
     rw = fit(train, valid, args, weights)
-    weights.reader = rw
+    weights.cross_encoder = rw
     args.weights.write_text(json.dumps(weights.model_dump(), indent=1) + "\n", encoding="utf-8")
     print(json.dumps(rw.model_dump(), indent=1))
     print(f"wrote {args.weights} in {(time.monotonic() - started) / 60:.1f} min", file=sys.stderr)
@@ -294,9 +303,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def records_key(args: argparse.Namespace, weights: Weights) -> str:
-    """What the saved records depend on: the reader file, its quantization and the ranker's weights."""
-    ranker = json.dumps(weights.model_dump(exclude={"reader"}), sort_keys=True).encode()
-    return f"{weights_id(args.reader or SHIPPED)}-{args.quantization}-{hashlib.sha256(ranker).hexdigest()[:8]}"
+    """What the saved records depend on: the cross-encoder file, its quantization and the ranker's weights."""
+    ranker = json.dumps(weights.model_dump(exclude={"cross_encoder"}), sort_keys=True).encode()
+    return f"{weights_id(args.cross_encoder or SHIPPED)}-{args.quantization}-{hashlib.sha256(ranker).hexdigest()[:8]}"
 
 
 def _with_tricks(article: Article, raw: dict) -> Article:

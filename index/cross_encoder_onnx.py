@@ -1,10 +1,10 @@
-"""The reader as served: an ONNX export run with onnxruntime and `tokenizers` (no torch).
+"""The cross-encoder as served: an ONNX export run with onnxruntime and `tokenizers` (no torch).
 
-An export (made at build time by `index.reader_export`) holds `reader.json` (fingerprint, max_length, files),
+An export (made at build time by `index.cross_encoder_export`) holds `reader.json` (fingerprint, max_length, files),
 `tokenizer.json`, `reader.onnx` and `reader-int8.onnx`; an index links what serving runs (the int8 file and the
 tokenizer) into `models/reader-<id>/`, and every file is checked against reader.json's checksums before it is loaded.
 
-`OnnxReader` scores (question, sentence) pairs: many questions' pairs go in one session call (the bot's batched
+`OnnxCrossEncoder` scores (question, sentence) pairs: many questions' pairs go in one session call (the bot's batched
 path), padded to the longest pair. This module imports neither torch nor transformers: serving loads only it.
 """
 
@@ -18,22 +18,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .checksums import file_problem
-from .errors import IndexMissing, ReaderExportMissing
+from .errors import CrossEncoderExportMissing, IndexMissing
 from .offline import hub_offline
 from .onnx_encoder import TOKENIZER_JSON
 
 if TYPE_CHECKING:
     from .store import IndexData
 
-READER_JSON = "reader.json"
-READER_FILES = {"fp32": "reader.onnx", "int8": "reader-int8.onnx"}
+# The export's file names (and its folders' "reader-" prefix, in an index and the model cache) predate the
+# rename to "cross-encoder": kept, so indexes and caches built before still load without a rebuild.
+CROSS_ENCODER_JSON = "reader.json"
+CROSS_ENCODER_FILES = {"fp32": "reader.onnx", "int8": "reader-int8.onnx"}
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 CHUNK = 256  # pairs per session call at most: 32 questions x 8 sentences
-READER_QUANTIZATION = "int8"  # which file serving runs (see the step table in docs for int8 against fp32)
+CROSS_ENCODER_QUANTIZATION = "int8"  # which file serving runs (see the step table in docs for int8 against fp32)
 
 
-class OnnxReader:
-    """Scores (question, sentence) pairs with an exported reader; thread-safe (onnxruntime sessions are)."""
+class OnnxCrossEncoder:
+    """Scores (question, sentence) pairs with an exported cross-encoder; thread-safe (onnxruntime sessions are)."""
 
     def __init__(self, folder: Path, quantization: str = "int8", *, threads: int = 1) -> None:
         hub_offline()
@@ -42,13 +44,15 @@ class OnnxReader:
         from .onnx_encoder import cpu_session
 
         try:
-            info = json.loads((folder / READER_JSON).read_text(encoding="utf-8"))
+            info = json.loads((folder / CROSS_ENCODER_JSON).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ReaderExportMissing(f"no usable reader export in {folder} ({type(exc).__name__})") from exc
-        model_file = folder / READER_FILES[quantization]
+            raise CrossEncoderExportMissing(
+                f"no usable cross-encoder export in {folder} ({type(exc).__name__})"
+            ) from exc
+        model_file = folder / CROSS_ENCODER_FILES[quantization]
         problem = file_problem(folder, info.get("files") or {}, [model_file.name, TOKENIZER_JSON])
         if problem is not None:  # named here, not fed to onnxruntime or tokenizers (see index.checksums)
-            raise ReaderExportMissing(f"the reader export in {folder}: {problem}")
+            raise CrossEncoderExportMissing(f"the cross-encoder export in {folder}: {problem}")
         self.folder = folder
         self.fingerprint: str = info["fingerprint"]
         self.quantization = quantization
@@ -83,14 +87,14 @@ class OnnxReader:
         return np.asarray(self._session.run(None, feed)[0], dtype=np.float32).reshape(-1)
 
 
-def query_reader(data: IndexData, *, threads: int = 1) -> OnnxReader | None:
-    """The reader exported with the index `data`, in the quantisation its manifest names; None if it has none."""
-    from .store import REBUILD_HINT, reader_folder
+def query_cross_encoder(data: IndexData, *, threads: int = 1) -> OnnxCrossEncoder | None:
+    """The cross-encoder exported with the index `data`, in the quantisation its manifest names; None if it has none."""
+    from .store import REBUILD_HINT, cross_encoder_folder
 
-    folder = reader_folder(data.path, data.manifest)
-    if folder is None or data.manifest.reader is None:
+    folder = cross_encoder_folder(data.path, data.manifest)
+    if folder is None or data.manifest.cross_encoder is None:
         return None
     try:
-        return OnnxReader(folder, data.manifest.reader.quantization, threads=threads)
-    except ReaderExportMissing as exc:
+        return OnnxCrossEncoder(folder, data.manifest.cross_encoder.quantization, threads=threads)
+    except CrossEncoderExportMissing as exc:
         raise IndexMissing(f"{exc}; {REBUILD_HINT}") from exc

@@ -1,11 +1,11 @@
-"""A quick held-out check of a reader file, beside plain fusion, on articles it never trained on.
+"""A quick held-out check of a cross-encoder file, beside plain fusion, on articles it never trained on.
 
-    python -m training.reader_eval --reader index/readers/x.npz --squad ... --squad2 ... [--top 10]
+    python -m training.cross_encoder_eval --cross-encoder index/cross_encoders/x.npz --squad ... --squad2 ... [--top 10]
 
 Per question, the article's sentences are ranked by z-scored BM25 + cosine (fusion); the top N are read by the
-reader. Reported: "the first sentence holds the answer" for fusion, the reader alone, and the reader plus
+cross-encoder. Reported: "the first sentence holds the answer" for fusion, the cross-encoder alone, and the cross-encoder plus
 0.3 x the fused score, on held-out SQuAD v1 articles and the SQuAD 2.0 dev articles' answerable questions; and
-the share of SQuAD 2.0's unanswerable questions declined when the threshold on the best reader logit still
+the share of SQuAD 2.0's unanswerable questions declined when the threshold on the best cross-encoder logit still
 answers 90% / 80% of the answerable ones. The engine's own figures come from benchmarks.quality.
 """
 
@@ -20,24 +20,24 @@ from typing import Any
 
 import numpy as np
 
+from index.cross_encoder import CrossEncoderFile, merged_model
 from index.embedder import DEFAULT_MODEL, load_encoder, resolve_model
 from index.features import zscore
-from index.reader import ReaderFile, merged_model
 
-from .reader_args import load_articles, parser
-from .reader_data import DEV_ARTICLES_V2, ArticleScorer, ArticleText, article_text, holds
+from .cross_encoder_args import load_articles, parser
+from .cross_encoder_data import DEV_ARTICLES_V2, ArticleScorer, ArticleText, article_text, holds
 
 
-class TorchReader:
-    """The merged reader in torch, for training-time checks (serving uses the ONNX export)."""
+class TorchCrossEncoder:
+    """The merged cross-encoder in torch, for training-time checks (serving uses the ONNX export)."""
 
-    def __init__(self, reader: ReaderFile, model: str = DEFAULT_MODEL) -> None:
+    def __init__(self, cross_encoder: CrossEncoderFile, model: str = DEFAULT_MODEL) -> None:
         from transformers import AutoTokenizer
 
         path = resolve_model(model)
-        self.model = merged_model(reader, path)
+        self.model = merged_model(cross_encoder, path)
         self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.max_length = int(reader.meta.get("max_length", 128))
+        self.max_length = int(cross_encoder.meta.get("max_length", 128))
 
     def logits(self, question: str, sentences: Sequence[str]) -> np.ndarray:
         import torch
@@ -55,9 +55,9 @@ class TorchReader:
 
 
 def held_out_rows(
-    articles: Sequence[ArticleText], encoder: Any, reader: TorchReader, top: int, limit: int, seed: int
+    articles: Sequence[ArticleText], encoder: Any, cross_encoder: TorchCrossEncoder, top: int, limit: int, seed: int
 ) -> list[tuple[bool, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per question (up to `limit`): (answerable, holds-answer per candidate, fused score, reader logit)."""
+    """Per question (up to `limit`): (answerable, holds-answer per candidate, fused score, cross-encoder logit)."""
     rng = random.Random(seed)
     chosen = [(a, q) for a in articles for q in a.questions]
     rng.shuffle(chosen)
@@ -70,7 +70,7 @@ def held_out_rows(
         best = np.argsort(-fused)[:top]
         sentences = [article.sentences[int(i)] for i in best]
         hits = np.array([bool(answers) and holds(s, answers) for s in sentences])
-        rows.append((bool(answers), hits, fused[best], reader.logits(question, sentences)))
+        rows.append((bool(answers), hits, fused[best], cross_encoder.logits(question, sentences)))
     return rows
 
 
@@ -79,8 +79,8 @@ def summarise(rows: list[tuple[bool, np.ndarray, np.ndarray, np.ndarray]]) -> di
     out: dict[str, float] = {"answerable": len(answerable), "unanswerable": len(rows) - len(answerable)}
     if answerable:
         out["fusion_top1"] = float(np.mean([r[1][0] for r in answerable]))
-        out["reader_top1"] = float(np.mean([r[1][int(np.argmax(r[3]))] for r in answerable]))
-        out["reader_fused_top1"] = float(np.mean([r[1][int(np.argmax(r[3] + 0.3 * r[2]))] for r in answerable]))
+        out["cross_encoder_top1"] = float(np.mean([r[1][int(np.argmax(r[3]))] for r in answerable]))
+        out["cross_encoder_fused_top1"] = float(np.mean([r[1][int(np.argmax(r[3] + 0.3 * r[2]))] for r in answerable]))
         out["in_top"] = float(np.mean([r[1].any() for r in answerable]))
     unanswerable = [float(r[3].max()) for r in rows if not r[0]]
     if answerable and unanswerable:
@@ -91,20 +91,20 @@ def summarise(rows: list[tuple[bool, np.ndarray, np.ndarray, np.ndarray]]) -> di
     return {k: round(v, 3) for k, v in out.items()}
 
 
-def evaluate_reader(reader: ReaderFile, args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def evaluate_cross_encoder(cross_encoder: CrossEncoderFile, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     from .data import DiskCachedEncoder, read_squad
 
     encoder = DiskCachedEncoder(load_encoder(args.model), args.cache)
-    torch_reader = TorchReader(reader, args.model)
+    torch_cross_encoder = TorchCrossEncoder(cross_encoder, args.model)
     _, _, held_v1 = load_articles(args)
     report: dict[str, dict[str, float]] = {}
     report["squad_v1_held_out"] = summarise(
-        held_out_rows(held_v1, encoder, torch_reader, args.top, args.eval_questions, args.seed)
+        held_out_rows(held_v1, encoder, torch_cross_encoder, args.top, args.eval_questions, args.seed)
     )
     if args.squad2:
         dev = [article_text(a) for a in read_squad(args.squad2) if a["title"] in DEV_ARTICLES_V2]
         report["squad2_dev"] = summarise(
-            held_out_rows(dev, encoder, torch_reader, args.top, 2 * args.eval_questions, args.seed)
+            held_out_rows(dev, encoder, torch_cross_encoder, args.top, 2 * args.eval_questions, args.seed)
         )
     encoder.save()
     for name, figures in report.items():
@@ -114,10 +114,10 @@ def evaluate_reader(reader: ReaderFile, args: argparse.Namespace) -> dict[str, d
 
 def main(argv: list[str] | None = None) -> int:
     p = parser()
-    p.prog = "python -m training.reader_eval"
-    p.add_argument("--reader", type=Path, required=True, help="the reader .npz to measure")
+    p.prog = "python -m training.cross_encoder_eval"
+    p.add_argument("--cross-encoder", type=Path, required=True, help="the cross-encoder .npz to measure")
     args = p.parse_args(argv)
-    evaluate_reader(ReaderFile.read(args.reader), args)
+    evaluate_cross_encoder(CrossEncoderFile.read(args.cross_encoder), args)
     return 0
 
 

@@ -1,13 +1,13 @@
-"""The reader's part of an answer: it rereads the ranker's best sentences and has the last word on three calls.
+"""The cross-encoder's part of an answer: it rereads the ranker's best sentences and has the last word on three calls.
 
-1. Which sentence to quote: the ranker's top `ReaderWeights.top_n` sentences are read with the question, and
-   reordered by reader logit + `ranker_weight` x ranker logit (unread sentences stay below every read one).
-2. Whether to answer: a logistic model over the best reader logit and the ranker-based abstention model's logit
-   (`answer_coef`), with its own threshold; both fitted on SQuAD articles the reader never trained on.
+1. Which sentence to quote: the ranker's top `CrossEncoderWeights.top_n` sentences are read with the question, and
+   reordered by cross-encoder logit + `ranker_weight` x ranker logit (unread sentences stay below every read one).
+2. Whether to answer: a logistic model over the best cross-encoder logit and the ranker-based abstention model's logit
+   (`answer_coef`), with its own threshold; both fitted on SQuAD articles the cross-encoder never trained on.
 3. Whether to add a 2nd or 3rd quote: only when its paragraph's best combined score clears `extra_min_score`,
    fitted so extra quotes hold the answer at >= 0.8 precision on held-out SQuAD.
 
-Everything here is numpy over scores; the reader itself (`reader_onnx.OnnxReader`) runs once per batch of
+Everything here is numpy over scores; the cross-encoder itself (`cross_encoder_onnx.OnnxCrossEncoder`) runs once per batch of
 questions in `Library.ask_many`.
 """
 
@@ -20,12 +20,12 @@ import numpy as np
 
 from .candidates import Candidates
 from .features import group_max
-from .ranking import Ranking, ReaderWeights, Weights, sigmoid
+from .ranking import CrossEncoderWeights, Ranking, Weights, sigmoid
 
 
 @dataclass
-class Reading:
-    """What the reader said about one question's candidates."""
+class Rereading:
+    """What the cross-encoder said about one question's candidates."""
 
     positions: np.ndarray  # candidate sentence positions it read, the ranker's best first
     logits: np.ndarray  # its logit for each
@@ -40,8 +40,8 @@ def to_read(r: Ranking, n: int) -> np.ndarray:
     return np.argsort(-r.sentence_score, kind="stable")[:n]
 
 
-def reread(c: Candidates, r: Ranking, reading: Reading, rw: ReaderWeights) -> Ranking:
-    """The ranking with read sentences scored by reader + ranker_weight x ranker, the rest below them."""
+def reread(c: Candidates, r: Ranking, reading: Rereading, rw: CrossEncoderWeights) -> Ranking:
+    """The ranking with read sentences scored by cross-encoder + ranker_weight x ranker, the rest below them."""
     if not len(reading.positions):
         return r
     read = reading.logits + rw.ranker_weight * r.sentence_score[reading.positions]
@@ -57,20 +57,20 @@ def reread(c: Candidates, r: Ranking, reading: Reading, rw: ReaderWeights) -> Ra
     return Ranking(np.argsort(-paragraph_score, kind="stable"), paragraph_score, scores, best)
 
 
-def answer_logit(reading: Reading, abstention_probability: float, rw: ReaderWeights) -> float:
+def answer_logit(reading: Rereading, abstention_probability: float, rw: CrossEncoderWeights) -> float:
     p = min(max(abstention_probability, 1e-6), 1 - 1e-6)
     features = np.array([reading.best, math.log(p / (1 - p))])
     return float(features @ np.asarray(rw.answer_coef)) + rw.answer_intercept
 
 
-def answer_confidence(reading: Reading, abstention_probability: float, rw: ReaderWeights) -> float:
+def answer_confidence(reading: Rereading, abstention_probability: float, rw: CrossEncoderWeights) -> float:
     return float(sigmoid(answer_logit(reading, abstention_probability, rw)))
 
 
 DECISION_FEATURES = (
-    "reader_best",  # the reader's highest logit over what it read
-    "reader_first",  # its logit for the sentence quoted first
-    "reader_margin",  # best minus second best: one clear answer, or several alike
+    "cross_encoder_best",  # the cross-encoder's highest logit over what it read
+    "cross_encoder_first",  # its logit for the sentence quoted first
+    "cross_encoder_margin",  # best minus second best: one clear answer, or several alike
     "abstention_logit",  # the ranker-based abstention model's logit (index.ranking)
     "best_cosine",  # the question's best sentence cosine
     "top_paragraph_cosine",
@@ -79,8 +79,8 @@ DECISION_FEATURES = (
 )
 
 
-def decision_features(c: Candidates, final: Ranking, reading: Reading, abstention_probability: float) -> np.ndarray:
-    """One row of DECISION_FEATURES for a question the reader has read (`final`: the ranking after `reread`)."""
+def decision_features(c: Candidates, final: Ranking, reading: Rereading, abstention_probability: float) -> np.ndarray:
+    """One row of DECISION_FEATURES for a question the cross-encoder has read (`final`: the ranking after `reread`)."""
     logits = np.sort(reading.logits)[::-1]
     best = float(logits[0]) if len(logits) else -10.0
     second = float(logits[1]) if len(logits) > 1 else best - 5.0
@@ -103,8 +103,8 @@ def decision_features(c: Candidates, final: Ranking, reading: Reading, abstentio
     )
 
 
-def reader_decision(
-    c: Candidates, final: Ranking, reading: Reading, abstention_probability: float, rw: ReaderWeights
+def cross_encoder_decision(
+    c: Candidates, final: Ranking, reading: Rereading, abstention_probability: float, rw: CrossEncoderWeights
 ) -> tuple[float, float]:
     """(confidence: P(the first quote holds the answer), relatedness: P(the question is on the story's subject)).
 
@@ -119,8 +119,8 @@ def reader_decision(
     return confidence, related
 
 
-def quote_weights(weights: Weights, rw: ReaderWeights) -> Weights:
-    """The weights `quoting` reads, with the extra-quote rule on the reader's combined scale."""
+def quote_weights(weights: Weights, rw: CrossEncoderWeights) -> Weights:
+    """The weights `quoting` reads, with the extra-quote rule on the cross-encoder's combined scale."""
     return weights.model_copy(
         update={
             "extra_quote_margin": rw.extra_margin,

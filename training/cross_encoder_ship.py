@@ -1,12 +1,12 @@
-"""Make a fully fine-tuned reader small enough to ship: each Linear's change as a rank-r product, in float16.
+"""Make a fully fine-tuned cross-encoder small enough to ship: each Linear's change as a rank-r product, in float16.
 
-    python -m training.reader_ship --full data/readers/full.npz --rank 32 [--out index/readers/...npz]
+    python -m training.cross_encoder_ship --full data/cross_encoders/full.npz --rank 32 [--out index/cross_encoders/...npz]
 
-`training.reader --rank 0` fine-tunes every weight but the word embeddings (10.9M parameters, 44 MB of float32):
+`training.cross_encoder --rank 0` fine-tunes every weight but the word embeddings (10.9M parameters, 44 MB of float32):
 far too big to keep in the repository, which holds no file over 5 MB. What fine-tuning changes in a weight matrix
 is close to low-rank, so each encoder Linear's delta (tuned minus packaged MiniLM) is kept as its best rank-r
 approximation (truncated SVD, B = U S, A = V^T), which the build merges exactly like LoRA deltas
-(`index.reader.merge_into`, scale 1). Biases, LayerNorms, the position embeddings, the pooler and the classifier are
+(`index.cross_encoder.merge_into`, scale 1). Biases, LayerNorms, the position embeddings, the pooler and the classifier are
 kept whole. It prints how much of each delta the rank keeps and how far the logits of a few hundred
 question-sentence pairs move.
 """
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from index.cross_encoder import SHIPPED, CrossEncoderFile, merged_model
 from index.embedder import DEFAULT_MODEL, resolve_model
-from index.reader import SHIPPED, ReaderFile, merged_model
 
-from .reader import TARGETS  # the encoder Linears; the pooler's dense is not in an encoder layer and stays whole
+from .cross_encoder import TARGETS  # the encoder Linears; the pooler's dense is not in an encoder layer and stays whole
 
 
 def low_rank_module(name: str) -> str | None:
@@ -34,7 +34,7 @@ def low_rank_module(name: str) -> str | None:
     return module if module.rsplit(".", 1)[-1] in TARGETS else None
 
 
-def shrink(full: ReaderFile, rank: int, model: str = DEFAULT_MODEL) -> tuple[ReaderFile, dict[str, float]]:
+def shrink(full: CrossEncoderFile, rank: int, model: str = DEFAULT_MODEL) -> tuple[CrossEncoderFile, dict[str, float]]:
     """`full`'s Linear deltas as rank-`rank` float16 pairs; the rest whole. Also: the share of each delta kept."""
     from transformers import AutoModelForSequenceClassification, logging
 
@@ -58,10 +58,12 @@ def shrink(full: ReaderFile, rank: int, model: str = DEFAULT_MODEL) -> tuple[Rea
         kept[module] = float(np.sqrt((s[:r] ** 2).sum() / max((s**2).sum(), 1e-30)))
     meta = dict(full.meta) | {"rank": rank, "alpha": float(rank), "targets": list(TARGETS)}
     meta["delta_norm_kept"] = round(float(np.mean(list(kept.values()))), 4)
-    return ReaderFile(meta, lora, whole), kept
+    return CrossEncoderFile(meta, lora, whole), kept
 
 
-def logit_drift(full: ReaderFile, small: ReaderFile, pairs: list[tuple[str, str]], model: str) -> dict[str, float]:
+def logit_drift(
+    full: CrossEncoderFile, small: CrossEncoderFile, pairs: list[tuple[str, str]], model: str
+) -> dict[str, float]:
     """How far the shipped form's logits are from the full model's on `pairs` (torch, fp32)."""
     import torch
     from transformers import AutoTokenizer
@@ -72,9 +74,9 @@ def logit_drift(full: ReaderFile, small: ReaderFile, pairs: list[tuple[str, str]
         [q for q, _ in pairs], [s for _, s in pairs], padding=True, truncation=True, max_length=128, return_tensors="pt"
     )
     out = []
-    for reader in (full, small):
+    for cross_encoder in (full, small):
         with torch.inference_mode():
-            out.append(merged_model(reader, path)(**batch).logits[:, 0].numpy())
+            out.append(merged_model(cross_encoder, path)(**batch).logits[:, 0].numpy())
     diff = np.abs(out[0] - out[1])
     return {
         "max_abs": float(diff.max()),
@@ -86,8 +88,8 @@ def logit_drift(full: ReaderFile, small: ReaderFile, pairs: list[tuple[str, str]
 def sample_pairs(squad2: Path, count: int) -> list[tuple[str, str]]:
     """Question-sentence pairs from SQuAD 2.0's held-out articles (never trained on): each question with its
     paragraph's sentences."""
+    from .cross_encoder_data import DEV_ARTICLES_V2, article_text
     from .data import read_squad
-    from .reader_data import DEV_ARTICLES_V2, article_text
 
     pairs: list[tuple[str, str]] = []
     for raw in read_squad(squad2):
@@ -102,15 +104,15 @@ def sample_pairs(squad2: Path, count: int) -> list[tuple[str, str]]:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    p = argparse.ArgumentParser(prog="python -m training.reader_ship", description=__doc__.split("\n\n")[0])
-    p.add_argument("--full", type=Path, required=True, help="a reader file from training.reader --rank 0")
+    p = argparse.ArgumentParser(prog="python -m training.cross_encoder_ship", description=__doc__.split("\n\n")[0])
+    p.add_argument("--full", type=Path, required=True, help="a cross-encoder file from training.cross_encoder --rank 0")
     p.add_argument("--rank", type=int, default=32, help="rank of each delta (32: a 4.5 MB file)")
     p.add_argument("--out", type=Path, default=SHIPPED)
     p.add_argument("--model", default=DEFAULT_MODEL)
     p.add_argument("--squad2", type=Path, help="SQuAD 2.0 dev articles: measure the logits' drift on them")
     p.add_argument("--pairs", type=int, default=400)
     args = p.parse_args(argv)
-    full = ReaderFile.read(args.full)
+    full = CrossEncoderFile.read(args.full)
     small, kept = shrink(full, args.rank, args.model)
     print(
         f"rank {args.rank}: each delta's norm kept, mean {np.mean(list(kept.values())):.3f} "

@@ -1,5 +1,5 @@
-"""The reader's training options and the SQuAD articles they choose, shared by training.reader (which trains) and
-training.reader_eval (which measures a reader file on the same held-out articles)."""
+"""The cross-encoder's training options and the SQuAD articles they choose, shared by training.cross_encoder (which trains) and
+training.cross_encoder_eval (which measures a cross-encoder file on the same held-out articles)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ import argparse
 import random
 from pathlib import Path
 
+from index.cross_encoder import SHIPPED
 from index.embedder import DEFAULT_MODEL
-from index.reader import SHIPPED
 
+from .cross_encoder_data import NEVER_TRAIN_V2, ArticleText, article_text
 from .fit import DEV_ARTICLE
-from .reader_data import NEVER_TRAIN_V2, ArticleText, article_text
 
 FIT_AND_ADAPTER_ARTICLES = 105  # the ranker's fit uses the first 60 shuffled v1 articles, the adapter the next 45
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m training.reader",
-        description="Train the reader (a cross-encoder over question + sentence); write a reader file.",
+        prog="python -m training.cross_encoder",
+        description="Train the cross-encoder (question and sentence read together); write its .npz file.",
     )
     p.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1 train JSON (.json or .json.gz)")
     p.add_argument("--squad2", type=Path, help="SQuAD 2.0 dev articles JSON (../shared/eval/...other-articles)")
@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
         "--rank",
         type=int,
         default=16,
-        help="LoRA rank; 0 fine-tunes every weight but the word embeddings (then: training.reader_ship)",
+        help="LoRA rank; 0 fine-tunes every weight but the word embeddings (then: training.cross_encoder_ship)",
     )
     p.add_argument("--alpha", type=float, default=32.0)
     p.add_argument("--lr", type=float, default=2e-4)
@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--freeze-layers", type=int, default=0, help="keep the embeddings and this many lower layers")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: the epochs)")
-    p.add_argument("--init", type=Path, help="continue from this reader file (same rank and alpha)")
+    p.add_argument("--init", type=Path, help="continue from this cross-encoder file (same rank and alpha)")
     p.add_argument(
         "--skip-pairs", type=int, default=0, help="leave out the first N shuffled pairs (seen by --init's run)"
     )
@@ -55,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, default=40.0, help="stop training after this long (0: no limit)")
     p.add_argument("--no-dense", dest="dense", action="store_false", help="skip the embedder's negatives")
     p.add_argument("--eval", action="store_true", help="measure on held-out articles after training")
-    p.add_argument("--top", type=int, default=10, help="fused candidates the reader reads in --eval")
+    p.add_argument("--top", type=int, default=10, help="fused candidates the cross-encoder reads in --eval")
     p.add_argument("--eval-questions", type=int, default=400, help="questions per held-out set for --eval")
     p.add_argument(
         "--chat-share",

@@ -1,4 +1,4 @@
-"""The reader's training command: its pairs, a tiny end-to-end run, and the merge of its file into the model."""
+"""The cross-encoder's training command: its pairs, a tiny end-to-end run, and the merge of its file into the model."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.reader import ReaderFile, merged_model
-from training.reader_data import NEVER_TRAIN_V2, article_pairs, article_text
+from index.cross_encoder import CrossEncoderFile, merged_model
+from training.cross_encoder_data import NEVER_TRAIN_V2, article_pairs, article_text
 
 PARAGRAPHS = [
     "The bridge opened in 1932. It carries six lanes of traffic. Engineers painted it grey to resist rust.",
@@ -61,17 +61,17 @@ def write_gz(path: Path, articles: list[dict]) -> Path:
 
 
 @pytest.mark.slow
-def test_tiny_training_run_writes_a_reader_the_model_loads(tmp_path: Path) -> None:
-    from training import reader
+def test_tiny_training_run_writes_a_cross_encoder_the_model_loads(tmp_path: Path) -> None:
+    from training import cross_encoder
 
     v1 = write_gz(tmp_path / "v1.json.gz", [squad(f"A{i}", QUESTIONS[:3]) for i in range(3)])
     dev = NEVER_TRAIN_V2[0]
     v2 = write_gz(tmp_path / "v2.json.gz", [squad("Train2", QUESTIONS), squad(dev, [(0, "Only dev?", "1932")])])
-    out = tmp_path / "reader.npz"
+    out = tmp_path / "cross-encoder.npz"
     argv = ["--squad", str(v1), "--squad2", str(v2), "--skip", "0", "--questions", "6", "--per-article", "3"]
     argv += ["--max-steps", "2", "--batch", "4", "--no-dense", "--out", str(out), "--cache", str(tmp_path)]
-    assert reader.main(argv) == 0
-    saved = ReaderFile.read(out)
+    assert cross_encoder.main(argv) == 0
+    saved = CrossEncoderFile.read(out)
     assert len(saved.lora) == 6 * 6  # six layers x (query, key, value, attention output, intermediate, output)
     assert set(saved.full) == {
         "bert.pooler.dense.weight",
@@ -81,20 +81,20 @@ def test_tiny_training_run_writes_a_reader_the_model_loads(tmp_path: Path) -> No
     }
     assert saved.meta["steps"] == 2 and saved.meta["rank"] == 16
     assert out.stat().st_size < 10_000_000
-    pairs = reader.build_pairs(reader.parser().parse_args(argv), None)
+    pairs = cross_encoder.build_pairs(cross_encoder.parser().parse_args(argv), None)
     assert not [p for p in pairs if p.question == "Only dev?"]  # a dev article never trains
 
 
 @pytest.mark.slow
-def test_merged_reader_gives_the_lora_models_logits() -> None:
+def test_merged_cross_encoder_gives_the_lora_models_logits() -> None:
     """The file's deltas merged into a fresh model score exactly as the LoRA-wrapped model they came from."""
     import torch
 
     from index.embedder import resolve_model
-    from training import reader
+    from training import cross_encoder
 
-    args = reader.parser().parse_args(["--squad", "unused"])
-    ce = reader.lora_model(args)
+    args = cross_encoder.parser().parse_args(["--squad", "unused"])
+    ce = cross_encoder.lora_model(args)
     generator = torch.Generator().manual_seed(3)
     with torch.no_grad():
         for name, parameter in ce[0].model.named_parameters():
@@ -102,7 +102,7 @@ def test_merged_reader_gives_the_lora_models_logits() -> None:
                 scale = 1.0 if "classifier" in name else 0.05
                 parameter.copy_(torch.randn(parameter.shape, generator=generator) * scale)
     ce.eval()
-    saved = reader.reader_file(ce, args, {})
+    saved = cross_encoder.cross_encoder_file(ce, args, {})
     merged = merged_model(saved, resolve_model(args.model))
     pairs = [("When did the bridge open?", PARAGRAPHS[0]), ("Who painted it?", "Engineers painted it grey.")]
     expected = np.asarray(ce.predict(pairs, activation_fn=torch.nn.Identity()))
@@ -114,7 +114,7 @@ def test_merged_reader_gives_the_lora_models_logits() -> None:
 
 
 def test_chat_spelling_rewrites_a_share_of_questions_alike_and_keeps_labels() -> None:
-    from training.reader_data import Pair, chat_spelled
+    from training.cross_encoder_data import Pair, chat_spelled
 
     pairs = [
         Pair(f"What are the people of town {i} doing?", s, label)
@@ -142,7 +142,7 @@ def test_shipped_form_of_a_full_fine_tune_scores_like_it() -> None:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from index.embedder import DEFAULT_MODEL, resolve_model
-    from training.reader_ship import low_rank_module, shrink
+    from training.cross_encoder_ship import low_rank_module, shrink
 
     path = resolve_model(DEFAULT_MODEL)
     base = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
@@ -157,7 +157,7 @@ def test_shipped_form_of_a_full_fine_tune_scores_like_it() -> None:
         elif "classifier" in name:
             value = rng.standard_normal(value.shape).astype(np.float32)
         full[name] = value.astype(np.float32)
-    tuned = ReaderFile({"rank": 1, "alpha": 1.0, "max_length": 128}, {}, full)
+    tuned = CrossEncoderFile({"rank": 1, "alpha": 1.0, "max_length": 128}, {}, full)
     small, kept = shrink(tuned, 4)
     assert len(small.lora) == 36 and min(kept.values()) > 0.999
     assert all(a.dtype == np.float16 and a.shape[0] == 4 for a, _ in small.lora.values())
@@ -166,6 +166,6 @@ def test_shipped_form_of_a_full_fine_tune_scores_like_it() -> None:
     with torch.inference_mode():
         expected = merged_model(tuned, path)(**batch).logits[:, 0].numpy()
         got = merged_model(small, path)(**batch).logits[:, 0].numpy()
-        plain = merged_model(ReaderFile(small.meta, {}, small.full), path)(**batch).logits[:, 0].numpy()
+        plain = merged_model(CrossEncoderFile(small.meta, {}, small.full), path)(**batch).logits[:, 0].numpy()
     assert np.abs(expected - plain).max() > 0.05  # the deltas matter
     np.testing.assert_allclose(got, expected, atol=2e-2)

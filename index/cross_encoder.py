@@ -1,19 +1,19 @@
-"""The reader: a cross-encoder that reads a question and one sentence together and says whether it answers it.
+"""The cross-encoder: a model that reads a question and one sentence together and says whether it answers it.
 
 The embedder compares a question and a sentence as two vectors made apart, and the ranker and abstention models
-over its cosines and BM25 scores track word overlap; the reader attends across both texts, so "What is France a
+over its cosines and BM25 scores track word overlap; the cross-encoder attends across both texts, so "What is France a
 region of?" beside "Normandy, a region in France" can score low although every word matches.
 
-It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), fine-tuned by `training.reader`
-(LoRA, or every weight and then shrunk to low-rank deltas by `training.reader_ship`). The shipped file (`index/readers/*.npz`, a few MB) holds only what training changed:
+It is all-MiniLM-L6-v2 with a classification head (BERT's pooler + one logit), fine-tuned by `training.cross_encoder`
+(LoRA, or every weight and then shrunk to low-rank deltas by `training.cross_encoder_ship`). The shipped file (`index/cross_encoders/*.npz`, a few MB) holds only what training changed:
 
 - `lora:<module>.A` (r x in) and `lora:<module>.B` (out x r) for each adapted Linear, merged at build time as
-  W += alpha / r * B @ A (float32, or float16 when `training.reader_ship` made them from a full fine-tune);
+  W += alpha / r * B @ A (float32, or float16 when `training.cross_encoder_ship` made them from a full fine-tune);
 - `full:<parameter>` for parameters trained whole (the pooler and the classifier);
 - `__meta__`, JSON: rank, alpha, base model fingerprint, max_length, how it was trained and what it measured.
 
-A build merges it into the packaged MiniLM and exports the merged model to ONNX (`index.reader_export`); serving
-runs that export with onnxruntime (`index.reader_onnx`) and imports no torch. This module imports
+A build merges it into the packaged MiniLM and exports the merged model to ONNX (`index.cross_encoder_export`); serving
+runs that export with onnxruntime (`index.cross_encoder_onnx`) and imports no torch. This module imports
 torch only inside `merged_model`, which only the build path and training call.
 """
 
@@ -25,21 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ReaderError
+from .errors import CrossEncoderError
 from .offline import hub_offline
 from .weights_file import META_KEY, save_weights
 
 LORA, FULL = "lora:", "full:"
-# What makes a file a reader: the one-logit head it scores with (without it the logit would come from a head
+# What makes a file a cross-encoder: the one-logit head it scores with (without it the logit would come from a head
 # initialised at random) and the meta the merge needs. The embedder's adapter, also LoRA in an .npz, has neither.
 HEAD = ("classifier.weight", "classifier.bias")
 META_NEEDED = ("rank", "alpha", "base")
-SHIPPED = Path(__file__).with_name("readers") / "minilm-l6-squad-reader.npz"
-READER_AUTO, READER_NONE = "auto", "none"
+SHIPPED = Path(__file__).with_name("cross_encoders") / "minilm-l6-squad.npz"
+CROSS_ENCODER_AUTO, CROSS_ENCODER_NONE = "auto", "none"
 
 
-class ReaderFile:
-    """A reader artifact in memory: metadata, LoRA pairs by module name, and whole parameters by name."""
+class CrossEncoderFile:
+    """A cross-encoder artifact in memory: metadata, LoRA pairs by module name, and whole parameters by name."""
 
     def __init__(
         self,
@@ -54,7 +54,7 @@ class ReaderFile:
         return float(self.meta["alpha"]) / float(self.meta["rank"])
 
     @classmethod
-    def read(cls, path: Path) -> ReaderFile:
+    def read(cls, path: Path) -> CrossEncoderFile:
         try:
             with np.load(path, allow_pickle=False) as saved:
                 meta = json.loads(str(saved[META_KEY]))
@@ -62,11 +62,13 @@ class ReaderFile:
                 lora = {m: (_f32(saved[f"{LORA}{m}.A"]), _f32(saved[f"{LORA}{m}.B"])) for m in modules}
                 full = {k[len(FULL) :]: _f32(saved[k]) for k in saved.files if k.startswith(FULL)}
         except (OSError, ValueError, KeyError) as exc:
-            raise ReaderError(f"cannot read the reader model {path} ({exc}); rebuild it with training.reader") from exc
-        if problem := _not_a_reader(meta, lora, full):
-            raise ReaderError(
-                f"{path} is not a reader model: {problem}. Set READER_MODEL to auto, none or a reader .npz made by "
-                "training.reader"
+            raise CrossEncoderError(
+                f"cannot read the cross-encoder model {path} ({exc}); rebuild it with training.cross_encoder"
+            ) from exc
+        if problem := _not_a_cross_encoder(meta, lora, full):
+            raise CrossEncoderError(
+                f"{path} is not a cross-encoder model: {problem}. Set CROSS_ENCODER_MODEL to auto, none or a cross-encoder .npz made by "
+                "training.cross_encoder"
             )
         return cls(meta, lora, full)
 
@@ -76,10 +78,10 @@ class ReaderFile:
         save_weights(path, self.meta, arrays, compressed=True)
 
 
-def _not_a_reader(meta: object, lora: dict[str, Any], full: dict[str, Any]) -> str | None:
-    """Why a readable .npz is not a reader, or None when it is one."""
+def _not_a_cross_encoder(meta: object, lora: dict[str, Any], full: dict[str, Any]) -> str | None:
+    """Why a readable .npz is not a cross-encoder, or None when it is one."""
     if not lora and not full:
-        return "it holds no reader weights (lora:/full:); an embedder adapter (MODEL_ADAPTER) looks like this"
+        return "it holds no cross-encoder weights (lora:/full:); an embedder adapter (MODEL_ADAPTER) looks like this"
     if missing := [f"{FULL}{name}" for name in HEAD if name not in full]:
         return f"it lacks the classifier head's weights ({', '.join(missing)})"
     if not isinstance(meta, dict) or (missing := [key for key in META_NEEDED if key not in meta]):
@@ -92,48 +94,52 @@ def _f32(array: np.ndarray) -> np.ndarray:
     return array.astype(np.float32) if array.dtype == np.float16 else array
 
 
-def resolve_reader(setting: str | None) -> Path | None:
-    """READER_MODEL: "auto" is the shipped reader when present, "none" switches the reader off, else a path."""
-    if not setting or setting.lower() == READER_NONE:
+def resolve_cross_encoder(setting: str | None) -> Path | None:
+    """CROSS_ENCODER_MODEL: "auto" is the shipped cross-encoder when present, "none" switches the cross-encoder off, else a path."""
+    if not setting or setting.lower() == CROSS_ENCODER_NONE:
         return None
-    if setting.lower() == READER_AUTO:
+    if setting.lower() == CROSS_ENCODER_AUTO:
         return SHIPPED if SHIPPED.is_file() else None
     path = Path(setting).expanduser()
     if not path.is_file():
-        raise ReaderError(f"READER_MODEL {setting!r} is not a file; set it to auto, none or a reader .npz")
+        raise CrossEncoderError(
+            f"CROSS_ENCODER_MODEL {setting!r} is not a file; set it to auto, none or a cross-encoder .npz"
+        )
     return path
 
 
-def merge_into(model: Any, reader: ReaderFile) -> None:
+def merge_into(model: Any, cross_encoder: CrossEncoderFile) -> None:
     """Add the LoRA deltas and load the whole parameters into `model` (a BertForSequenceClassification)."""
     import torch
 
     modules = dict(model.named_modules())
     params = dict(model.named_parameters())
     with torch.no_grad():
-        for name, (a, b) in reader.lora.items():
+        for name, (a, b) in cross_encoder.lora.items():
             if name not in modules:
-                raise ReaderError(f"the reader does not fit this model: no layer {name!r}")
+                raise CrossEncoderError(f"the cross-encoder does not fit this model: no layer {name!r}")
             weight = modules[name].weight
             if tuple(weight.shape) != (b.shape[0], a.shape[1]):
-                raise ReaderError(f"the reader does not fit this model: layer {name!r} is {tuple(weight.shape)}")
-            weight.add_((torch.from_numpy(b) @ torch.from_numpy(a)).to(weight.dtype) * reader.scale)
-        for name, value in reader.full.items():
+                raise CrossEncoderError(
+                    f"the cross-encoder does not fit this model: layer {name!r} is {tuple(weight.shape)}"
+                )
+            weight.add_((torch.from_numpy(b) @ torch.from_numpy(a)).to(weight.dtype) * cross_encoder.scale)
+        for name, value in cross_encoder.full.items():
             if name not in params or tuple(params[name].shape) != value.shape:
-                raise ReaderError(f"the reader does not fit this model: parameter {name!r}")
+                raise CrossEncoderError(f"the cross-encoder does not fit this model: parameter {name!r}")
             params[name].copy_(torch.from_numpy(value))
 
 
-def merged_model(reader: ReaderFile, base_path: str) -> Any:
-    """The base model with a one-logit head and the reader merged in, in eval mode (torch; build time only)."""
+def merged_model(cross_encoder: CrossEncoderFile, base_path: str) -> Any:
+    """The base model with a one-logit head and the cross-encoder merged in, in eval mode (torch; build time only)."""
     hub_offline()
     from transformers import AutoModelForSequenceClassification, logging
 
     verbosity = logging.get_verbosity()
-    logging.set_verbosity_error()  # "newly initialized: classifier" - it is loaded from the reader just below
+    logging.set_verbosity_error()  # "newly initialized: classifier" - it is loaded from the cross-encoder just below
     try:
         model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=1, local_files_only=True)
     finally:
         logging.set_verbosity(verbosity)
-    merge_into(model, reader)
+    merge_into(model, cross_encoder)
     return model.eval()

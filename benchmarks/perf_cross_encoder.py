@@ -1,8 +1,8 @@
-"""What the reader model costs: the engine with and without it, measured in one run on a 20-paragraph story.
+"""What the cross-encoder costs: the engine with and without it, measured in one run on a 20-paragraph story.
 
-    python -m benchmarks.perf_reader [--story ../shared/eval/university-of-notre-dame.txt] [--paragraphs 20]
+    python -m benchmarks.perf_cross_encoder [--story ../shared/eval/university-of-notre-dame.txt] [--paragraphs 20]
 
-Two indexes of the same story are built (READER_MODEL=auto and none). Reported for each: a whole answer (encode,
+Two indexes of the same story are built (CROSS_ENCODER_MODEL=auto and none). Reported for each: a whole answer (encode,
 search, rank, read, quote) p50/p99 one question at a time, the bot's batched path (`ask_many` of 8) per question,
 cold start (`newsroom-bot ask` in a fresh process, to the answer printed) and peak RSS serving 50 questions.
 Questions alternate between the two libraries so other jobs on a shared machine hit both alike.
@@ -67,7 +67,7 @@ def timings(libraries: dict[str, Library], questions: list[str]) -> dict[str, di
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.perf_reader", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.perf_cross_encoder", description=__doc__.split("\n\n")[0])
     p.add_argument("--story", type=Path, default=ROOT.parent / "shared/eval/university-of-notre-dame.txt")
     p.add_argument("--paragraphs", type=int, default=20)
     p.add_argument("--questions", type=int, default=120)
@@ -77,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         story_file(args.story, args.paragraphs, root)
-        indexes = {"with reader": root / "index-reader", "without": root / "index-plain"}
+        indexes = {"with cross-encoder": root / "index-cross-encoder", "without": root / "index-plain"}
         for name, index_dir in indexes.items():
-            build_index(root / "content", index_dir, EngineOptions(reader="auto" if name == "with reader" else "none"))
+            build_index(
+                root / "content",
+                index_dir,
+                EngineOptions(cross_encoder="auto" if name == "with cross-encoder" else "none"),
+            )
         libraries = {name: Library.load(index_dir) for name, index_dir in indexes.items()}
-        if libraries["with reader"].reader is None:
-            print("no reader ships (index/readers/): nothing to compare", file=sys.stderr)
+        if libraries["with cross-encoder"].cross_encoder is None:
+            print("no cross-encoder ships (index/cross_encoders/): nothing to compare", file=sys.stderr)
             return 2
         out = timings(libraries, questions_for(args.story, args.paragraphs, args.questions))
         for name, index_dir in indexes.items():

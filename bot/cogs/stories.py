@@ -1,4 +1,4 @@
-"""Reading the stories: `/summary`, `/stories`, `/sources`. Each defers first (the library may still be loading)
+"""The stories: `/summary`, `/stories`, `/sources`. Each defers first (the library may still be loading)
 and delivers through `answer_interaction`, which posts in the channel if the interaction expired."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 SENTENCES = {"short": 3, "long": 6}
 
 
-class Reading(commands.Cog):
+class Stories(commands.Cog):
     """Each command's work is a coroutine returning its replies; `answer_interaction` defers, runs it and delivers."""
 
     def __init__(self, bot: NewsroomBot) -> None:
@@ -68,4 +68,4 @@ class Reading(commands.Cog):
 
 
 async def setup(bot: NewsroomBot) -> None:
-    await bot.add_cog(Reading(bot))
+    await bot.add_cog(Stories(bot))

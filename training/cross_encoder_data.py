@@ -1,4 +1,4 @@
-"""Question–sentence pairs for the reader (cross-encoder): what it must learn to tell apart, from SQuAD.
+"""Question–sentence pairs for the cross-encoder: what it must learn to tell apart, from SQuAD.
 
 Sentences are split by the engine's own parser (`training.data.squad_article`), so the model sees the sentences
 serving will show it. For an answerable question the positive is the sentence of its paragraph that holds a gold
