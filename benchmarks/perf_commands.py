@@ -144,7 +144,7 @@ def commands(squad: Path) -> dict[str, Any]:
         folder = Path(tmp)
         library = write_library(squad, folder)
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(PYTHONPATH=str(ROOT), READER="none", MODEL_CACHE=str(folder / "model-cache"))
+        env.update(PYTHONPATH=str(ROOT), CROSS_ENCODER_MODEL="none", MODEL_CACHE=str(folder / "model-cache"))
         ours = [sys.executable, "-m", "bot.cli"]
 
         def build(index: str) -> list[str]:
