@@ -189,7 +189,7 @@ class Library:
         """Encode `question` as `ask` will, into the cache of recent questions, so that asking it later finds its
         vector: `ask --batch` encodes the next line on a thread while this one is ranked (each question still
         encoded alone, so its answer is `ask`'s)."""
-        text = clean_question(valid_text(question))
+        text = self.reading_of(question)  # what ask_many encodes: the normal form, not the cleaned text alone
         if self._refusal(question, text, None) is None:
             self._questions.encode([text])
 
@@ -276,12 +276,8 @@ class Library:
         features = answer_features(c, r)
         confidence = answer_probability(features, self.weights)
         if reading is None:
-            return (
-                r,
-                confidence,
-                self.weights.tier(confidence, related_probability(features, self.weights)),
-                self.weights,
-            )
+            tier = self.weights.tier(confidence, related_probability(features, self.weights))
+            return r, confidence, tier, self.weights
         rw = self.cross_encoder_weights
         final = reread(c, r, reading, rw)
         confidence, related = cross_encoder_decision(c, final, reading, confidence, rw)

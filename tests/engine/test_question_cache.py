@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index import CachedEncoder, Encoder
+from index import CachedEncoder, Encoder, Library
 
 
 class GatedEncoder(Encoder):
@@ -56,3 +56,28 @@ def test_a_cached_question_is_found_while_another_is_being_encoded() -> None:
     assert inner.calls == [["cached"], ["slow question"]]  # neither encoded twice
     assert inner.most_at_once == 1
     assert cache.encode(["slow question", "cached"]).tolist() == [[13.0, 1.0, 0.0, 0.0], [6.0, 1.0, 0.0, 0.0]]
+
+
+def test_a_question_encoded_ahead_is_not_encoded_again_when_asked(library: Library) -> None:
+    """`ask --batch` encodes the next line ahead (Library.encode_ahead): what it encodes must be what `ask` reads,
+    the question's normal form, or every line is encoded twice."""
+    counted = CountingEncoder(library.encoder)
+    fresh = Library(library.data, counted, library.weights)
+    question = "hey bot how many White Helmets r still trapped in Syria?? 🙏"
+    fresh.encode_ahead(question)
+    assert counted.texts == [fresh.reading_of(question)]
+    fresh.ask(question)
+    assert counted.texts == [fresh.reading_of(question)]  # found in the cache: not encoded again
+
+
+class CountingEncoder(Encoder):
+    """Passes every encode to `inner` and records the texts."""
+
+    def __init__(self, inner: Encoder) -> None:
+        self.inner, self.texts = inner, []  # type: ignore[var-annotated]
+        self.name, self.dimension, self.fingerprint = inner.name, inner.dimension, inner.fingerprint
+        self.quantization, self.backend, self.adapter = inner.quantization, inner.backend, inner.adapter
+
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        self.texts += list(texts)
+        return self.inner.encode(texts, batch_size=batch_size, progress=progress)
