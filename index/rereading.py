@@ -2,8 +2,9 @@
 
 1. Which sentence to quote: the ranker's top `CrossEncoderWeights.top_n` sentences are read with the question, and
    reordered by cross-encoder logit + `ranker_weight` x ranker logit (unread sentences stay below every read one).
-2. Whether to answer: a logistic model over the best cross-encoder logit and the ranker-based abstention model's logit
-   (`answer_coef`), with its own threshold; both fitted on SQuAD articles the cross-encoder never trained on.
+2. Whether to answer: logistic models over DECISION_FEATURES give the confidence (the first quote holds the answer)
+   and the relatedness (on the story's subject), cut by the cross-encoder's own two thresholds; fitted by
+   training.decision_fit (a weights file from before it has the older two-feature model, `answer_coef`).
 3. Whether to add a 2nd or 3rd quote: only when its paragraph's best combined score clears `extra_min_score`,
    fitted so extra quotes hold the answer at >= 0.8 precision on held-out SQuAD.
 
@@ -57,9 +58,13 @@ def reread(c: Candidates, r: Ranking, reading: Rereading, rw: CrossEncoderWeight
     return Ranking(np.argsort(-paragraph_score, kind="stable"), paragraph_score, scores, best)
 
 
+def _logit(probability: float) -> float:
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
 def answer_logit(reading: Rereading, abstention_probability: float, rw: CrossEncoderWeights) -> float:
-    p = min(max(abstention_probability, 1e-6), 1 - 1e-6)
-    features = np.array([reading.best, math.log(p / (1 - p))])
+    features = np.array([reading.best, _logit(abstention_probability)])
     return float(features @ np.asarray(rw.answer_coef)) + rw.answer_intercept
 
 
@@ -87,13 +92,12 @@ def decision_features(c: Candidates, final: Ranking, reading: Rereading, abstent
     top = int(final.paragraph_order[0])
     first_pos = int(final.best_sentence[top])
     read = {int(pos): float(logit) for pos, logit in zip(reading.positions, reading.logits)}
-    p = min(max(abstention_probability, 1e-6), 1 - 1e-6)
     return np.array(
         [
             best,
             read.get(first_pos, best - 5.0),
             best - second,
-            math.log(p / (1 - p)),
+            _logit(abstention_probability),
             float(c.sentence_dense.max()),
             float(c.paragraph_dense[top]),
             c.unseen_share,
