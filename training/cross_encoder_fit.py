@@ -152,12 +152,16 @@ def article_records(
     return records
 
 
+def quote_holds(e: Record, rw: CrossEncoderWeights, ratio: float) -> bool:
+    """The first quote after the cross-encoder's reread holds a gold answer: the top paragraph's best sentence with
+    the neighbour `index.quoting` joins to it (as `training.extra_quotes.quoted_sentences` finds it)."""
+    r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
+    best = int(r.best_sentence[r.paragraph_order[0]])
+    return bool(e.positive[extra_quotes.quoted_sentences(e.candidates, r.sentence_score, best, ratio)].any())
+
+
 def first_quote_holds(records: list[Record], rw: CrossEncoderWeights, ratio: float) -> float:
-    hits = []
-    for e in records:
-        r = reread(e.candidates, e.ranking, _cut(e.reading, rw.top_n), rw)
-        best = int(r.best_sentence[r.paragraph_order[0]])
-        hits.append(bool(e.positive[extra_quotes.quoted_sentences(e.candidates, r.sentence_score, best, ratio)].any()))
+    hits = [quote_holds(e, rw, ratio) for e in records]
     return float(np.mean(hits)) if hits else 0.0
 
 

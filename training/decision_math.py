@@ -10,9 +10,8 @@ import numpy as np
 from index.ranking import CrossEncoderWeights, load_weights
 from index.rereading import decision_features, reread
 
-from .cross_encoder_fit import _cut
+from .cross_encoder_fit import _cut, quote_holds
 from .decision_records import Sample
-from .extra_quotes import quoted_sentences
 
 NEIGHBOUR_RATIO = load_weights().neighbour_ratio  # the shipped ranker's: how quotes are cut at serving time
 
@@ -25,12 +24,8 @@ def final_ranking(sample: Sample, top_n: int, ranker_weight: float):  # type: ig
 
 
 def first_right(sample: Sample, top_n: int, ranker_weight: float, neighbour_ratio: float = NEIGHBOUR_RATIO) -> bool:
-    """The first quote holds a gold answer: the top paragraph's best sentence after the cross-encoder's reread,
-    with the neighbour `index.quoting` joins to it (as `training.extra_quotes.quoted_sentences` finds it)."""
-    r = final_ranking(sample, top_n, ranker_weight)
-    e = sample.record
-    best = int(r.best_sentence[r.paragraph_order[0]])
-    return bool(e.positive[quoted_sentences(e.candidates, r.sentence_score, best, neighbour_ratio)].any())
+    """The sample's first quote holds a gold answer (`training.cross_encoder_fit.quote_holds`)."""
+    return quote_holds(sample.record, CrossEncoderWeights(top_n=top_n, ranker_weight=ranker_weight), neighbour_ratio)
 
 
 def features_of(sample: Sample, top_n: int, ranker_weight: float) -> np.ndarray:
