@@ -59,9 +59,13 @@ RANKER_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
 
 
 def cached(spec: SetSpec, folder: Path, build: Callable[[], list[Sample]]) -> list[Sample]:
+    """The spec's samples, saved in `folder` (minutes of asking each); a file older code wrote is made again."""
     path = folder / f"{spec.name}.pkl"
     if path.is_file():
-        return [Sample(Record(*fields), source) for fields, source in pickle.loads(path.read_bytes())]
+        try:
+            return [Sample(Record(*fields), source) for fields, source in pickle.loads(path.read_bytes())]
+        except (pickle.UnpicklingError, ImportError, AttributeError, TypeError, EOFError) as e:
+            print(f"  {path}: saved by other code ({e}); asking again", file=sys.stderr)
     samples = build()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pickle.dumps([(tuple(vars(s.record).values()), s.source) for s in samples]))
