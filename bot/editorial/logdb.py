@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -127,7 +128,7 @@ class SqliteLog(LogBackend):
     def open(self) -> LogConnection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self.connect()
-        conn.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_log(conn.raw)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
@@ -243,3 +244,17 @@ def backend_for(target: str | Path | LogBackend) -> LogBackend:
     if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
         return PostgresLog(target)
     return SqliteLog(target)
+
+
+def _write_ahead_log(conn: sqlite3.Connection, wait_s: float = 5.0) -> None:
+    """Put the file in WAL mode. SQLite answers "database is locked" at once, without its busy timeout, while
+    another connection is switching the same new file: processes opening one log together (shards) try again."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -117,19 +117,27 @@ def stored_version(conn: sqlite3.Connection) -> int | None:
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database up to the latest schema, each migration in its own transaction. Returns the version."""
-    version = current_version(conn)
-    if version > len(MIGRATIONS):
-        raise SchemaTooNew(f"question log has schema {version}; this version of the bot knows up to {len(MIGRATIONS)}")
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        statements = [s.strip() for s in script.split(";") if s.strip()]
+    """Bring the database up to the latest schema, each migration in its own transaction. Returns the version.
+
+    The version is read inside each write transaction, so processes opening one log at once (shards sharing
+    QUESTION_LOG_PATH) each apply only what no other has applied yet."""
+    while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in statements:
-                conn.execute(statement)
+            version = current_version(conn)
+            if version > len(MIGRATIONS):
+                raise SchemaTooNew(
+                    f"question log has schema {version}; this version of the bot knows up to {len(MIGRATIONS)}"
+                )
+            if version == len(MIGRATIONS):
+                conn.execute("COMMIT")
+                break
+            for statement in (s.strip() for s in MIGRATIONS[version].split(";")):
+                if statement:
+                    conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                (number, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+                (version + 1, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
             )
             conn.execute("COMMIT")
         except BaseException:

@@ -120,3 +120,25 @@ def test_ids_stay_dense_for_one_process_and_an_older_log_keeps_its_rows(tmp_path
     again.close()
     rows = [r[0] for r in open_reader(path).execute("SELECT question FROM questions ORDER BY id")]
     assert rows == [*(f"old {i}" for i in range(1, 6)), "new 0", "new 1", "new 2", "after a restart"]
+
+
+def _open_at_once(path: Path, barrier: threading.Barrier, failures: list[BaseException]) -> None:
+    barrier.wait()
+    try:
+        QuestionLog(path, retention_days=0).close()
+    except BaseException as e:  # the test reports what any opener hit
+        failures.append(e)
+
+
+def test_processes_opening_a_new_log_at_once_each_find_it_migrated(tmp_path: Path) -> None:
+    """Two bot processes sharing one QUESTION_LOG_PATH start together: each migration step must see what another
+    process already applied (one of two shard processes stopped on 'table questions already exists')."""
+    for attempt in range(10):
+        barrier, failures = threading.Barrier(6), []  # type: ignore[var-annotated]
+        args = (tmp_path / f"log{attempt}.sqlite3", barrier, failures)
+        threads = [threading.Thread(target=_open_at_once, args=args) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert failures == []
