@@ -8,9 +8,10 @@ first filled (every later index, a test's or a benchmark's).
 The naive pipeline, as the design card has it: sentence-transformers on torch encodes every paragraph and every
 sentence (pysbd as it ships splits them) into FAISS flat indexes written to disk; its `ask --batch` loads the model
 and the indexes, encodes every question of the file in one `encode` call (batches of 32, no cache) and quotes each
-one's nearest sentence. That is the strongest naive baseline: ours answers line by line (each question alone, as
-`newsroom-bot ask` would; see `bot.cli.batch`). A naive pipeline that also encodes line by line took 282 s where
-ours took 11.9 s, in a run on 2026-12-02 on a loaded machine (docs/results.md).
+one's nearest sentence. That is the strongest naive baseline: ours answers each line as `newsroom-bot ask` would
+(see `bot.cli.batch`), encoding chunks of lines ahead on a thread, together where the int8 export is batch-invariant
+(index.int8_graph). A naive pipeline that encodes line by line took 282 s where ours took 11.9 s, in a run on
+2026-12-02 on a loaded machine (docs/results.md).
 
 The library: SQuAD 2.0 dev articles outside the quality benchmark's held-out ones (`benchmarks.squad2.HELD_OUT`),
 in file order, cut at 254 paragraphs, and 1,793 of their questions spread evenly (the held-out check's size: 6

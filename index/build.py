@@ -29,6 +29,7 @@ from .errors import BuildLocked, ModelNotFound
 from .export_cache import default_cache
 from .leftovers import remove_leftovers
 from .models import Story
+from .onnx_export import EXPORT_FORMAT
 from .options import EngineOptions
 from .postgres import redacted
 from .previous import read_previous
@@ -242,9 +243,9 @@ def build_index(
         if force:
             previous = {}
         elif connection is not None:
-            previous = pgbuild.previous_rows(in_database, model_id, quantization)
+            previous = pgbuild.previous_rows(in_database, model_id, quantization, EXPORT_FORMAT)
         else:
-            previous = dict(in_files.reusable(model_id, quantization)) if in_files else {}
+            previous = dict(in_files.reusable(model_id, quantization, EXPORT_FORMAT)) if in_files else {}
         to_embed = [s for s in stories if previous.get(s.slug, ("",))[0] != s.content_hash]
         unchanged = (
             not to_embed
@@ -282,6 +283,7 @@ def build_index(
             "changed_at": changed_at,
             "quantization": quantization,
             "model_fingerprint": model_id,
+            "encoder_format": EXPORT_FORMAT,
             "model_adapter": adapter_name,
             "encoder_dir": export,
             "index_type": index_type,

@@ -69,7 +69,7 @@ def _export(cross_encoder_path: Path, target: Path, model: str, fingerprint: str
 
     from .cross_encoder import CrossEncoderFile, merged_model
     from .embedder import resolve_model
-    from .onnx_export import quantize_int8
+    from .onnx_export import quantize_per_batch
 
     cross_encoder = CrossEncoderFile.read(cross_encoder_path)
     base = resolve_model(model)
@@ -93,7 +93,7 @@ def _export(cross_encoder_path: Path, target: Path, model: str, fingerprint: str
                 opset_version=17,
                 dynamo=False,
             )
-        quantize_int8(staging / CROSS_ENCODER_FILES["fp32"], staging / CROSS_ENCODER_FILES["int8"])
+        quantize_per_batch(staging / CROSS_ENCODER_FILES["fp32"], staging / CROSS_ENCODER_FILES["int8"])
         info = {
             "format": EXPORT_FORMAT,
             "fingerprint": fingerprint,

@@ -42,6 +42,9 @@ class Encoder(Protocol):
     fingerprint: str = ""  # which model files (see `fingerprint()`); "" when unknown
     quantization: str = "fp32"  # "fp32" or "int8": an index's questions must be encoded alike
     backend: str = "custom"  # what runs the model: onnx, sentence-transformers, ...
+    # True when a text's vector is the same bit for bit alone or in any batch (index.int8_graph): only then may
+    # `ask --batch` encode questions together and still give each the answer `ask` gives it.
+    batch_invariant: bool = False
     adapter: str = ""  # the file name of the LoRA adapter merged into the model; "" for none
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray: ...
@@ -182,6 +185,7 @@ class EncoderWrapper(Encoder):
         self.inner = inner
         self.name, self.dimension, self.fingerprint = inner.name, inner.dimension, inner.fingerprint
         self.quantization, self.backend, self.adapter = inner.quantization, inner.backend, inner.adapter
+        self.batch_invariant = inner.batch_invariant
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         return self.inner.encode(texts, batch_size=batch_size, progress=progress)
@@ -192,7 +196,7 @@ class CachedEncoder(EncoderWrapper):
 
     Thread-safe, and one caller at a time encodes (a web server's threads may ask at once; the bot's ask queue
     already sends one batch at a time). Looking a vector up never waits for another caller's encode: `ask --batch`
-    encodes the next question on a thread while this one is ranked (`Library.encode_ahead`).
+    encodes the next lines on a thread while these are ranked (`Library.encode_ahead`).
     """
 
     def __init__(self, inner: Encoder, size: int = 2048) -> None:

@@ -185,13 +185,18 @@ class Library:
         """The question's embedding, from the cache of recent questions when it was asked before."""
         return self._questions.encode([question])[0]
 
-    def encode_ahead(self, question: str) -> None:
-        """Encode `question` as `ask` will, into the cache of recent questions, so that asking it later finds its
-        vector: `ask --batch` encodes the next line on a thread while this one is ranked (each question still
-        encoded alone, so its answer is `ask`'s)."""
-        text = self.reading_of(question)  # what ask_many encodes: the normal form, not the cleaned text alone
-        if self._refusal(question, text, None) is None:
-            self._questions.encode([text])
+    def encode_ahead(self, questions: Sequence[str]) -> None:
+        """Encode `questions` as `ask` will, into the cache of recent questions, so that asking them later finds
+        their vectors: `ask --batch` encodes the next lines on a thread while these are ranked. Together in one
+        call when the encoder is batch-invariant (each vector is then what the question alone gets, bit for bit),
+        else one at a time: either way each answer is `ask`'s."""
+        texts = [self.reading_of(q) for q in questions]  # what ask_many encodes: the normal form
+        texts = [t for q, t in zip(questions, texts) if self._refusal(q, t, None) is None]
+        if self._questions.batch_invariant:
+            self._questions.encode(texts)
+        else:
+            for text in texts:
+                self._questions.encode([text])
 
     def ask(self, question: str, story: str | None = None, *, top_k: int = 3) -> Answer:
         """Answer with 1 to `top_k` verbatim quotes (ANSWERED), show the closest passage the same way under a hedge

@@ -58,6 +58,9 @@ class Manifest(BaseModel):
     backend: str = Field(description="what embedded the stories: onnx, sentence-transformers, ...")
     quantization: str = Field(default="fp32", description="fp32 or int8: questions must be encoded alike")
     model_fingerprint: str = Field(default="", description="id of the model files (embedder.fingerprint)")
+    encoder_format: int = Field(
+        default=1, description="the ONNX export format (onnx_export.EXPORT_FORMAT) that encoded the vectors"
+    )
     model_adapter: str = Field(default="", description="the LoRA adapter merged into the model, if any (file name)")
     encoder_dir: str | None = Field(default=None, description="the ONNX export, relative to the build folder")
     index_type: str = Field(default="auto", description="the INDEX_TYPE the FAISS files were built for")

@@ -4,9 +4,10 @@ It reads an export made by `index.onnx_export` (see there for the layout) and gi
 sentence-transformers: fp32 within 1e-6, int8 within the cosine stated in tests/engine/test_onnx.py. Importing this
 module costs about 0.2 s and 60 MB, where sentence-transformers costs 4-7 s and several hundred MB.
 
-int8 is dynamic quantisation: activations get one scale per batch, so a text's int8 vector moves slightly
-with its batch-mates (cosine >= 0.98 to the same text alone, about the size of the int8 error itself);
-alone it is deterministic. fp32 vectors do not depend on the batch.
+int8 is dynamic quantisation. Exports of format 2 and later (`index.int8_graph`) give every token its own scale,
+and batches hold texts of one token length only (no padding), so a text's vector is the same bit for bit alone
+or in a batch (`batch_invariant`). Format 1's int8 (onnxruntime's `quantize_dynamic`) gave a whole batch one scale:
+a text's vector moved slightly with its batch-mates (cosine >= 0.98), and questions were encoded one at a time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ENCODER_JSON = "encoder.json"
 TOKENIZER_JSON = "tokenizer.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model-int8.onnx"}
 TOKEN_BUDGET = 2048
+ROW_SCALED_FORMAT = 2  # the first export format whose int8 model scales each token on its own (index.int8_graph)
 
 
 def cpu_session(model_file: Path, threads: int = 1) -> Any:
@@ -86,6 +88,7 @@ class OnnxEncoder(Encoder):
         self._tokenizer.no_padding()  # batches are padded here, to their own longest text
         self._pad_id = int(info.get("pad_id", 0))
         self._session = cpu_session(model_file, threads)
+        self.batch_invariant = quantization == "int8" and int(info.get("format", 1)) >= ROW_SCALED_FORMAT
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="encode") if workers > 1 else None
 
     def _prepare(self, text: str) -> str:
@@ -93,10 +96,12 @@ class OnnxEncoder(Encoder):
         return text.lower() if self._lower else text
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Encode in batches of similar token length (little padding), in the caller's order.
+        """Encode in batches of texts of one token length (no padding), in the caller's order.
 
-        A batch holds at most `batch_size` texts and about TOKEN_BUDGET tokens: past that, activations fall
-        out of cache and a bigger batch gets slower per text, not faster (8 paragraphs beat 32 by 1.3x here).
+        No padding keeps each text's arithmetic the same in any batch (padding changes how onnxruntime sums a
+        row, in the last bit). A batch holds at most `batch_size` texts and about TOKEN_BUDGET tokens: past that,
+        activations fall out of cache and a bigger batch gets slower per text, not faster (8 paragraphs beat 32 by
+        1.3x here).
         """
         if len(texts) == 1:  # a lone question, the serving case: nothing to sort, pad or scatter back
             return self._run([self._tokenizer.encode(self._prepare(texts[0]))])
@@ -112,7 +117,8 @@ class OnnxEncoder(Encoder):
             while (
                 start + size < len(order)
                 and size < batch_size
-                and (size + 1) * lengths[order[start + size]] <= TOKEN_BUDGET
+                and lengths[order[start + size]] == lengths[order[start]]
+                and (size + 1) * lengths[order[start]] <= TOKEN_BUDGET
             ):
                 size += 1
             batches.append(order[start : start + size])

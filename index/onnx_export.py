@@ -1,4 +1,4 @@
-"""Build-time export of a sentence-transformers model to ONNX (fp32, and int8 by dynamic quantisation).
+"""Build-time export of a sentence-transformers model to ONNX (fp32, and int8 by dynamic quantisation per token).
 
 Serving then needs only onnxruntime and `tokenizers` (0.2 s to import) instead of torch and
 sentence-transformers (4-7 s). sentence-transformers' own `backend="onnx"` needs optimum-onnx, which does
@@ -30,7 +30,7 @@ from .export_cache import provide, staged, write_info
 from .onnx_encoder import ENCODER_JSON, MODEL_FILES, TOKENIZER_JSON
 from .torch_model import load_traceable
 
-EXPORT_FORMAT = 1  # bump whenever the export's files change for the same model: the cache keys exports by it
+EXPORT_FORMAT = 2  # 2: int8 scaled per token (index.int8_graph). Bump when the files change: the cache keys by it
 QUANTIZATIONS = tuple(MODEL_FILES)
 NOT_EXPORTED = "was not exported"  # an export without this quantisation's model file yet: no damage
 log = logging.getLogger(__name__)
@@ -163,7 +163,17 @@ def _export(model: str, target: Path, quantization: str, model_id: str, adapter:
 
 
 def quantize_int8(source: Path, target: Path) -> None:
-    """Dynamic int8 quantisation of the weights of MatMul and Gather (embeddings), per channel.
+    """int8 weights per output column, activations per token (`index.int8_graph`): a text's vector no longer
+    depends on its batch-mates, and it is closer to fp32 (cosine 0.997 on average, against 0.994 for one scale per
+    batch)."""
+    from .int8_graph import quantize_rows
+
+    quantize_rows(source, target)
+
+
+def quantize_per_batch(source: Path, target: Path) -> None:
+    """onnxruntime's dynamic int8 quantisation: weights of MatMul and Gather per channel, activations one scale per
+    batch. The cross-encoder keeps it (its fitted weights were fitted on its logits); the embedder's is `quantize_int8`.
 
     Per-channel scales keep the embeddings close to fp32 (cosine >= 0.98 on short texts, 0.994 on average,
     see tests/engine/test_onnx.py); per-tensor scales drop the worst case to 0.90.

@@ -91,14 +91,18 @@ def current(conn: Any) -> tuple[int, Manifest, dict[str, Stored]] | None:
 
 
 def previous_rows(
-    current: tuple[int, Manifest, dict[str, Stored]] | None, model_id: str, quantization: str
+    current: tuple[int, Manifest, dict[str, Stored]] | None, model_id: str, quantization: str, encoder_format: int
 ) -> dict[str, tuple[str, None, None, dt.datetime, Stored]]:
-    """The database's counterpart of `build._previous_vectors`: what the current build holds, when made by the
-    same model and quantisation (its vectors stay in the database; unchanged stories keep their rows)."""
+    """The database's counterpart of `PreviousBuild.reusable`: what the current build holds, when made by the
+    same model, quantisation and export format (its vectors stay in the database; unchanged stories keep their rows)."""
     if current is None:
         return {}
     _, manifest, stored = current
-    if manifest.model_fingerprint != model_id or manifest.quantization != quantization:
+    if (manifest.model_fingerprint, manifest.quantization, manifest.encoder_format) != (
+        model_id,
+        quantization,
+        encoder_format,
+    ):
         return {}
     return {slug: (entry.content_hash, None, None, entry.indexed_at, entry) for slug, entry in stored.items()}
 

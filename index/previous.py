@@ -36,10 +36,11 @@ class PreviousBuild:
     stories: list[Story]
     vectors: tuple[faiss.Index, faiss.Index] | None  # None: a damaged build, nothing of it is reused
 
-    def reusable(self, model_id: str, quantization: str) -> dict[str, Reusable]:
-        """Each story's vectors by slug, when the build used this model and quantisation (else none)."""
+    def reusable(self, model_id: str, quantization: str, encoder_format: int) -> dict[str, Reusable]:
+        """Each story's vectors by slug, when the build used this model, quantisation and export format (else none)."""
         manifest = self.manifest
-        if self.vectors is None or manifest.model_fingerprint != model_id or manifest.quantization != quantization:
+        made = (manifest.model_fingerprint, manifest.quantization, manifest.encoder_format)
+        if self.vectors is None or made != (model_id, quantization, encoder_format):
             return {}
         paragraphs, sentences = (all_rows(v) for v in self.vectors)
         entries = {e.slug: e for e in manifest.stories}

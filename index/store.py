@@ -133,6 +133,7 @@ def write_build(
     encoder_dir: Path | None = None,
     index_type: str = "auto",
     cross_encoder: CrossEncoderRecord | None = None,
+    encoder_format: int = 1,
 ) -> Path:
     """Write a complete build in a new folder, then point `current` at it in one atomic rename."""
     now = dt.datetime.now(dt.UTC)
@@ -160,6 +161,7 @@ def write_build(
             encoder_dir=encoder_dir,
             index_type=index_type,
             cross_encoder=cross_encoder,
+            encoder_format=encoder_format,
             dimension=dimension,
             folder=folder,
             built_at=now,
@@ -194,6 +196,7 @@ def build_manifest(
     index_type: str,
     cross_encoder: CrossEncoderRecord | None,
     dimension: int,
+    encoder_format: int = 1,
     folder: Path,
     built_at: dt.datetime | None = None,
     files: dict[str, str] | None = None,
@@ -207,6 +210,7 @@ def build_manifest(
         backend=backend,
         quantization=quantization,
         model_fingerprint=model_fingerprint,
+        encoder_format=encoder_format,
         model_adapter=model_adapter,
         encoder_dir=os.path.relpath(encoder_dir, folder) if encoder_dir is not None else None,
         index_type=index_type,

@@ -9,6 +9,7 @@ are skipped (they get no output line). The exit code is 1 at the end when any li
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import stat
@@ -29,6 +30,8 @@ LINE_FORMAT = '{"question": "...", "story": "optional-slug"}'
 # character outside the BMP, as a surrogate pair), the story's slug and the JSON around them.
 MAX_LINE_BYTES = 16 * MAX_QUESTION_CHARS
 SKIP_PIECE = 1 << 16  # how much of an over-long line is read at a time while skipping it
+# Lines read ahead at a time from a file; well under the question cache's 2,048 (two chunks wait there at most).
+AHEAD_CHUNKS = (16, 64, 256, 512)
 
 
 class BadLine(ValueError):
@@ -98,12 +101,13 @@ def open_batch(name: str) -> Iterator[BinaryIO]:
 def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Answer every good line of the batch `name` (a file, or - for stdin); returns how many lines were bad.
 
-    Each line is asked alone, as `newsroom-bot ask` would ask it. Asking 32 together through `ask_many` took
-    half the CPU, but with the int8 model a question's vector moves with its batch-mates (cosine 0.99), which
-    changed whether 7 of 256 made-up questions were answered: a batch must give the answers `ask` gives, whatever
-    its neighbours. Reading line by line also lets a program drive it through a pipe, one question at a time.
-    From a file (not a pipe or a terminal), the next line is read ahead and its question encoded on a thread
-    while this one is ranked and quoted: two cores' work at once, each question still encoded alone.
+    Each line is answered as `newsroom-bot ask` would answer it, whatever its neighbours: a batch must give the
+    answers `ask` gives. Reading line by line also lets a program drive it through a pipe, one question at a
+    time. From a file (not a pipe or a terminal), lines are read ahead in chunks and their questions encoded on a
+    thread while the lines before are ranked and quoted: two cores' work at once. A chunk is encoded in one call
+    where the encoder is batch-invariant (int8 exports of format 2: each question's vector is then what it gets
+    alone, bit for bit); with an older export, whose int8 gave a batch one scale and so moved a question's vector
+    with its batch-mates (that changed whether 7 of 256 made-up questions were answered), one at a time.
     """
     out, err = out or sys.stdout, err or sys.stderr
     if out is None:  # started with standard output closed (`>&-`): Python leaves sys.stdout None
@@ -144,17 +148,18 @@ def _asked(stream: BinaryIO, library: Library) -> Iterator[Asked]:
 
 
 def _encoded_ahead(lines: Iterator[Asked], library: Library, ahead: ThreadPoolExecutor) -> Iterator[Asked]:
-    """`lines` one behind: each good question is handed to `ahead` to encode before the line before it is
-    answered (its vector waits in the library's cache of recent questions; a failed encode is met again by ask)."""
-    previous: Asked | None = None
-    for line in lines:
-        if isinstance(line[1], BatchQuestion):
-            ahead.submit(library.encode_ahead, line[1].question)
-        if previous is not None:
-            yield previous
-        previous = line
-    if previous is not None:
-        yield previous
+    """`lines` a chunk behind: each chunk's good questions are handed to `ahead` to encode (`Library.encode_ahead`)
+    before the chunk before it is answered. Their vectors wait in the library's cache of recent questions (a
+    failed encode is met again by ask). The first chunk is small so that the first answers come at once."""
+    sizes = itertools.chain(AHEAD_CHUNKS, itertools.repeat(AHEAD_CHUNKS[-1]))
+    previous: list[Asked] = []
+    while chunk := list(itertools.islice(lines, next(sizes))):
+        questions = [asked.question for _, asked in chunk if isinstance(asked, BatchQuestion)]
+        if questions:
+            ahead.submit(library.encode_ahead, questions)
+        yield from previous
+        previous = chunk
+    yield from previous
 
 
 def _is_file(stream: BinaryIO) -> bool:

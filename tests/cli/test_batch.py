@@ -148,8 +148,8 @@ def test_a_refused_long_question_is_echoed_only_in_part(run, tmp_path: Path) -> 
 def test_from_a_file_the_next_question_is_encoded_ahead_and_the_answers_are_the_same(
     run, library, monkeypatch, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """A file is read one line ahead, its question encoded on a thread; standard input (a pipe may be waiting for
-    each answer) is not. Both give the same answers, each question encoded alone as `ask` encodes it."""
+    """A file is read ahead in chunks, their questions encoded on a thread; standard input (a pipe may be waiting
+    for each answer) is not. Both give the same answers, as `ask` gives them."""
     import sys
 
     questions = [f"How many White Helmets were trapped in Syria in week {n}?" for n in range(12)]
@@ -158,9 +158,9 @@ def test_from_a_file_the_next_question_is_encoded_ahead_and_the_answers_are_the_
     ahead: list[str] = []
     encode_ahead = library.encode_ahead
 
-    def recorded(question: str) -> None:
-        ahead.append(question)
-        encode_ahead(question)
+    def recorded(chunk: list[str]) -> None:
+        ahead.extend(chunk)
+        encode_ahead(chunk)
 
     monkeypatch.setattr(library, "encode_ahead", recorded)
     code, from_file, _ = run("ask", "--batch", str(_write(tmp_path / "q.jsonl", lines)))

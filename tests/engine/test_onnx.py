@@ -14,17 +14,18 @@ from index import EngineOptions, IndexMismatch, IndexMissing, Library, build_ind
 from index.adapter import SHIPPED
 from index.embedder import DEFAULT_MODEL, Encoder, fingerprint
 from index.onnx_encoder import OnnxEncoder
-from index.onnx_export import ensure_export
+from index.onnx_export import EXPORT_FORMAT, ensure_export
 from index.store import read_build, resolve_build
 
 from ..conftest import ROOT, SEED_SLUG
 
 # Stated tolerances (cosine between an ONNX embedding and sentence-transformers' on the same text).
-# fp32 is the same arithmetic in another runtime; int8 per-channel dynamic quantisation measured a minimum of
-# 0.978 (on a one-word text; 0.994 on average) over the seed story and SQuAD questions.
+# fp32 is the same arithmetic in another runtime. int8 with weights per column and activations per token
+# (index.int8_graph) measured a minimum of 0.994 and a mean of 0.997 on 600 SQuAD questions and 100 paragraphs
+# against fp32; onnxruntime's one scale per batch measured 0.988 and 0.994 (0.978 on a one-word text).
 FP32_MIN_COSINE = 0.99999
-INT8_MIN_COSINE = 0.97
-INT8_MEAN_COSINE = 0.99
+INT8_MIN_COSINE = 0.99
+INT8_MEAN_COSINE = 0.995
 
 
 @pytest.fixture(scope="session")
@@ -68,16 +69,34 @@ def test_int8_export_stays_close(export_dir: Path, encoder: Encoder, texts: list
     assert cosines.min() >= INT8_MIN_COSINE and cosines.mean() >= INT8_MEAN_COSINE
 
 
-def test_batching_changes_fp32_vectors_not_at_all_and_int8_within_its_tolerance(
-    export_dir: Path, texts: list[str]
-) -> None:
-    """int8 activations are quantised with one scale per batch, so batch-mates nudge a row (documented)."""
-    for quantization, floor in (("fp32", FP32_MIN_COSINE), ("int8", INT8_MIN_COSINE)):
-        enc = OnnxEncoder(export_dir, quantization)
-        together = enc.encode(texts, batch_size=64)
-        alone = np.vstack([enc.encode([t]) for t in texts])
-        assert _cosines(together, alone).min() >= floor, quantization
-        assert np.array_equal(alone, np.vstack([enc.encode([t]) for t in texts]))  # deterministic alone
+def test_int8_vectors_are_the_same_bit_for_bit_alone_or_in_a_batch(export_dir: Path, texts: list[str]) -> None:
+    """int8 scales each token on its own (index.int8_graph) and batches hold one token length, so batch-mates
+    change nothing: what lets `ask --batch` encode questions together. (fp32 sums a batch of one on another path
+    in onnxruntime: the same within its tolerance, not bit for bit.)"""
+    questions = [f"How many White Helmets were trapped in Syria in week {n}?" for n in range(12)]
+    mixed = [*texts, *questions, "who led it?", "who led them?", "when?"]
+    enc = OnnxEncoder(export_dir, "int8")
+    assert enc.batch_invariant
+    alone = np.vstack([enc.encode([t]) for t in mixed])
+    for size in (64, 5, 2):
+        assert np.array_equal(enc.encode(mixed, batch_size=size), alone), size
+    fp32 = OnnxEncoder(export_dir, "fp32")
+    assert not fp32.batch_invariant
+    together = fp32.encode(mixed, batch_size=64)
+    assert _cosines(together, np.vstack([fp32.encode([t]) for t in mixed])).min() >= FP32_MIN_COSINE
+
+
+def test_an_export_of_format_1_is_not_batch_invariant(export_dir: Path, tmp_path: Path) -> None:
+    """Format 1's int8 gave a whole batch one scale: such an export (an index built before) is still served, but
+    its questions are encoded one at a time."""
+    old = tmp_path / "old"
+    old.mkdir()
+    for path in export_dir.iterdir():
+        (old / path.name).symlink_to(path.resolve())
+    info = json.loads((export_dir / "encoder.json").read_text(encoding="utf-8"))
+    (old / "encoder.json").unlink()
+    (old / "encoder.json").write_text(json.dumps({**info, "format": 1}), encoding="utf-8")
+    assert not OnnxEncoder(old, "int8").batch_invariant
 
 
 def test_a_lone_text_takes_the_short_path_to_the_same_vector(export_dir: Path, texts: list[str]) -> None:
@@ -146,6 +165,21 @@ def test_missing_export_says_rebuild(tmp_path: Path, content_copy: Path, encoder
         Library.load(index_dir)
     assert build_index(content_copy, index_dir, encoder=encoder).changed is False  # repairs the export in place
     assert Library.load(index_dir).ask("How many White Helmets are still trapped?").shows_quotes
+
+
+def test_vectors_of_another_export_format_are_not_reused(tmp_path: Path, content_copy: Path) -> None:
+    """A build whose vectors came from an older export (another int8 arithmetic) embeds every story again rather
+    than mix its vectors with the new export's questions."""
+    index_dir = tmp_path / "index"
+    build_index(content_copy, index_dir, EngineOptions(quantization="int8"))
+    manifest_file = resolve_build(index_dir) / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    assert manifest["encoder_format"] == EXPORT_FORMAT
+    manifest_file.write_text(json.dumps({**manifest, "encoder_format": EXPORT_FORMAT - 1}), encoding="utf-8")
+    report = build_index(content_copy, index_dir, EngineOptions(quantization="int8"))
+    assert report.changed and report.embedded == [SEED_SLUG]
+    assert read_build(index_dir).manifest.encoder_format == EXPORT_FORMAT
+    assert build_index(content_copy, index_dir, EngineOptions(quantization="int8")).embedded == []
 
 
 def test_changing_quantization_re_embeds(tmp_path: Path, content_copy: Path) -> None:
