@@ -7,12 +7,14 @@ weights (W += scale * B @ A) before the ONNX export, so serving costs nothing ex
 
 File layout: for each adapted `nn.Linear`, `<module name>.A` (r x in) and `<module name>.B` (out x r), plus
 `__meta__`, a JSON string with `rank`, `alpha`, `base` (the fingerprint of the model it was trained on) and how
-it was trained. This module imports torch only inside `merge_into`: only the build path calls it.
+it was trained. This module imports torch only inside `merge_into`: only the build path calls it; the torch-free
+export (`index.bert_graph`) adds the same `deltas` to the weights in numpy.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +43,35 @@ def write_adapter(path: Path, meta: dict[str, Any], pairs: dict[str, tuple[np.nd
     save_weights(path, meta, arrays)
 
 
+def deltas(path: Path, shapes: Mapping[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """Each adapted layer's weight delta (alpha / rank * B @ A, float32) by layer name, checked against `shapes`
+    (each layer's weight shape, out x in): the one merge rule the torch and the torch-free exports share."""
+    meta, pairs = read_adapter(path)
+    scale = np.float32(float(meta["alpha"]) / float(meta["rank"]))
+    missing = [name for name in pairs if name not in shapes]
+    if missing:
+        raise AdapterError(f"adapter {path} does not fit this model: no layer {missing[0]!r}")
+    out = {}
+    for name, (a, b) in pairs.items():
+        if tuple(shapes[name]) != (b.shape[0], a.shape[1]):
+            raise AdapterError(
+                f"adapter {path} does not fit this model: layer {name!r} has shape {tuple(shapes[name])}"
+            )
+        out[name] = (b.astype(np.float32) @ a.astype(np.float32)) * scale
+    return out
+
+
 def merge_into(module: Any, path: Path) -> int:
     """Add the adapter's deltas to the weights of `module` (a transformers model) in place; returns layers merged."""
     import torch
 
-    meta, pairs = read_adapter(path)
-    scale = float(meta["alpha"]) / float(meta["rank"])
     layers = dict(module.named_modules())
-    missing = [name for name in pairs if name not in layers]
-    if missing:
-        raise AdapterError(f"adapter {path} does not fit this model: no layer {missing[0]!r}")
+    shapes = {
+        name: tuple(layer.weight.shape) for name, layer in layers.items() if getattr(layer, "weight", None) is not None
+    }
+    merged = deltas(path, shapes)
     with torch.no_grad():
-        for name, (a, b) in pairs.items():
+        for name, delta in merged.items():
             weight = layers[name].weight
-            if tuple(weight.shape) != (b.shape[0], a.shape[1]):
-                raise AdapterError(
-                    f"adapter {path} does not fit this model: layer {name!r} has shape {tuple(weight.shape)}"
-                )
-            delta = torch.from_numpy(b) @ torch.from_numpy(a)
-            weight.add_(delta.to(weight.dtype) * scale)
-    return len(pairs)
+            weight.add_(torch.from_numpy(delta).to(weight.dtype))
+    return len(merged)

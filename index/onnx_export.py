@@ -5,13 +5,14 @@ sentence-transformers (4-7 s). sentence-transformers' own `backend="onnx"` needs
 not import beside transformers 5, so the whole model (transformer, pooling, dense layers, normalisation) is
 traced with plain `torch.onnx.export` instead: one graph from token ids to the sentence embedding, which
 works for any sentence-transformers model, not only BERT with mean pooling (loaded with transformers alone where
-that is enough: `index.torch_model`).
+that is enough: `index.torch_model`). A plain BERT, the packaged MiniLM among them, is not traced: its graph is
+written from its weights without importing torch (`index.bert_graph`, about 1 s against 7 s).
 
 An export folder holds `encoder.json` (what the serving side needs: dimension, max_seq_length, inputs,
 the model's fingerprint), `tokenizer.json` (the model's own fast tokenizer), `model.onnx` and, when asked
 for, `model-int8.onnx`. It is made once per model in the model cache (`index.export_cache`) and written in a
 temporary folder renamed into place, so no one sees half an export; an index links the files it serves. This
-module imports torch only to export: only the build path may use it.
+module imports torch only to trace: only the build path may use it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .bert_graph import write_bert_graph
 from .checksums import FileProblem, file_problem, sha256_file
 from .embedder import ADAPTER_AUTO, fingerprint, resolve_adapter
 from .errors import ModelNotFound
@@ -113,33 +115,12 @@ def _make(model: str, folder: Path, quantization: str, model_id: str, adapter: s
 
 
 def _export(model: str, target: Path, quantization: str, model_id: str, adapter: str | None) -> None:
-    """Trace the model (its adapter merged) to ONNX, and quantise it, in a staging folder; rename it to `target`."""
-    import torch
+    """Write the model (its adapter merged) as ONNX, and quantise it, in a staging folder; rename it to `target`.
 
-    source = load_traceable(model, adapter)
+    A plain BERT is written from its weights without torch (`index.bert_graph`); any other model is traced."""
     adapter_path = resolve_adapter(model, adapter)
     with staged(target) as staging:
-        tokenizer = getattr(source.tokenizer, "backend_tokenizer", None)
-        if tokenizer is None:
-            raise ModelNotFound(f"model {model!r} has no fast tokenizer; the ONNX path needs tokenizer.json")
-        tokenizer.save(str(staging / TOKENIZER_JSON))
-        features = source.features(["a short text", "and a somewhat longer one"])
-        names = [k for k, v in features.items() if isinstance(v, torch.Tensor) and v.dim() == 2]
-        wrapper = _wrap(source.module, names).eval()
-        axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
-        axes["sentence_embedding"] = {0: "batch"}
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches that do not apply
-            torch.onnx.export(
-                wrapper,
-                tuple(features[n] for n in names),
-                str(staging / MODEL_FILES["fp32"]),
-                input_names=names,
-                output_names=["sentence_embedding"],
-                dynamic_axes=axes,
-                opset_version=17,
-                dynamo=False,
-            )
+        described = write_bert_graph(model, adapter_path, staging) or _trace(model, adapter, staging)
         if quantization == "int8":
             quantize_int8(staging / MODEL_FILES["fp32"], staging / MODEL_FILES["int8"])
         info = {
@@ -147,19 +128,48 @@ def _export(model: str, target: Path, quantization: str, model_id: str, adapter:
             "model": model,
             "fingerprint": model_id,
             "adapter": adapter_path.name if adapter_path else "",
-            "dimension": source.dimension,
-            "max_seq_length": source.max_seq_length,
-            "do_lower_case": source.do_lower_case,
-            "prompt": source.prompt,
-            "inputs": names,
-            "pad_id": int(tokenizer.padding["pad_id"])
-            if tokenizer.padding
-            else int(source.tokenizer.pad_token_id or 0),
-            "pad_token": str(source.tokenizer.pad_token or "[PAD]"),
+            **described,
             "files": {p.name: sha256_file(p) for p in sorted(staging.iterdir())},
         }
         write_info(staging, ENCODER_JSON, info)
     log.info("exported %s to %s", model, target)
+
+
+def _trace(model: str, adapter: str | None, staging: Path) -> dict[str, Any]:
+    """Trace the model with torch into `staging`'s tokenizer.json and model.onnx; returns encoder.json's fields."""
+    import torch
+
+    source = load_traceable(model, adapter)
+    tokenizer = getattr(source.tokenizer, "backend_tokenizer", None)
+    if tokenizer is None:
+        raise ModelNotFound(f"model {model!r} has no fast tokenizer; the ONNX path needs tokenizer.json")
+    tokenizer.save(str(staging / TOKENIZER_JSON))
+    features = source.features(["a short text", "and a somewhat longer one"])
+    names = [k for k, v in features.items() if isinstance(v, torch.Tensor) and v.dim() == 2]
+    wrapper = _wrap(source.module, names).eval()
+    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "sequence"} for n in names}
+    axes["sentence_embedding"] = {0: "batch"}
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches that do not apply
+        torch.onnx.export(
+            wrapper,
+            tuple(features[n] for n in names),
+            str(staging / MODEL_FILES["fp32"]),
+            input_names=names,
+            output_names=["sentence_embedding"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+    return {
+        "dimension": source.dimension,
+        "max_seq_length": source.max_seq_length,
+        "do_lower_case": source.do_lower_case,
+        "prompt": source.prompt,
+        "inputs": names,
+        "pad_id": int(tokenizer.padding["pad_id"]) if tokenizer.padding else int(source.tokenizer.pad_token_id or 0),
+        "pad_token": str(source.tokenizer.pad_token or "[PAD]"),
+    }
 
 
 def quantize_int8(source: Path, target: Path) -> None:

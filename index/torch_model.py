@@ -53,13 +53,13 @@ class Traceable:
 def load_traceable(model: str, adapter: str | None = ADAPTER_AUTO) -> Traceable:
     """`model` (its adapter merged) ready to trace: with transformers alone when it is the plain kind."""
     folder = model_folder(model)
-    plain = _plain_config(folder) if folder is not None else None
+    plain = plain_config(folder) if folder is not None else None
     if plain is None or folder is None:
         return _from_sentence_transformers(model, adapter)
     return _from_transformers(model, folder, adapter, *plain)
 
 
-def _plain_config(folder: Path) -> tuple[str, bool, int, bool, str] | None:
+def plain_config(folder: Path) -> tuple[str, bool, int, bool, str] | None:
     """(pooling, normalise, max_seq_length, do_lower_case, prompt) when `folder` holds a plain model, else None."""
     try:
         modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
@@ -68,7 +68,7 @@ def _plain_config(folder: Path) -> tuple[str, bool, int, bool, str] | None:
             return None
         pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
         config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
-        prompts = _read_json(folder / "config_sentence_transformers.json")
+        prompts = read_json(folder / "config_sentence_transformers.json")
     except (OSError, ValueError, KeyError, TypeError):
         return None
     modes = [name for key, name in _POOLINGS.items() if pooling.get(key)]
@@ -81,7 +81,7 @@ def _plain_config(folder: Path) -> tuple[str, bool, int, bool, str] | None:
     return modes[0], normalise, int(config["max_seq_length"]), bool(config.get("do_lower_case", False)), prompt
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     value = json.loads(path.read_text(encoding="utf-8"))
