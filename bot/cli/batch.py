@@ -98,7 +98,15 @@ def open_batch(name: str) -> Iterator[BinaryIO]:
         yield handle
 
 
-def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def run_batch(
+    library: Library,
+    name: str,
+    *,
+    top_k: int,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    workers: int = 1,
+) -> int:
     """Answer every good line of the batch `name` (a file, or - for stdin); returns how many lines were bad.
 
     Each line is answered as `newsroom-bot ask` would answer it, whatever its neighbours: a batch must give the
@@ -108,6 +116,8 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
     where the encoder is batch-invariant (int8 exports of format 2: each question's vector is then what it gets
     alone, bit for bit); with an older export, whose int8 gave a batch one scale and so moved a question's vector
     with its batch-mates (that changed whether 7 of 256 made-up questions were answered), one at a time.
+    With `workers` > 1 (a file, where `fork` exists), that many forked processes answer chunks of lines instead
+    (`bot.cli.batch_workers`): ranking is Python, so one process keeps only one core busy.
     """
     out, err = out or sys.stdout, err or sys.stderr
     if out is None:  # started with standard output closed (`>&-`): Python leaves sys.stdout None
@@ -116,17 +126,36 @@ def run_batch(library: Library, name: str, *, top_k: int, out: TextIO | None = N
             "(> answers.jsonl)"
         )
     bad = 0
-    with open_batch(name) as stream, ThreadPoolExecutor(1, thread_name_prefix="encode-ahead") as ahead:
-        lines = _asked(stream, library)
-        for number, asked in _encoded_ahead(lines, library, ahead) if _is_file(stream) else lines:
-            if isinstance(asked, BadLine):
+    with open_batch(name) as stream:
+        for number, answer in _answered(stream, library, top_k, workers):
+            if isinstance(answer, BadLine):
                 bad += 1
-                out.write(json.dumps({"line": number, "status": "error", "error": str(asked)}) + "\n")
-                print(f"error: {'stdin' if name == '-' else name}:{number}: {asked}", file=err)
+                out.write(json.dumps({"line": number, "status": "error", "error": str(answer)}) + "\n")
+                print(f"error: {'stdin' if name == '-' else name}:{number}: {answer}", file=err)
             else:
-                out.write(library.ask(asked.question, asked.story, top_k=top_k).model_dump_json() + "\n")
+                out.write(answer + "\n")
             out.flush()
     return bad
+
+
+def _answered(stream: BinaryIO, library: Library, top_k: int, workers: int) -> Iterator[tuple[int, BadLine | str]]:
+    """Each non-blank line's number and its answer's JSON, or the BadLine saying why it can't be asked, in order."""
+    lines = _asked(stream, library)
+    if not _is_file(stream):  # a pipe may be waiting for each answer before it writes the next line
+        yield from ((n, a if isinstance(a, BadLine) else _ask(library, a, top_k)) for n, a in lines)
+        return
+    from .batch_workers import answered_in_processes, can_fork
+
+    if workers > 1 and can_fork(library):
+        yield from answered_in_processes(lines, library, top_k=top_k, workers=workers)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="encode-ahead") as ahead:
+        for n, a in _encoded_ahead(lines, library, ahead):
+            yield n, a if isinstance(a, BadLine) else _ask(library, a, top_k)
+
+
+def _ask(library: Library, asked: BatchQuestion, top_k: int) -> str:
+    return library.ask(asked.question, asked.story, top_k=top_k).model_dump_json()
 
 
 Asked = tuple[int, BatchQuestion | BadLine]  # a line's number and its question, or what is wrong with it
@@ -151,15 +180,21 @@ def _encoded_ahead(lines: Iterator[Asked], library: Library, ahead: ThreadPoolEx
     """`lines` a chunk behind: each chunk's good questions are handed to `ahead` to encode (`Library.encode_ahead`)
     before the chunk before it is answered. Their vectors wait in the library's cache of recent questions (a
     failed encode is met again by ask). The first chunk is small so that the first answers come at once."""
-    sizes = itertools.chain(AHEAD_CHUNKS, itertools.repeat(AHEAD_CHUNKS[-1]))
     previous: list[Asked] = []
-    while chunk := list(itertools.islice(lines, next(sizes))):
+    for chunk in chunked(lines, AHEAD_CHUNKS):
         questions = [asked.question for _, asked in chunk if isinstance(asked, BatchQuestion)]
         if questions:
             ahead.submit(library.encode_ahead, questions)
         yield from previous
         previous = chunk
     yield from previous
+
+
+def chunked(lines: Iterator[Asked], sizes: tuple[int, ...]) -> Iterator[list[Asked]]:
+    """`lines` in lists of `sizes[0]`, `sizes[1]`, ... lines, the last size repeated to the end."""
+    each = itertools.chain(sizes, itertools.repeat(sizes[-1]))
+    while chunk := list(itertools.islice(lines, next(each))):
+        yield chunk
 
 
 def _is_file(stream: BinaryIO) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,8 +144,20 @@ def _build(settings: Settings, content: Path | None, index: Path | None, force: 
 @click.option("--story", help="Only this story (a slug; `newsroom-bot stories` lists them).")
 @json_option("Answer")
 @click.option("--batch", metavar="FILE", help="Answer every question in FILE, a JSONL file; - reads standard input.")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="With --batch FILE: processes answering it (default: one per core; 1 with DATABASE_URL or from stdin).",
+)
 @index_option
-def ask(question: tuple[str, ...], story: str | None, as_json: bool, batch: str | None, index: Path | None) -> int:
+def ask(
+    question: tuple[str, ...],
+    story: str | None,
+    as_json: bool,
+    batch: str | None,
+    workers: int | None,
+    index: Path | None,
+) -> int:
     """Answer a question with verbatim quotes, or say the stories don't cover it.
 
     \b
@@ -159,7 +172,8 @@ def ask(question: tuple[str, ...], story: str | None, as_json: bool, batch: str 
     answer is printed as one JSON line, in order. A bad line doesn't stop the batch: in its place goes
     {"line": N, "status": "error", "error": "..."}, and FILE:N and the reason go to standard error, so the
     Nth output line is always about the Nth non-blank input line. Blank lines are skipped. The exit code is 1
-    if any line was bad, after every good line has been answered.
+    if any line was bad, after every good line has been answered. From a file, --workers processes (one per
+    core) answer chunks of lines; the answers are the same, in the same order.
     """
     text = " ".join(question)
     check_text(text, "the question")
@@ -169,7 +183,11 @@ def ask(question: tuple[str, ...], story: str | None, as_json: bool, batch: str 
     settings = load_settings()
     library = _library(index, settings)
     if batch:
-        bad = run_batch(library, batch, top_k=settings.top_k)
+        if settings.database:  # a PostgreSQL connection must not be shared by forked workers
+            workers = 1
+        elif workers is None:
+            workers = len(os.sched_getaffinity(0))
+        bad = run_batch(library, batch, top_k=settings.top_k, workers=workers)
         if bad:
             print(
                 f"{count(bad, 'line', 'lines')} of the batch could not be asked; see the errors above.",

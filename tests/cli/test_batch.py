@@ -172,3 +172,34 @@ def test_from_a_file_the_next_question_is_encoded_ahead_and_the_answers_are_the_
     rows = [json.loads(line) for line in from_file.splitlines()]
     assert [r.get("question") for r in rows] == [*questions[:4], None, *questions[4:]]
     assert rows[4]["status"] == "error" and rows[4]["line"] == 5
+
+
+def test_worker_processes_give_the_answers_in_order_that_one_process_gives(run, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """From a file, forked workers answer chunks of lines (an ONNX library: the CLI's own); the output is byte for
+    byte what standard input (each line asked alone, in this process) gives, bad lines in their places."""
+    import sys
+
+    from bot.cli import batch_workers
+    from index import EngineOptions, Library, build_index
+
+    from ..conftest import CONTENT
+
+    build_index(CONTENT, tmp_path / "index", EngineOptions(quantization="int8"))
+    served = Library.load(tmp_path / "index")
+    assert batch_workers.can_fork(served)
+    questions = [f"How many White Helmets were trapped in Syria in week {n}?" for n in range(150)]
+    lines = [json.dumps({"question": q}).encode() for q in questions]
+    lines[3] = b'{"question": 5}'
+    lines[140] = b'{"question": "Who'
+    used = []
+    real = batch_workers.answered_in_processes
+    monkeypatch.setattr(batch_workers, "answered_in_processes", lambda *a, **k: used.append(k) or real(*a, **k))
+    batch = str(_write(tmp_path / "q.jsonl", lines))
+    code, by_workers, _ = run("ask", "--batch", batch, "--workers", "2", open_library=lambda index, settings: served)
+    assert code == 1 and used == [{"top_k": 3, "workers": 2}]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n".join(lines) + b"\n")))
+    code, alone, _ = run("ask", "--batch", "-", open_library=lambda index, settings: served)
+    assert code == 1 and len(used) == 1
+    assert by_workers == alone and len(alone.splitlines()) == 150
+    rows = [json.loads(line) for line in by_workers.splitlines()]
+    assert rows[3]["line"] == 4 and rows[140]["line"] == 141 and rows[149]["question"] == questions[149]
