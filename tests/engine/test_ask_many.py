@@ -89,3 +89,24 @@ def test_the_library_encoder_is_the_model_not_the_question_cache(library: Librar
     assert len(counting.calls) == 1  # the second ask came from the question cache
     fresh.encoder.encode(["Who led the evacuation?"])
     assert len(counting.calls) == 2
+
+
+def test_with_the_int8_export_ask_many_gives_asks_answers_byte_for_byte(tmp_path, content_copy) -> None:  # type: ignore[no-untyped-def]
+    """The shipped int8 export scales each token on its own (index.int8_graph): a question's vector, and so its
+    whole answer, confidence included, is the same asked beside others (the bot's ask queue) or alone."""
+    from index import EngineOptions, build_index
+
+    build_index(content_copy, tmp_path / "index", EngineOptions(quantization="int8"))
+    served = Library.load(tmp_path / "index")
+    assert served.encoder.batch_invariant
+    questions = [
+        *(f"How many White Helmets were trapped in Syria in week {n}?" for n in range(20)),
+        "How many White Helmets are still trapped in Syria?",
+        "hey bot how many White Helmets r still trapped in Syria?? 🙏",
+        "Who led the evacuation?",
+        "Where did they go?",
+        "What is the capital of Peru?",
+    ]
+    together = [a.model_dump_json() for a in served.ask_many(questions)]
+    alone = [Library(served.data, served.encoder, served.weights).ask(q).model_dump_json() for q in questions]
+    assert together == alone
