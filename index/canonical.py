@@ -25,7 +25,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from itertools import chain
 from pathlib import Path
 
 from .tokens import CHAT_WORDS
@@ -132,12 +133,19 @@ class QuestionForm:
         word = self._spelled(word)
         return word.capitalize() if word in self.capitalised else word
 
+    @cached_property
+    def _longest_known(self) -> int:
+        """The longest word a typo can be mended to: one edit changes a word's length by one letter at most."""
+        return max(map(len, chain(self.library_words, english_words())), default=0)
+
     def _spelled(self, word: str) -> str:
         """The word, or the word one edit away that the reader most likely meant: the stories' commonest such word,
         else (for words of 4 letters or more, where one edit rarely lands on a second real word) the commonest
         English one."""
         english = english_words()
-        if len(word) < 3 or not word.isalpha() or word in self.library_words or word in english:
+        if len(word) < 3 or len(word) > self._longest_known + 1 or not word.isalpha():
+            return word  # past the longest known word plus one, no word is one edit away (60,000 edits a 1,000-letter word)
+        if word in self.library_words or word in english:
             return word
         candidates = _edits(word)
         in_library = [w for w in candidates if w in self.library_words]

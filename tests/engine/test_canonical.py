@@ -65,3 +65,18 @@ def test_non_typo_variants_read_like_the_question(seed: int) -> None:
     kinds = tuple(k for k in CHANGES if k not in ("typo", "filler"))  # fillers inside a question may stay
     text, _ = variant(question, random.Random(seed), (random.Random(seed).choice(kinds),))
     assert FORM.normal(text) == FORM.normal(question)
+
+
+def test_a_word_longer_than_any_known_one_is_not_mended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 6,000-letter "word" (a hostile question) took 2.7 s to read: every one-edit string of it was made and looked
+    up, and none can be a known word. Now words past the longest known word plus one are left as they are."""
+    import index.canonical as canonical
+
+    form = QuestionForm.of(["The White Helmets evacuated rescue workers."])
+    edited: list[int] = []
+    real = canonical._edits
+    monkeypatch.setattr(canonical, "_edits", lambda word: edited.append(len(word)) or real(word))
+    longest = max(len(w) for w in [*form.library_words, *english_words()])
+    read = form.normal("who evacuatd the rescue workers? " + "x" * 5960)
+    assert read.startswith("who evacuated the rescue workers") and read.endswith("x" * 5960)  # the typo mended
+    assert edited == [len("evacuatd")] and longest + 1 < 5960
