@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import sorted_unique
 from .cues import question_kind, question_names
 from .lexical import coverage, missing
 from .rows import RowLayout
-from .sentence_inputs import question_pairs
+from .sentence_inputs import pair_codes
 from .store import IndexData
 from .tokens import tokenize
 from .vectors import row_vectors, search_on_one_thread
@@ -73,16 +74,16 @@ class CandidateScorer:
         """Candidates for the (cleaned) `question` encoded as `vector`: a story's own paragraphs, or the library's
         best; None when there are none. `dense_rows`: the question's `dense_rows`, when already searched."""
         bm25_p, bm25_s = self.data.paragraph_bm25, self.data.sentence_bm25
-        p_ids, p_idf = bm25_p.query_terms(question)
+        terms = tokenize(question)  # once: both BM25s and the term pairs read the same terms
+        p_ids, p_idf = bm25_p.query_ids(terms)
         if story_index is not None:
             rows = self.layout.story_rows[story_index]
         else:
             rows = self.library_rows(vector, p_ids, dense_rows)
         if len(rows) == 0:
             return None
-        s_rows = self.layout.sentence_rows(rows)
-        position = {int(r): i for i, r in enumerate(rows)}
-        s_ids, s_idf = bm25_s.query_terms(question)
+        s_rows = self.layout.sentence_rows(rows)  # rows never repeat: a story's, or sorted_unique's
+        s_ids, s_idf = bm25_s.query_ids(terms)
         p_block, s_block = bm25_p.block(p_ids, rows), bm25_s.block(s_ids, s_rows)
         paragraph_names, names_unseen = self.names(question, rows)
         return Candidates(
@@ -92,14 +93,14 @@ class CandidateScorer:
             paragraph_coverage=coverage(p_block > 0, p_idf),
             paragraph_missing=missing(p_block > 0, p_idf),
             sentence_rows=s_rows,
-            sentence_paragraph=np.array([position[int(p)] for p in self.layout.sent_para[s_rows]], dtype=np.int64),
+            sentence_paragraph=self.layout.sentence_owners(rows),
             sentence_position=self.layout.sent_index[s_rows],
             sentence_dense=self.sentence_vectors[s_rows] @ vector,
             sentence_bm25=s_block.sum(axis=1, dtype=np.float32),
             sentence_coverage=coverage(s_block > 0, s_idf),
-            sentence_bigram=self.inputs.pair_share(question_pairs(question), s_rows),
-            sentence_chars=np.array(self.inputs.chars[s_rows], dtype=np.float32),
-            sentence_cues=np.array(self.inputs.cues[s_rows], dtype=np.float32),
+            sentence_bigram=self.inputs.pair_share(pair_codes(terms), s_rows),
+            sentence_chars=np.asarray(self.inputs.chars)[s_rows].astype(np.float32),  # plain views: indexing an
+            sentence_cues=np.asarray(self.inputs.cues)[s_rows].astype(np.float32),  # np.memmap runs Python code
             kind=question_kind(question),
             terms=len(p_idf),
             unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,
@@ -128,7 +129,7 @@ class CandidateScorer:
         lexical = self.data.paragraph_bm25.scores(p_ids)
         top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
         lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
-        return np.unique(np.concatenate([dense, lexical_rows]))
+        return sorted_unique(np.concatenate([dense, lexical_rows]))
 
     def dense_rows(self, vectors: np.ndarray) -> list[np.ndarray]:
         """Per question: its nearest paragraphs and the paragraphs of its nearest sentences, from one search per

@@ -8,6 +8,9 @@ x a figure, "when" x a date; the cues themselves are `index.cues`), which lexica
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import numpy as np
 
 from .candidates import Candidates
@@ -55,6 +58,20 @@ def group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def best_in_group(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    """Per group 0..n-1: the position of its highest value, the last of equals (-1 for a group with none).
+
+    What writing every position in a stable ascending argsort into its group's slot leaves behind, without the
+    loop: each group keeps the position it met last in that order."""
+    order = np.argsort(values, kind="stable")
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, groups[order], np.arange(len(order), dtype=np.int64))
+    best = np.full(n, -1, dtype=np.int64)
+    met = last >= 0
+    best[met] = order[last[met]]
+    return best
+
+
 def _neighbour(values: np.ndarray, c: Candidates, fill: float) -> np.ndarray:
     """max of the previous and next sentence's value in the same paragraph (`fill` where there is none)."""
     n = len(values)
@@ -67,24 +84,96 @@ def _neighbour(values: np.ndarray, c: Candidates, fill: float) -> np.ndarray:
     return np.maximum(prev, nxt)
 
 
-def sentence_matrix(c: Candidates) -> np.ndarray:
-    """One row of SENTENCE_FEATURES per candidate sentence."""
-    n_p = len(c.paragraph_rows)
-    sp = c.sentence_paragraph
-    s_zd, s_zb = zscore(c.sentence_dense), zscore(c.sentence_bm25)
-    p_zd, p_zb = zscore(c.paragraph_dense), zscore(c.paragraph_bm25)
-    fused = s_zd + s_zb
-    numeric = [
-        s_zd, s_zb, c.sentence_dense, c.sentence_coverage, c.sentence_bigram,
-        s_zd.max() - s_zd, s_zb.max() - s_zb, log_rank(c.sentence_dense), log_rank(c.sentence_bm25),
-        np.log1p(c.sentence_chars / 100.0), (c.sentence_position == 0), np.minimum(c.sentence_position, 10) / 10.0,
-        _neighbour(s_zd, c, -3.0), _neighbour(s_zb, c, -3.0), _neighbour(c.sentence_coverage, c, 0.0),
-        p_zd[sp], p_zb[sp], c.paragraph_coverage[sp], (p_zd.max() - p_zd)[sp], (p_zb.max() - p_zb)[sp],
-        log_rank(c.paragraph_dense)[sp], log_rank(c.paragraph_bm25)[sp],
-        group_max(s_zd, sp, n_p)[sp], group_max(s_zb, sp, n_p)[sp], group_max(c.sentence_coverage, sp, n_p)[sp],
-        fused, fused.max() - fused,
-    ]  # fmt: skip
-    kind = np.zeros((len(sp), len(QUESTION_KINDS) * len(CUE_NAMES)), dtype=np.float32)
-    k = len(CUE_NAMES)
-    kind[:, c.kind * k : (c.kind + 1) * k] = c.sentence_cues
-    return np.column_stack([np.column_stack(numeric).astype(np.float32), c.sentence_cues, kind])
+class _Scores:
+    """One question's candidate scores and the z-scores most features build on, each computed when first read."""
+
+    def __init__(self, c: Candidates) -> None:
+        self.c, self.sp, self.n_p = c, c.sentence_paragraph, len(c.paragraph_rows)
+
+    @functools.cached_property
+    def s_zd(self) -> np.ndarray:
+        return zscore(self.c.sentence_dense)
+
+    @functools.cached_property
+    def s_zb(self) -> np.ndarray:
+        return zscore(self.c.sentence_bm25)
+
+    @functools.cached_property
+    def p_zd(self) -> np.ndarray:
+        return zscore(self.c.paragraph_dense)
+
+    @functools.cached_property
+    def p_zb(self) -> np.ndarray:
+        return zscore(self.c.paragraph_bm25)
+
+    @functools.cached_property
+    def fused(self) -> np.ndarray:
+        return self.s_zd + self.s_zb
+
+    def best(self, values: np.ndarray) -> np.ndarray:
+        """Each sentence's paragraph's highest of `values`."""
+        return group_max(values, self.sp, self.n_p)[self.sp]
+
+
+_NUMERIC: dict[str, Callable[[_Scores], np.ndarray]] = {
+    "s_z_dense": lambda f: f.s_zd,
+    "s_z_bm25": lambda f: f.s_zb,
+    "s_cos": lambda f: f.c.sentence_dense,
+    "s_cov": lambda f: f.c.sentence_coverage,
+    "s_bigram": lambda f: f.c.sentence_bigram,
+    "s_gap_dense": lambda f: f.s_zd.max() - f.s_zd,
+    "s_gap_bm25": lambda f: f.s_zb.max() - f.s_zb,
+    "s_lrank_dense": lambda f: log_rank(f.c.sentence_dense),
+    "s_lrank_bm25": lambda f: log_rank(f.c.sentence_bm25),
+    "s_len": lambda f: np.log1p(f.c.sentence_chars / 100.0),
+    "s_first": lambda f: f.c.sentence_position == 0,
+    "s_pos": lambda f: np.minimum(f.c.sentence_position, 10) / 10.0,
+    "n_dense": lambda f: _neighbour(f.s_zd, f.c, -3.0),
+    "n_bm25": lambda f: _neighbour(f.s_zb, f.c, -3.0),
+    "n_cov": lambda f: _neighbour(f.c.sentence_coverage, f.c, 0.0),
+    "p_z_dense": lambda f: f.p_zd[f.sp],
+    "p_z_bm25": lambda f: f.p_zb[f.sp],
+    "p_cov": lambda f: f.c.paragraph_coverage[f.sp],
+    "p_gap_dense": lambda f: (f.p_zd.max() - f.p_zd)[f.sp],
+    "p_gap_bm25": lambda f: (f.p_zb.max() - f.p_zb)[f.sp],
+    "p_lrank_dense": lambda f: log_rank(f.c.paragraph_dense)[f.sp],
+    "p_lrank_bm25": lambda f: log_rank(f.c.paragraph_bm25)[f.sp],
+    "p_best_dense": lambda f: f.best(f.s_zd),
+    "p_best_bm25": lambda f: f.best(f.s_zb),
+    "p_best_cov": lambda f: f.best(f.c.sentence_coverage),
+    "s_fused": lambda f: f.fused,
+    "s_gap_fused": lambda f: f.fused.max() - f.fused,
+}
+assert tuple(_NUMERIC) == NUMERIC
+
+
+@functools.lru_cache(maxsize=16)
+def _columns(names: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], np.ndarray, np.ndarray, np.ndarray]:
+    """Where each of `names` goes: (column, numeric feature) pairs, then for the cue features their columns, cue
+    indexes and the question kind each is crossed with (-1: the cue alone)."""
+    numeric, cue_at, cue, kind = [], [], [], []
+    for j, name in enumerate(names):
+        i = SENTENCE_FEATURES.index(name) - len(NUMERIC)
+        if i < 0:
+            numeric.append((j, name))
+        else:
+            crossed, which = divmod(i, len(CUE_NAMES))
+            cue_at.append(j)
+            cue.append(which)
+            kind.append(crossed - 1)
+    return tuple(numeric), *(np.array(a, dtype=np.int64) for a in (cue_at, cue, kind))
+
+
+def sentence_matrix(c: Candidates, names: tuple[str, ...] = SENTENCE_FEATURES) -> np.ndarray:
+    """One row per candidate sentence of the features `names` (SENTENCE_FEATURES' names; all of them by default),
+    in that order. Only those are computed: the fitted ranker reads a few of the numeric ones."""
+    scores = _Scores(c)
+    numeric, cue_at, cue, kind = _columns(names)
+    # Column-major, as the ranker's matrix always was (a column selection of the full one): a matrix-vector product
+    # sums in another order over a row-major matrix, and the scores would move in their last bits.
+    out = np.zeros((len(c.sentence_paragraph), len(names)), dtype=np.float32, order="F")
+    for j, name in numeric:
+        out[:, j] = _NUMERIC[name](scores)
+    held = (kind < 0) | (kind == c.kind)  # question kind x cue: zero unless it is the question's own kind
+    out[:, cue_at[held]] = c.sentence_cues[:, cue[held]]
+    return out

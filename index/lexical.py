@@ -42,6 +42,10 @@ class BM25:
     data: np.ndarray
     num_docs: int
 
+    def __post_init__(self) -> None:
+        # Plain views of the arrays, mapped or not: indexing an np.memmap runs Python code on every slice.
+        self._columns = tuple(np.asarray(a) for a in (self.indptr, self.indices, self.data))
+
     @classmethod
     def fit(cls, documents: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25:
         return cls.from_terms([tokenize(d) for d in documents], k1, b)
@@ -97,7 +101,11 @@ class BM25:
 
         The IDF array lists the found terms first, in the order of the ids, then the unseen ones at max IDF.
         """
-        terms = list(dict.fromkeys(tokenize(question)))
+        return self.query_ids(tokenize(question))
+
+    def query_ids(self, terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """`query_terms` of a question already tokenised by `tokenize` (a question is tokenised once per ask)."""
+        terms = list(dict.fromkeys(terms))
         found = [t for t in terms if t in self.vocab]
         ids = np.array([self.vocab[t] for t in found], dtype=np.int64)
         idf = np.concatenate(
@@ -108,12 +116,13 @@ class BM25:
     def _entries(self, ids: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """(position among `rows` (or document id), position in `ids`, weight) of every stored weight of
         the `ids` columns that falls in `rows`; and how many positions there are."""
+        indptr, indices, data = self._columns
         ids = np.asarray(ids, dtype=np.int64)
-        starts, ends = self.indptr[ids], self.indptr[ids + 1]
+        starts, ends = indptr[ids], indptr[ids + 1]
         take = spans(starts, ends)
-        docs = self.indices[take].astype(np.int64)
+        docs = indices[take].astype(np.int64)
         term = np.repeat(np.arange(len(ids)), ends - starts)
-        values = self.data[take]
+        values = data[take]
         if rows is None:
             return docs, term, values, self.num_docs
         rows = np.asarray(rows, dtype=np.int64)

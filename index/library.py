@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .candidates import CANDIDATE_PARAGRAPHS, Candidates, CandidateScorer
-from .canonical import QuestionForm
+from .canonical import QuestionForm, RecentReadings
 from .cleaning import clean_question, valid_text
 from .cross_encoder_onnx import OnnxCrossEncoder, query_cross_encoder
 from .embedder import CachedEncoder, Encoder
@@ -78,6 +78,7 @@ class Library:
         self._updated = {s.slug: s.updated or changed.get(s.slug) for s in data.stories}
         self.rows = RowLayout(data.stories)  # index row -> story, paragraph, sentence
         self.scorer = CandidateScorer(data, self.rows)
+        self._readings = RecentReadings()
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -178,7 +179,10 @@ class Library:
 
     def reading_of(self, question: str) -> str:
         """What the engine reads of a question: chat markup gone (`clean_question`), then its normal form, the same
-        for every trivial variant (`index.canonical`)."""
+        for every trivial variant (`index.canonical`). Recent ones are kept: ask --batch reads each line twice."""
+        return self._readings.get(question, self._read)
+
+    def _read(self, question: str) -> str:
         return self.question_form.normal(clean_question(valid_text(question)))
 
     def encode_question(self, question: str) -> np.ndarray:
@@ -309,7 +313,7 @@ class Library:
             if status is AnswerStatus.ANSWERED
             else f"“{first.title}” may not answer this directly; the closest passage is ¶{first.paragraph}."
         )
-        return Answer(
+        return Answer.model_construct(  # built from the engine's own values: no validation per question
             question=question, status=status, quotes=quotes, story=story, message=message, confidence=confidence
         )
 
@@ -329,7 +333,7 @@ class Library:
         """The polite no: names the story when there is only one it could have been."""
         only = story or (self.data.stories[0].slug if len(self.data.stories) == 1 else None)
         message = f"“{self.story(only).title}” doesn't say that." if only else "None of the stories here says that."
-        return Answer(
+        return Answer.model_construct(
             question=question, status=AnswerStatus.NOT_COVERED, story=story, message=message, confidence=confidence
         )
 
@@ -359,7 +363,7 @@ class Library:
         return quotes
 
     def _quote(self, story: Story, paragraph: Paragraph, text: str, score: float) -> Quote:
-        return Quote(
+        return Quote.model_construct(  # every value is a story's or a float: nothing to validate
             text=text,
             story=story.slug,
             title=story.title,

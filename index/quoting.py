@@ -39,8 +39,7 @@ def quoted_paragraphs(r: Ranking, weights: Weights, top_k: int) -> list[tuple[in
 def quote_text(paragraph: Paragraph, c: Candidates, r: Ranking, best: int, neighbour_ratio: float) -> str:
     """The best sentence, joined by a neighbour the ranker finds nearly as likely, cut verbatim from `paragraph`."""
     first = last = int(c.sentence_position[best])
-    same = np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
-    probability = {int(c.sentence_position[i]): float(sigmoid(r.sentence_score[i])) for i in same}
+    probability = _probabilities(c, r, best, (first - 1, first, first + 1))
     neighbours = sorted((first - 1, first + 1), key=lambda i: -probability.get(i, -1.0))
     for candidate in neighbours:
         if probability.get(candidate, -1.0) >= neighbour_ratio * probability[first]:
@@ -53,3 +52,16 @@ def quote_text(paragraph: Paragraph, c: Candidates, r: Ranking, best: int, neigh
         cut = text.rfind(" ", 0, MAX_QUOTE_CHARS)
         text = text[: cut if cut > 0 else MAX_QUOTE_CHARS].rstrip(" ,;:")
     return text
+
+
+def _probabilities(c: Candidates, r: Ranking, best: int, positions: tuple[int, ...]) -> dict[int, float]:
+    """The ranker's probability for the sentences at `positions` of `best`'s paragraph, by position (a position the
+    paragraph's candidates lack is left out)."""
+    same = np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
+    at = c.sentence_position[same]
+    probability = {}
+    for position in positions:
+        held = same[at == position]
+        if len(held):
+            probability[position] = float(sigmoid(r.sentence_score[held[-1]]))  # the last, as a dict by position kept
+    return probability

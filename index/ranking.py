@@ -11,6 +11,7 @@ needs only numpy.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ from .errors import WeightsError
 from .features import (
     QUESTION_FEATURES,
     SENTENCE_FEATURES,
+    best_in_group,
     group_max,
     sentence_matrix,
     zscore,
@@ -146,7 +148,8 @@ def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
 
 
 def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+    # np.maximum and np.minimum clip as np.clip does (NaN stays NaN), without np.clip's Python wrapper per call
+    return 1.0 / (1.0 + np.exp(-np.minimum(np.maximum(x, -40.0), 40.0)))
 
 
 @dataclass
@@ -161,8 +164,27 @@ def sentence_scores(c: Candidates, w: Weights) -> np.ndarray:
     if not w.sentence_coef:
         fused_p = zscore(c.paragraph_dense) + zscore(c.paragraph_bm25)
         return zscore(c.sentence_dense) + zscore(c.sentence_bm25) + fused_p[c.sentence_paragraph]
-    columns = [SENTENCE_FEATURES.index(name) for name in w.sentence_features]
-    return sentence_matrix(c)[:, columns] @ np.asarray(w.sentence_coef, dtype=np.float32) + w.sentence_intercept
+    x = sentence_matrix(c, tuple(w.sentence_features))
+    return x @ fitted(w.sentence_coef, np.float32) + w.sentence_intercept
+
+
+def fitted(values: list[float], dtype: type = np.float64) -> np.ndarray:
+    """A fitted list of the weights as a read-only array, made once per list of values and not once per question
+    (keyed by the values, not the list: training refits weights in place)."""
+    return _array(tuple(values), dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _array(values: tuple[float, ...], dtype: type) -> np.ndarray:
+    array = np.asarray(values, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+@functools.lru_cache(maxsize=16)
+def _positions(chosen: tuple[str, ...]) -> list[int]:
+    """Where each of `chosen` sits in QUESTION_FEATURES: the features a fit reads (the same every question)."""
+    return [QUESTION_FEATURES.index(name) for name in chosen]
 
 
 def rank(c: Candidates, w: Weights) -> Ranking:
@@ -170,9 +192,7 @@ def rank(c: Candidates, w: Weights) -> Ranking:
     scores = sentence_scores(c, w)
     n = len(c.paragraph_rows)
     paragraph_score = group_max(scores, c.sentence_paragraph, n)
-    best = np.full(n, -1, dtype=np.int64)
-    for pos in np.argsort(scores, kind="stable"):  # ascending, so the best sentence of a paragraph writes last
-        best[c.sentence_paragraph[pos]] = pos
+    best = best_in_group(scores, c.sentence_paragraph, n)
     order = np.argsort(-paragraph_score, kind="stable")
     return Ranking(order, paragraph_score, scores, best)
 
@@ -182,8 +202,9 @@ def answer_features(c: Candidates, r: Ranking) -> np.ndarray:
     top = int(r.paragraph_order[0])
     best = int(r.best_sentence[top])
     second = float(r.paragraph_score[r.paragraph_order[1]]) if len(r.paragraph_order) > 1 else -10.0
-    others = np.delete(r.sentence_score, best)
-    runner_up = float(others.max()) if len(others) else -10.0
+    others = r.sentence_score.copy()  # every score but the best's; -inf leaves the maximum of the rest as it is
+    others[best] = -np.inf
+    runner_up = float(others.max()) if len(others) > 1 else -10.0
     window = c.sentence_paragraph == top
     near = window & (np.abs(c.sentence_position - c.sentence_position[best]) <= 1)
     kinds = np.zeros(len(QUESTION_KINDS))
@@ -219,19 +240,19 @@ def answer_probability(features: np.ndarray, w: Weights) -> float:
     if not w.answer_coef:
         return float(sigmoid(12.0 * (features[QUESTION_FEATURES.index("best_sentence_cosine")] - 0.45)))
     x = _standardised(features, w)
-    return float(sigmoid(float(x @ np.asarray(w.answer_coef)) + w.answer_intercept))
+    return float(sigmoid(float(x @ fitted(w.answer_coef)) + w.answer_intercept))
 
 
 def related_probability(features: np.ndarray, w: Weights) -> float | None:
     """P(the question is on the story's subject), what the decline threshold cuts; None without a model for it."""
     if not w.related_coef:
         return None
-    return float(sigmoid(float(_standardised(features, w) @ np.asarray(w.related_coef)) + w.related_intercept))
+    return float(sigmoid(float(_standardised(features, w) @ fitted(w.related_coef)) + w.related_intercept))
 
 
 def _standardised(features: np.ndarray, w: Weights) -> np.ndarray:
     """The fitted question features, clipped to what the fit saw and standardised as the fit did."""
-    x = features[[QUESTION_FEATURES.index(name) for name in w.question_features]]
+    x = features[_positions(tuple(w.question_features))]
     if w.answer_low:
-        x = np.clip(x, w.answer_low, w.answer_high)
-    return (x - np.asarray(w.answer_mean)) / np.asarray(w.answer_scale)
+        x = np.clip(x, fitted(w.answer_low), fitted(w.answer_high))
+    return (x - fitted(w.answer_mean)) / fitted(w.answer_scale)

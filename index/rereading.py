@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .candidates import Candidates
-from .features import group_max
+from .features import best_in_group, group_max
 from .ranking import CrossEncoderWeights, Ranking, Weights, sigmoid
 
 
@@ -52,9 +52,7 @@ def reread(c: Candidates, r: Ranking, reading: Rereading, rw: CrossEncoderWeight
     scores[reading.positions] = read
     n = len(c.paragraph_rows)
     paragraph_score = group_max(scores, c.sentence_paragraph, n)
-    best = np.full(n, -1, dtype=np.int64)
-    for pos in np.argsort(scores, kind="stable"):
-        best[c.sentence_paragraph[pos]] = pos
+    best = best_in_group(scores, c.sentence_paragraph, n)
     return Ranking(np.argsort(-paragraph_score, kind="stable"), paragraph_score, scores, best)
 
 

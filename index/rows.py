@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import spans
 from .models import Paragraph, Story
 
 
@@ -34,6 +35,9 @@ class RowLayout:
             self.story_rows.append(np.arange(first, len(self.para_story)))
         self.sent_para = np.asarray(sent_para, dtype=np.int64)
         self.sent_index = np.asarray(sent_index, dtype=np.int64)
+        # The same spans as arrays, so a question's candidate sentences are gathered without a loop per paragraph.
+        self.para_first = np.array([r.start for r in self.para_sentences], dtype=np.int64)
+        self.para_count = np.array([len(r) for r in self.para_sentences], dtype=np.int64)
 
     @property
     def sentence_count(self) -> int:
@@ -51,5 +55,10 @@ class RowLayout:
 
     def sentence_rows(self, paragraph_rows: np.ndarray) -> np.ndarray:
         """The sentence rows of `paragraph_rows`, paragraph by paragraph."""
-        spans = [np.asarray(self.para_sentences[int(r)], dtype=np.int64) for r in paragraph_rows]
-        return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+        first = self.para_first[np.asarray(paragraph_rows, dtype=np.int64)]
+        return spans(first, first + self.para_count[np.asarray(paragraph_rows, dtype=np.int64)])
+
+    def sentence_owners(self, paragraph_rows: np.ndarray) -> np.ndarray:
+        """For each of `sentence_rows(paragraph_rows)`: the position in `paragraph_rows` of its paragraph."""
+        counts = self.para_count[np.asarray(paragraph_rows, dtype=np.int64)]
+        return np.repeat(np.arange(len(counts), dtype=np.int64), counts)

@@ -18,6 +18,7 @@ code): a build records it, and a build made by code that computed them otherwise
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import spans
+from .arrays import sorted_unique, spans
 from .cues import CUE_NAMES, CUE_PATTERNS, sentence_cues
 from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
@@ -36,6 +37,7 @@ DEFINITION = hashlib.sha256(
 ).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a question's terms are mostly ones asked before
 def _term_code(term: str) -> int:
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(), "little")
 
@@ -53,7 +55,7 @@ def pair_codes(terms: Sequence[str], known: dict[str, int] | None = None) -> np.
             cache[term] = _term_code(term)
     codes = np.array([cache[t] for t in terms], dtype=np.uint64)
     with np.errstate(over="ignore"):  # uint64 arithmetic wraps, as a hash wants
-        return np.unique(codes[:-1] * _ORDER + codes[1:])
+        return sorted_unique(codes[:-1] * _ORDER + codes[1:])
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,20 @@ class SentenceInputs:
         rows = np.asarray(rows, dtype=np.int64)
         if len(question_pairs) == 0 or len(rows) == 0:
             return np.zeros(len(rows), dtype=np.float32)
-        starts, ends = self.pair_starts[rows], self.pair_starts[rows + 1]
-        held = np.isin(self.pairs[spans(starts, ends)], question_pairs)
-        owner = np.repeat(np.arange(len(rows)), ends - starts)
-        return (np.bincount(owner[held], minlength=len(rows)) / len(question_pairs)).astype(np.float32)
+        pair_starts = np.asarray(self.pair_starts)  # a plain view: indexing an np.memmap runs Python code
+        starts, ends = pair_starts[rows], pair_starts[rows + 1]
+        pairs = np.asarray(self.pairs)[spans(starts, ends)]
+        if len(question_pairs) <= 32:  # np.isin's own loop for a few values, without its overhead
+            held = pairs == question_pairs[0]
+            for code in question_pairs[1:]:
+                held |= pairs == code
+        else:
+            held = np.isin(pairs, question_pairs)
+        held_before = np.zeros(len(held) + 1, dtype=np.int64)  # pairs held before each position, the sentence's
+        np.cumsum(held, out=held_before[1:])  # own counts are then two lookups apart (a sentence's codes are distinct)
+        last = np.cumsum(ends - starts)
+        held_in = held_before[last] - held_before[last - (ends - starts)]
+        return (held_in / len(question_pairs)).astype(np.float32)
 
 
 def question_pairs(question: str) -> np.ndarray:

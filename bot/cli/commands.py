@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from index import DatabaseIndex, Encoder, IndexProblem, Library, build_index, load_encoder
+from index import DatabaseIndex, Encoder, IndexProblem, Library, load_encoder
 
 from ..settings import MAX_RETENTION_DAYS, Settings, load_settings
 from .batch import run_batch
@@ -106,6 +106,8 @@ def build(content: Path | None, index: Path | None, force: bool) -> int:
 
 
 def _build(settings: Settings, content: Path | None, index: Path | None, force: bool) -> int:
+    from index import build_index  # here, not at the top: `ask` never builds, and the build's imports are slow
+
     index_dir = index or settings.index_dir
     try:
         report = build_index(

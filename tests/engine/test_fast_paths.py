@@ -1,0 +1,207 @@
+"""The vectorised per-question paths give, bit for bit, what the loops and calls they replaced gave.
+
+Each reference below is the code an answer was computed with before (issue 20): a Python loop, np.unique, a
+column selection of the full feature matrix. An answer's confidence is printed to its last digit, so "close" is
+not enough: every comparison is exact.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import index
+from index import Library
+from index.arrays import sorted_unique
+from index.candidates import Candidates
+from index.canonical import RecentReadings
+from index.cues import CUE_NAMES, QUESTION_KINDS
+from index.features import SENTENCE_FEATURES, best_in_group, group_max, log_rank, sentence_matrix, zscore
+from index.quoting import quote_text
+from index.ranking import MAX_QUOTE_CHARS, load_weights, rank, sentence_scores, sigmoid
+
+QUESTIONS = [
+    "How many White Helmets are still trapped in Syria?",
+    "Who led the evacuation?",
+    "When did the rescue workers leave?",
+    "What did the British foreign secretary say about Israel?",
+    "Why were they trapped near the Golan Heights?",
+    "What is the capital of Peru?",
+]
+
+
+def _reference_best(scores: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
+    best = np.full(n, -1, dtype=np.int64)
+    for pos in np.argsort(scores, kind="stable"):
+        best[groups[pos]] = pos
+    return best
+
+
+def _neighbour(values: np.ndarray, sp: np.ndarray, fill: float) -> np.ndarray:
+    prev, nxt = np.full(len(values), fill, dtype=np.float32), np.full(len(values), fill, dtype=np.float32)
+    same = sp[1:] == sp[:-1]
+    prev[1:][same], nxt[:-1][same] = values[:-1][same], values[1:][same]
+    return np.maximum(prev, nxt)
+
+
+def _reference_matrix(c: Candidates) -> np.ndarray:
+    """The full feature matrix as np.column_stack built it."""
+    n_p, sp = len(c.paragraph_rows), c.sentence_paragraph
+    s_zd, s_zb = zscore(c.sentence_dense), zscore(c.sentence_bm25)
+    p_zd, p_zb = zscore(c.paragraph_dense), zscore(c.paragraph_bm25)
+    fused = s_zd + s_zb
+    numeric = [
+        s_zd, s_zb, c.sentence_dense, c.sentence_coverage, c.sentence_bigram,
+        s_zd.max() - s_zd, s_zb.max() - s_zb, log_rank(c.sentence_dense), log_rank(c.sentence_bm25),
+        np.log1p(c.sentence_chars / 100.0), (c.sentence_position == 0), np.minimum(c.sentence_position, 10) / 10.0,
+        _neighbour(s_zd, sp, -3.0), _neighbour(s_zb, sp, -3.0), _neighbour(c.sentence_coverage, sp, 0.0),
+        p_zd[sp], p_zb[sp], c.paragraph_coverage[sp], (p_zd.max() - p_zd)[sp], (p_zb.max() - p_zb)[sp],
+        log_rank(c.paragraph_dense)[sp], log_rank(c.paragraph_bm25)[sp],
+        group_max(s_zd, sp, n_p)[sp], group_max(s_zb, sp, n_p)[sp], group_max(c.sentence_coverage, sp, n_p)[sp],
+        fused, fused.max() - fused,
+    ]  # fmt: skip
+    kind = np.zeros((len(sp), len(QUESTION_KINDS) * len(CUE_NAMES)), dtype=np.float32)
+    k = len(CUE_NAMES)
+    kind[:, c.kind * k : (c.kind + 1) * k] = c.sentence_cues
+    return np.column_stack([np.column_stack(numeric).astype(np.float32), c.sentence_cues, kind])
+
+
+@pytest.fixture(scope="module")
+def found(library: Library) -> list[Candidates]:
+    candidates = [library.candidates(library.reading_of(q)) for q in QUESTIONS]
+    assert all(c is not None for c in candidates)
+    return candidates  # type: ignore[return-value]
+
+
+def test_feature_matrix_and_scores_are_the_column_selection_they_replaced(found: list[Candidates]) -> None:
+    weights = load_weights()
+    assert weights.sentence_coef, "the shipped weights are fitted"
+    columns = [SENTENCE_FEATURES.index(name) for name in weights.sentence_features]
+    coef = np.asarray(weights.sentence_coef, dtype=np.float32)
+    for c in found:
+        full = _reference_matrix(c)
+        assert np.array_equal(sentence_matrix(c), full)
+        chosen = sentence_matrix(c, tuple(weights.sentence_features))
+        assert np.array_equal(chosen, full[:, columns])
+        # the layout too: a matrix-vector product sums in another order over a row-major matrix
+        assert chosen.flags.f_contiguous
+        old = full[:, columns] @ coef + weights.sentence_intercept
+        assert np.array_equal(sentence_scores(c, weights), old)
+
+
+def test_best_sentence_per_paragraph_is_what_the_loop_left() -> None:
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        m, n = int(rng.integers(1, 40)), int(rng.integers(1, 12))
+        scores = rng.integers(-3, 4, m).astype(np.float32)  # few values: many ties
+        if trial % 5 == 0:
+            scores[rng.integers(0, m)] = np.nan
+        groups = np.sort(rng.integers(0, n, m)) if trial % 2 else rng.integers(0, n, m)  # some groups empty
+        assert np.array_equal(best_in_group(scores, groups, n), _reference_best(scores, groups, n))
+
+
+def test_ranking_and_quotes_match_the_loops(library: Library, found: list[Candidates]) -> None:
+    for c in found:
+        r = rank(c, library.weights)
+        assert np.array_equal(
+            r.best_sentence, _reference_best(r.sentence_score, c.sentence_paragraph, len(r.best_sentence))
+        )
+        for para_pos in r.paragraph_order[:3]:
+            best = int(r.best_sentence[para_pos])
+            paragraph = library.rows.paragraph(int(c.paragraph_rows[para_pos]))
+            for ratio in (0.0, 0.5, 0.9):
+                assert quote_text(paragraph, c, r, best, ratio) == _reference_quote(paragraph, c, r, best, ratio)
+
+
+def _reference_quote(paragraph, c: Candidates, r, best: int, ratio: float) -> str:  # type: ignore[no-untyped-def]
+    first = last = int(c.sentence_position[best])
+    same = np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
+    probability = {int(c.sentence_position[i]): float(sigmoid(r.sentence_score[i])) for i in same}
+    for candidate in sorted((first - 1, first + 1), key=lambda i: -probability.get(i, -1.0)):
+        if probability.get(candidate, -1.0) >= ratio * probability[first]:
+            lo, hi = min(first, candidate), max(last, candidate)
+            if len(paragraph.span_text(lo, hi)) <= MAX_QUOTE_CHARS:
+                first, last = lo, hi
+                break
+    text = paragraph.span_text(first, last)
+    if len(text) > MAX_QUOTE_CHARS:
+        cut = text.rfind(" ", 0, MAX_QUOTE_CHARS)
+        text = text[: cut if cut > 0 else MAX_QUOTE_CHARS].rstrip(" ,;:")
+    return text
+
+
+def test_sigmoid_clips_as_np_clip_did() -> None:
+    values = np.array([-1e9, -40.5, -40.0, -3.25, 0.0, 2.5, 40.0, 41.0, 1e9, np.nan], dtype=np.float32)
+    for dtype in (np.float32, np.float64):
+        x = values.astype(dtype)
+        old = 1.0 / (1.0 + np.exp(-np.clip(x, -40.0, 40.0)))
+        assert np.array_equal(sigmoid(x), old, equal_nan=True)
+        for v in x:  # numpy scalars and Python floats keep their type, as with np.clip
+            assert type(sigmoid(v)) is type(1.0 / (1.0 + np.exp(-np.clip(v, -40.0, 40.0))))
+            assert np.array_equal(
+                sigmoid(float(v)), 1.0 / (1.0 + np.exp(-np.clip(float(v), -40.0, 40.0))), equal_nan=True
+            )
+
+
+def test_candidate_sentences_and_owners_match_the_loops(library: Library, found: list[Candidates]) -> None:
+    layout = library.rows
+    for c in found:
+        rows = c.paragraph_rows
+        old_rows = np.concatenate([np.asarray(layout.para_sentences[int(r)], dtype=np.int64) for r in rows])
+        position = {int(r): i for i, r in enumerate(rows)}
+        assert np.array_equal(c.sentence_rows, old_rows) and c.sentence_rows.dtype == np.int64
+        assert np.array_equal(c.sentence_paragraph, [position[int(p)] for p in layout.sent_para[old_rows]])
+    assert len(layout.sentence_rows(np.zeros(0, dtype=np.int64))) == 0
+
+
+def test_sorted_unique_is_np_unique() -> None:
+    rng = np.random.default_rng(3)
+    for dtype in (np.int64, np.uint64):
+        for size in (0, 1, 2, 5, 100):
+            values = rng.integers(0, 20, size).astype(dtype)
+            got, want = sorted_unique(values), np.unique(values)
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+def test_recent_readings_are_kept_and_bounded() -> None:
+    calls: list[str] = []
+
+    def read(question: str) -> str:
+        calls.append(question)
+        return question.upper()
+
+    readings = RecentReadings(size=3)
+    assert [readings.get(q, read) for q in "abca"] == ["A", "B", "C", "A"]
+    assert calls == ["a", "b", "c"]  # "a" was kept
+    readings.get("d", read)
+    readings.get("a", read)  # "a", the oldest, went to make room for "d"
+    assert calls == ["a", "b", "c", "d", "a"]
+    threads = [threading.Thread(target=lambda: [readings.get(str(i), read) for i in range(200)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(readings._kept) == 3
+
+
+def test_reading_of_is_the_normal_form(library: Library) -> None:
+    question = "hey bot, how many White Helmets r still trapped?? 🙏"
+    assert library.reading_of(question) == library._read(question) == library.reading_of(question)
+
+
+def test_asking_does_not_import_the_build() -> None:
+    """The CLI's start-up leaves the build's modules (the ONNX export, YAML, file locks) until a build needs them."""
+    code = "import sys, bot.cli.commands; print(sorted(m for m in ('index.build', 'index.onnx_export', 'yaml') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    from index.build import build_index
+    from index.live import LiveLibrary
+    from index.stories import load_stories
+
+    assert (index.build_index, index.LiveLibrary, index.load_stories) == (build_index, LiveLibrary, load_stories)
+    with pytest.raises(AttributeError):
+        index.no_such_name  # noqa: B018
