@@ -151,7 +151,10 @@ assert tuple(_NUMERIC) == NUMERIC
 def _columns(names: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], np.ndarray, np.ndarray, np.ndarray]:
     """Where each of `names` goes: (column, numeric feature) pairs, then for the cue features their columns, cue
     indexes and the question kind each is crossed with (-1: the cue alone)."""
-    numeric, cue_at, cue, kind = [], [], [], []
+    numeric: list[tuple[int, str]] = []
+    cue_at: list[int] = []
+    cue: list[int] = []
+    kind: list[int] = []
     for j, name in enumerate(names):
         i = SENTENCE_FEATURES.index(name) - len(NUMERIC)
         if i < 0:
@@ -161,7 +164,8 @@ def _columns(names: tuple[str, ...]) -> tuple[tuple[tuple[int, str], ...], np.nd
             cue_at.append(j)
             cue.append(which)
             kind.append(crossed - 1)
-    return tuple(numeric), *(np.array(a, dtype=np.int64) for a in (cue_at, cue, kind))
+    as_array = lambda a: np.array(a, dtype=np.int64)  # noqa: E731
+    return tuple(numeric), as_array(cue_at), as_array(cue), as_array(kind)
 
 
 def sentence_matrix(c: Candidates, names: tuple[str, ...] = SENTENCE_FEATURES) -> np.ndarray:

@@ -176,7 +176,7 @@ def fitted(values: list[float], dtype: type = np.float64) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _array(values: tuple[float, ...], dtype: type) -> np.ndarray:
-    array = np.asarray(values, dtype=dtype)
+    array: np.ndarray = np.asarray(values, dtype=dtype)
     array.flags.writeable = False
     return array
 
