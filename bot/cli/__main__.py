@@ -1,7 +1,5 @@
 """`python -m bot.cli`: the `newsroom-bot` command."""
 
-import sys
+from .entry import run
 
-from .entry import main
-
-sys.exit(main())
+run()
