@@ -147,7 +147,10 @@ def _answered(stream: BinaryIO, library: Library, top_k: int, workers: int) -> I
     from .batch_workers import answered_in_processes, can_fork
 
     if workers > 1 and can_fork(library):
-        yield from answered_in_processes(lines, library, top_k=top_k, workers=workers)
+        size = os.fstat(stream.fileno()).st_size
+        yield from answered_in_processes(
+            lines, library, top_k=top_k, workers=workers, bytes_read=lambda: (stream.tell(), size)
+        )
         return
     with ThreadPoolExecutor(1, thread_name_prefix="encode-ahead") as ahead:
         for n, a in _encoded_ahead(lines, library, ahead):

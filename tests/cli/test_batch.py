@@ -196,10 +196,33 @@ def test_worker_processes_give_the_answers_in_order_that_one_process_gives(run, 
     monkeypatch.setattr(batch_workers, "answered_in_processes", lambda *a, **k: used.append(k) or real(*a, **k))
     batch = str(_write(tmp_path / "q.jsonl", lines))
     code, by_workers, _ = run("ask", "--batch", batch, "--workers", "2", open_library=lambda index, settings: served)
-    assert code == 1 and used == [{"top_k": 3, "workers": 2}]
+    assert code == 1 and len(used) == 1 and used[0]["workers"] == 2 and used[0]["top_k"] == 3
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\n".join(lines) + b"\n")))
     code, alone, _ = run("ask", "--batch", "-", open_library=lambda index, settings: served)
     assert code == 1 and len(used) == 1
     assert by_workers == alone and len(alone.splitlines()) == 150
     rows = [json.loads(line) for line in by_workers.splitlines()]
     assert rows[3]["line"] == 4 and rows[140]["line"] == 141 and rows[149]["question"] == questions[149]
+
+
+def test_worker_chunks_shrink_toward_the_end_of_the_file() -> None:
+    """Chunks are a share of the lines left: long ones first (larger encoder batches), short ones at the end (no
+    worker waits long for another's last chunk); every line once, in order."""
+    from bot.cli.batch import BatchQuestion
+    from bot.cli.batch_workers import FIRST_CHUNK, LARGEST_CHUNK, SMALLEST_CHUNK, guided_chunks
+
+    read = [0]
+
+    def lines():  # type: ignore[no-untyped-def]
+        for number in range(1, 2001):
+            read[0] = number
+            yield number, BatchQuestion(f"question {number}?", None)
+
+    chunks = list(guided_chunks(lines(), 2, lambda: (read[0] * 40, 2000 * 40)))
+    sizes = [len(c) for c in chunks]
+    assert [n for c in chunks for n, _ in c] == list(range(1, 2001))
+    assert sizes[0] == FIRST_CHUNK and max(sizes) == LARGEST_CHUNK and sizes[-1] <= SMALLEST_CHUNK
+    assert sizes[1:] == sorted(sizes[1:], reverse=True)
+    assert len(sizes) < 2000 // SMALLEST_CHUNK
+    even = [len(c) for c in guided_chunks(lines(), 2, None)]
+    assert even[0] == FIRST_CHUNK and set(even[1:-1]) == {LARGEST_CHUNK // 2}
