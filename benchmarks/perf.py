@@ -1,7 +1,7 @@
 """How fast and lean newsroom-bot is, each figure beside a naive bot measured in the same run.
 
     python -m benchmarks.perf [--eval ../shared/eval] [--quick] [--skip-million] [--skip-load] [--json FILE]
-                              [--squad FILE] [--only-commands]
+                              [--squad FILE] [--only-commands] [--repeat N]
 
 The naive bot: sentence-transformers on torch for every encode, a FAISS flat index, stories embedded when it
 starts. Ours: the index's ONNX export (int8 unless QUANTIZATION=fp32), FAISS kind by size, lazy imports,
@@ -242,11 +242,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--squad", type=Path, default=SQUAD_FILE, help="SQuAD 2.0 dev for the throughput table")
     p.add_argument("--only-commands", action="store_true", help="print the throughput table only")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="times `ask --batch` is timed beside the naive one (median pair shown)"
+    )
     args = p.parse_args(argv)
     eval_dir = args.eval if args.eval and args.eval.exists() else None
     figures: dict[str, Any] = {}
     if args.squad.exists():
-        figures["commands"] = commands(args.squad)
+        figures["commands"] = commands(args.squad, args.repeat)
         print(table(figures["commands"]), flush=True)
     else:
         print(f"no {args.squad}: the throughput table of whole commands is skipped (give --squad)", flush=True)
