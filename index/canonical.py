@@ -67,8 +67,28 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _SYMBOL_CATEGORIES = {"So", "Sk", "Cn", "Co", "Cs"}
 
 
+_CLOSER_ENDS = tuple({p.split()[-1] for p in _CLOSERS.replace("\n", "|").split("|") if p.strip()})
+_END_CHARS = frozenset("?!.,;:~")
+_KEPT = 1 << 16  # characters and words whose reading is kept (memory stays bounded, whatever readers type)
+
+
 def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch) in _SYMBOL_CATEGORIES or ch in "\ufe0f\ufe0e\u200d\u20e3"
+
+
+class _Unsymbolled(dict[int, str]):
+    """A `str.translate` table: a symbol (`_is_symbol`) to a space, ’ to ', any other character to itself, each
+    looked up once (a question's characters were `_is_symbol`'s 50 calls a question)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = " " if _is_symbol(ch) else "'" if ch == "’" else ch
+        if len(self) < _KEPT:
+            self[code] = out
+        return out
+
+
+_UNSYMBOLLED = _Unsymbolled()
 
 
 @lru_cache(maxsize=1)
@@ -118,16 +138,34 @@ class QuestionForm:
 
     def normal(self, question: str) -> str:
         """The question as the engine reads it; the same for every trivial variant of it (idempotent)."""
-        text = "".join(" " if _is_symbol(ch) else ch for ch in question)
-        text = " ".join(text.replace("’", "'").split()).lower()
+        text = " ".join(question.translate(_UNSYMBOLLED).split()).lower()
         previous = None
         while previous != text:  # openers and closers can nest: "hey, pls, how many ... thx lol"
             previous = text
             text = _OPENER.sub("", text)
-            text = _CLOSER.sub("", text)
-            text = _END_PUNCT.sub("", text)
+            # Only a text ending in a closer's last word can end in a closer, and only one ending in white space or
+            # punctuation in _END_PUNCT: the tests skip a regular expression tried at every position (no text has
+            # a newline here, where `$` would match too: split() took them out).
+            if text.endswith(_CLOSER_ENDS):
+                text = _CLOSER.sub("", text)
+            if text and (text[-1] in _END_CHARS or text[-1].isspace()):
+                text = _END_PUNCT.sub("", text)
         text = _RUNS.sub(r"\1", text)
-        return _WORD.sub(lambda m: self._word(m.group(0)), text).strip()
+        return _WORD.sub(self._mend, text).strip()
+
+    @cached_property
+    def _mended(self) -> dict[str, str]:
+        """The words `_word` has read, kept: it is a function of the word, and a question's words are mostly known."""
+        return {}
+
+    def _mend(self, match: re.Match[str]) -> str:
+        word = match.group(0)
+        out = self._mended.get(word)
+        if out is None:
+            out = self._word(word)
+            if len(self._mended) < _KEPT:
+                self._mended[word] = out
+        return out
 
     def _word(self, word: str) -> str:
         word = CHAT_WORDS.get(word, word)

@@ -34,6 +34,9 @@ _TOKENS = re.compile(
 )
 _LINE_MARKS = re.compile(r"^[ \t]*(?:>>> ?|> ?|#{1,3} |-# )", re.MULTILINE)
 _EMPHASIS = re.compile(r"\*+|\|\|+|~~+|`+|(?<!\w)_+|_+(?!\w)")
+# In ASCII text, what any pattern above needs at least one of (a URL's "://" has its colon): without one, cleaning
+# only folds white space (NFC and _INVISIBLE change no ASCII character).
+_MAY_HOLD_MARKUP = re.compile(r"[`\[<>@:*|~_#]|www\.", re.IGNORECASE)
 
 
 def valid_text(text: str) -> str:
@@ -55,6 +58,13 @@ def clean_question(question: str) -> str:
 
     Never raises, and cleaning a cleaned question changes nothing (markup removal can reveal more markup, as in
     `[[a](x)](y)`, so the pass repeats until nothing changes; every repeat makes the text shorter)."""
+    if question.isascii() and not _MAY_HOLD_MARKUP.search(question):
+        return " ".join(question.split())  # what `_cleaned` leaves of text without a character it acts on
+    return _cleaned(question)
+
+
+def _cleaned(question: str) -> str:
+    """`clean_question` by every pass (the fast path's reference)."""
     text = unicodedata.normalize("NFC", valid_text(question)).translate(_INVISIBLE)
     while True:
         cleaned = _clean_once(text)

@@ -58,6 +58,27 @@ def _stemmer() -> _Stemmer:
 def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Stemmed, lower-cased terms; '115,000' becomes '115000', 'Israeli-led' gives 'isra' and 'led'."""
     text = unicodedata.normalize("NFKC", text).lower()
+    terms = [_term(word, keep_stopwords) for word in _WORD.findall(text)]
+    return [t for t in terms if t is not None]
+
+
+@lru_cache(maxsize=1 << 16)
+def _term(word: str, keep_stopwords: bool) -> str | None:
+    """The term one matched word gives (None: a stop word), made once per word: a word's term does not depend on
+    its neighbours (the stemmer stems each word alone), and questions and sentences repeat their words."""
+    word = word.replace("’", "'")
+    if word[0].isdigit():
+        return word.replace(",", "").rstrip(".")
+    word = word.split("'")[0]
+    word = CHAT_WORDS.get(word, word)
+    if keep_stopwords or (word not in STOPWORDS and len(word) > 1):
+        return word if word[0].isdigit() else _stemmer().stemWords([word])[0]
+    return None
+
+
+def _tokenize_per_text(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """`tokenize` as it was, a text at a time: the reference its per-word cache is tested against."""
+    text = unicodedata.normalize("NFKC", text).lower()
     words = []
     for match in _WORD.finditer(text):
         word = match.group(0).replace("’", "'")
