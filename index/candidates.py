@@ -7,15 +7,18 @@ the raw inputs of `ranking.rank` (which z-scores and weighs them) and of the abs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .arrays import sorted_unique
 from .cues import question_kind, question_names
-from .lexical import coverage, missing
+from .lexical import Postings, coverage, missing
 from .rows import RowLayout
-from .sentence_inputs import pair_codes
+from .sentence_inputs import SentenceInputs, pair_codes
 from .store import IndexData
 from .tokens import tokenize
 from .vectors import row_vectors, search_on_one_thread
@@ -38,7 +41,6 @@ class Candidates:
     sentence_dense: np.ndarray
     sentence_bm25: np.ndarray
     sentence_coverage: np.ndarray
-    sentence_bigram: np.ndarray  # share of the question's adjacent term pairs found in the sentence
     sentence_chars: np.ndarray
     sentence_cues: np.ndarray  # (sentences, len(CUE_NAMES))
     kind: int
@@ -46,6 +48,24 @@ class Candidates:
     unseen_share: float
     paragraph_names: np.ndarray  # share of the question's names (capitalised words) each paragraph holds
     names_unseen: float  # share of the question's names found in no paragraph of the library; -1 if it names none
+    # `sentence_bigram`, or what computes it on first read: the shipped ranker never reads it (a tenth of an ask)
+    bigram: np.ndarray | Callable[[], np.ndarray] = field(repr=False, compare=False)
+
+    @property
+    def sentence_bigram(self) -> np.ndarray:
+        """Per sentence: the share of the question's adjacent term pairs it holds (`SentenceInputs.pair_share`)."""
+        if callable(self.bigram):
+            self.bigram = self.bigram()
+        return self.bigram
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (training's example caches) with the bigram shares computed, not the index they come from."""
+        return vars(self) | {"bigram": self.sentence_bigram}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "sentence_bigram" in state:  # pickled before the shares were computed on first read
+            state = {k: v for k, v in state.items() if k != "sentence_bigram"} | {"bigram": state["sentence_bigram"]}
+        vars(self).update(state)
 
 
 class CandidateScorer:
@@ -76,16 +96,17 @@ class CandidateScorer:
         bm25_p, bm25_s = self.data.paragraph_bm25, self.data.sentence_bm25
         terms = tokenize(question)  # once: both BM25s and the term pairs read the same terms
         p_ids, p_idf = bm25_p.query_ids(terms)
+        p_postings = bm25_p.postings(p_ids)  # once: the library's lexical top and the candidates' block read them
         if story_index is not None:
             rows = self.layout.story_rows[story_index]
         else:
-            rows = self.library_rows(vector, p_ids, dense_rows)
+            rows = self.library_rows(vector, p_ids, dense_rows, p_postings)
         if len(rows) == 0:
             return None
         s_rows = self.layout.sentence_rows(rows)  # rows never repeat: a story's, or sorted_unique's
         s_ids, s_idf = bm25_s.query_ids(terms)
-        p_block, s_block = bm25_p.block(p_ids, rows), bm25_s.block(s_ids, s_rows)
-        paragraph_names, names_unseen = self.names(question, rows)
+        p_block, s_block = bm25_p.block(p_ids, rows, p_postings), bm25_s.block(s_ids, s_rows)
+        paragraph_names, names_unseen = self.names(question, rows, p_ids, p_block)
         return Candidates(
             paragraph_rows=rows,
             paragraph_dense=self.paragraph_vectors[rows] @ vector,
@@ -98,7 +119,6 @@ class CandidateScorer:
             sentence_dense=self.sentence_vectors[s_rows] @ vector,
             sentence_bm25=s_block.sum(axis=1, dtype=np.float32),
             sentence_coverage=coverage(s_block > 0, s_idf),
-            sentence_bigram=self.inputs.pair_share(pair_codes(terms), s_rows),
             sentence_chars=np.asarray(self.inputs.chars)[s_rows].astype(np.float32),  # plain views: indexing an
             sentence_cues=np.asarray(self.inputs.cues)[s_rows].astype(np.float32),  # np.memmap runs Python code
             kind=question_kind(question),
@@ -106,27 +126,46 @@ class CandidateScorer:
             unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,
             paragraph_names=paragraph_names,
             names_unseen=names_unseen,
+            bigram=functools.partial(_bigram_shares, self.inputs, terms, s_rows),
         )
 
-    def names(self, question: str, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    def names(
+        self, question: str, rows: np.ndarray, p_ids: np.ndarray | None = None, p_block: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         """How much of what the question names (its capitalised words) each paragraph holds, and the share of
-        those names the library never uses (-1 when the question names nothing)."""
+        those names the library never uses (-1 when the question names nothing). `p_ids`, `p_block`: the question's
+        paragraph BM25 ids and its `block` over `rows`, which hold a name's column when the name is a question term."""
         names = list(dict.fromkeys(tokenize(question_names(question))))
         if not names:
             return np.ones(len(rows), dtype=np.float32), -1.0
         bm25 = self.data.paragraph_bm25
         ids = np.array([bm25.vocab[n] for n in names if n in bm25.vocab], dtype=np.int64)
-        held = bm25.presence(ids, rows).sum(axis=1) if len(ids) else np.zeros(len(rows))
+        if not len(ids):
+            held = np.zeros(len(rows))
+        else:
+            column = {} if p_ids is None or p_block is None else {int(t): j for j, t in enumerate(p_ids)}
+            at = [column.get(int(t), -1) for t in ids]
+            if p_block is not None and min(at) >= 0:  # a weight is stored only where the term occurs: > 0 there
+                held = (p_block[:, at] > 0).sum(axis=1)
+            else:
+                held = bm25.presence(ids, rows).sum(axis=1)
         return (held / len(names)).astype(np.float32), 1.0 - len(ids) / len(names)
 
-    def library_rows(self, vector: np.ndarray, p_ids: np.ndarray, dense: np.ndarray | None = None) -> np.ndarray:
-        """Paragraph rows worth scoring for an open question: the dense, sentence-dense and BM25 top of all."""
+    def library_rows(
+        self,
+        vector: np.ndarray,
+        p_ids: np.ndarray,
+        dense: np.ndarray | None = None,
+        postings: Postings | None = None,
+    ) -> np.ndarray:
+        """Paragraph rows worth scoring for an open question: the dense, sentence-dense and BM25 top of all.
+        `postings`: the paragraph BM25's `postings(p_ids)`, when the caller has them."""
         n = self.data.paragraph_vectors.ntotal
         k = min(n, CANDIDATE_PARAGRAPHS)
         if k == 0:
             return np.zeros(0, dtype=np.int64)
         dense = self.dense_rows(vector[None, :])[0] if dense is None else dense
-        lexical = self.data.paragraph_bm25.scores(p_ids)
+        lexical = self.data.paragraph_bm25.scores(p_ids, postings=postings)
         top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
         lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
         return sorted_unique(np.concatenate([dense, lexical_rows]))
@@ -144,3 +183,8 @@ class CandidateScorer:
         return [
             np.concatenate([p[p >= 0], self.layout.sent_para[s[s >= 0]]]) for p, s in zip(paragraph_rows, sentence_rows)
         ]
+
+
+def _bigram_shares(inputs: SentenceInputs, terms: list[str], rows: np.ndarray) -> np.ndarray:
+    """`Candidates.sentence_bigram` of a question tokenised as `terms`, over its candidate sentences `rows`."""
+    return inputs.pair_share(pair_codes(terms), rows)

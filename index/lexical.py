@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -23,7 +23,15 @@ if TYPE_CHECKING:
 from .arrays import map_npz, of_dtype, save_npz, spans
 from .tokens import CHAT_WORDS, STOPWORDS, tokenize
 
-__all__ = ["BM25", "CHAT_WORDS", "STOPWORDS", "coverage", "missing", "tokenize"]
+__all__ = ["BM25", "CHAT_WORDS", "STOPWORDS", "Postings", "coverage", "missing", "tokenize"]
+
+
+class Postings(NamedTuple):
+    """The stored weights of some term columns: each one's document, its term's position among the ids, weight."""
+
+    docs: np.ndarray
+    term: np.ndarray
+    values: np.ndarray
 
 
 @dataclass
@@ -113,16 +121,20 @@ class BM25:
         ).astype(np.float32)
         return ids, idf
 
-    def _entries(self, ids: np.ndarray, rows: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-        """(position among `rows` (or document id), position in `ids`, weight) of every stored weight of
-        the `ids` columns that falls in `rows`; and how many positions there are."""
+    def postings(self, ids: np.ndarray) -> Postings:
+        """Every stored weight of the `ids` columns, for `scores` and `block` of the same ids to share."""
         indptr, indices, data = self._columns
         ids = np.asarray(ids, dtype=np.int64)
         starts, ends = indptr[ids], indptr[ids + 1]
         take = spans(starts, ends)
-        docs = indices[take].astype(np.int64)
-        term = np.repeat(np.arange(len(ids)), ends - starts)
-        values = data[take]
+        return Postings(indices[take].astype(np.int64), np.repeat(np.arange(len(ids)), ends - starts), data[take])
+
+    def _entries(
+        self, ids: np.ndarray, rows: np.ndarray | None, postings: Postings | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """(position among `rows` (or document id), position in `ids`, weight) of every stored weight of
+        the `ids` columns that falls in `rows`; and how many positions there are. `postings`: `postings(ids)`."""
+        docs, term, values = self.postings(ids) if postings is None else postings
         if rows is None:
             return docs, term, values, self.num_docs
         rows = np.asarray(rows, dtype=np.int64)
@@ -132,9 +144,9 @@ class BM25:
         hit = ordered[at] == docs if len(rows) else np.zeros(len(docs), dtype=bool)
         return order[at[hit]], term[hit], values[hit], len(rows)
 
-    def scores(self, ids: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def scores(self, ids: np.ndarray, rows: np.ndarray | None = None, postings: Postings | None = None) -> np.ndarray:
         """BM25 score of each document (or of `rows`, which must not repeat) for the query term ids."""
-        where, _, values, size = self._entries(ids, rows)
+        where, _, values, size = self._entries(ids, rows, postings)
         return np.bincount(where, weights=values, minlength=size).astype(np.float32)
 
     def presence(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -152,9 +164,9 @@ class BM25:
         present = self.presence(ids, rows).astype(np.float32)
         return (present @ self.idf[np.asarray(ids, dtype=np.int64)]).astype(np.float32) / total
 
-    def block(self, ids: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    def block(self, ids: np.ndarray, rows: np.ndarray | None = None, postings: Postings | None = None) -> np.ndarray:
         """Dense (documents or `rows`) x `ids` BM25 weights: one pass serves every per-question figure."""
-        where, term, values, size = self._entries(ids, rows)
+        where, term, values, size = self._entries(ids, rows, postings)
         out = np.zeros((size, len(ids)), dtype=np.float32)
         out[where, term] = values
         return out

@@ -7,9 +7,11 @@ not enough: every comparison is exact.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -20,9 +22,18 @@ from index.arrays import sorted_unique
 from index.candidates import Candidates
 from index.canonical import RecentReadings
 from index.cues import CUE_NAMES, QUESTION_KINDS
-from index.features import SENTENCE_FEATURES, best_in_group, group_max, log_rank, sentence_matrix, zscore
+from index.features import (
+    SENTENCE_FEATURES,
+    _zscore_calls,
+    best_in_group,
+    group_max,
+    log_rank,
+    sentence_matrix,
+    zscore,
+)
 from index.quoting import quote_text
 from index.ranking import MAX_QUOTE_CHARS, load_weights, rank, sentence_scores, sigmoid
+from index.sentence_inputs import question_pairs
 
 QUESTIONS = [
     "How many White Helmets are still trapped in Syria?",
@@ -91,6 +102,54 @@ def test_feature_matrix_and_scores_are_the_column_selection_they_replaced(found:
         assert chosen.flags.f_contiguous
         old = full[:, columns] @ coef + weights.sentence_intercept
         assert np.array_equal(sentence_scores(c, weights), old)
+
+
+def test_zscore_is_what_np_std_and_np_mean_gave() -> None:
+    rng = np.random.default_rng(11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # inf - inf, as np.std meets it too
+        for trial in range(3000):
+            n = int(rng.integers(1, 1200))
+            values = [
+                rng.normal(size=n),
+                rng.random(n) * 30,
+                rng.integers(0, 3, n) * rng.random(),  # ties, and all equal
+                rng.normal(size=n) * 1e-3 + 0.5,
+                rng.normal(size=n) * 1e30,
+            ][trial % 5].astype(np.float32)
+            if trial % 37 == 0:
+                values[rng.integers(0, n)] = [np.nan, np.inf, -np.inf][trial % 3]
+            got, want = zscore(values), _zscore_calls(values)
+            assert np.array_equal(got, want, equal_nan=True) and got.dtype == want.dtype
+    for other in (np.arange(5), np.arange(6, dtype=np.float64) / 7, np.zeros(0, np.float32)):
+        assert np.array_equal(zscore(other), _zscore_calls(other))
+
+
+def test_candidates_read_what_the_separate_lookups_gave(library: Library, found: list[Candidates]) -> None:
+    """The bigram shares on first read, a name's presence from the question's own BM25 block, and the library's
+    lexical top from postings shared with that block: each as computed apart before."""
+    bm25 = library.data.paragraph_bm25
+    for question, c in zip(QUESTIONS, found):
+        text = library.reading_of(question)
+        want = library.scorer.inputs.pair_share(question_pairs(text), c.sentence_rows)
+        fresh = library.candidates(text)
+        assert fresh is not None and callable(fresh.bigram)  # not computed until read
+        assert np.array_equal(fresh.sentence_bigram, want) and fresh.bigram is fresh.sentence_bigram
+        assert np.array_equal(c.sentence_bigram, want)
+        rows = c.paragraph_rows
+        assert np.array_equal(library.scorer.names(text, rows)[0], c.paragraph_names)
+        ids, _ = bm25.query_terms(text)
+        assert np.array_equal(bm25.scores(ids), bm25.scores(ids, postings=bm25.postings(ids)))
+        assert np.array_equal(bm25.block(ids, rows), bm25.block(ids, rows, bm25.postings(ids)))
+    some = library.candidates(library.reading_of(QUESTIONS[0]))
+    assert some is not None
+    again = pickle.loads(pickle.dumps(some))  # training's caches: the shares go computed, not the index
+    assert not callable(again.bigram) and np.array_equal(again.sentence_bigram, some.sentence_bigram)
+    old = vars(some) | {"sentence_bigram": some.sentence_bigram}  # pickled before the shares were lazy
+    del old["bigram"]
+    restored = Candidates.__new__(Candidates)
+    restored.__setstate__(old)
+    assert np.array_equal(restored.sentence_bigram, some.sentence_bigram)
 
 
 def test_best_sentence_per_paragraph_is_what_the_loop_left() -> None:
