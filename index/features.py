@@ -72,7 +72,9 @@ def log_rank(values: np.ndarray) -> np.ndarray:
 def group_max(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, -np.inf, dtype=np.float32)
     np.maximum.at(out, groups, values.astype(np.float32))
-    out[~np.isfinite(out)] = float(values.min()) if len(values) else 0.0
+    bad = ~np.isfinite(out)
+    if bad.any():  # a group with no values (or an infinite or NaN maximum): the lowest value, as a loser
+        out[bad] = float(values.min()) if len(values) else 0.0
     return out
 
 
@@ -90,13 +92,13 @@ def best_in_group(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
     return best
 
 
-def _neighbour(values: np.ndarray, c: Candidates, fill: float) -> np.ndarray:
-    """max of the previous and next sentence's value in the same paragraph (`fill` where there is none)."""
+def _neighbour(values: np.ndarray, same: np.ndarray, fill: float) -> np.ndarray:
+    """max of the previous and next sentence's value in the same paragraph (`fill` where there is none); `same`:
+    whether each sentence but the last shares its paragraph with the next (`_Scores.same`)."""
     n = len(values)
     prev = np.full(n, fill, dtype=np.float32)
     nxt = np.full(n, fill, dtype=np.float32)
     if n > 1:
-        same = c.sentence_paragraph[1:] == c.sentence_paragraph[:-1]
         prev[1:][same] = values[:-1][same]
         nxt[:-1][same] = values[1:][same]
     return np.maximum(prev, nxt)
@@ -125,6 +127,11 @@ class _Scores:
         return zscore(self.c.paragraph_bm25)
 
     @functools.cached_property
+    def same(self) -> np.ndarray:
+        """Whether each sentence but the last is in the next one's paragraph (every neighbour feature reads it)."""
+        return self.sp[1:] == self.sp[:-1]
+
+    @functools.cached_property
     def fused(self) -> np.ndarray:
         return self.s_zd + self.s_zb
 
@@ -146,9 +153,9 @@ _NUMERIC: dict[str, Callable[[_Scores], np.ndarray]] = {
     "s_len": lambda f: np.log1p(f.c.sentence_chars / 100.0),
     "s_first": lambda f: f.c.sentence_position == 0,
     "s_pos": lambda f: np.minimum(f.c.sentence_position, 10) / 10.0,
-    "n_dense": lambda f: _neighbour(f.s_zd, f.c, -3.0),
-    "n_bm25": lambda f: _neighbour(f.s_zb, f.c, -3.0),
-    "n_cov": lambda f: _neighbour(f.c.sentence_coverage, f.c, 0.0),
+    "n_dense": lambda f: _neighbour(f.s_zd, f.same, -3.0),
+    "n_bm25": lambda f: _neighbour(f.s_zb, f.same, -3.0),
+    "n_cov": lambda f: _neighbour(f.c.sentence_coverage, f.same, 0.0),
     "p_z_dense": lambda f: f.p_zd[f.sp],
     "p_z_bm25": lambda f: f.p_zb[f.sp],
     "p_cov": lambda f: f.c.paragraph_coverage[f.sp],

@@ -126,8 +126,13 @@ class BM25:
         indptr, indices, data = self._columns
         ids = np.asarray(ids, dtype=np.int64)
         starts, ends = indptr[ids], indptr[ids + 1]
+        term = np.repeat(np.arange(len(ids)), ends - starts)
+        if 0 < len(ids) <= 16:  # a question's few columns: their slices joined, not gathered through `spans`
+            bounds = list(zip(starts.tolist(), ends.tolist()))
+            docs = np.concatenate([indices[a:b] for a, b in bounds])
+            return Postings(docs.astype(np.int64), term, np.concatenate([data[a:b] for a, b in bounds]))
         take = spans(starts, ends)
-        return Postings(indices[take].astype(np.int64), np.repeat(np.arange(len(ids)), ends - starts), data[take])
+        return Postings(indices[take].astype(np.int64), term, data[take])
 
     def _entries(
         self, ids: np.ndarray, rows: np.ndarray | None, postings: Postings | None = None

@@ -33,9 +33,9 @@ from .ranking import (
     Weights,
     answer_features,
     answer_probability,
+    decision_probabilities,
     load_weights,
     rank,
-    related_probability,
 )
 from .refs import RefStatus, resolve_ref
 from .rereading import Rereading, cross_encoder_decision, quote_weights, reread, to_read
@@ -283,10 +283,10 @@ class Library:
         """(the final ranking, confidence, the tier: ANSWERED, CLOSEST or NOT_COVERED, the weights quoting reads)
         for one question. The tier is the confidence cut by the thresholds fitted beside it (`Thresholds.tier`)."""
         features = answer_features(c, r)
-        confidence = answer_probability(features, self.weights)
         if reading is None:
-            tier = self.weights.tier(confidence, related_probability(features, self.weights))
-            return r, confidence, tier, self.weights
+            confidence, related = decision_probabilities(features, self.weights)
+            return r, confidence, self.weights.tier(confidence, related), self.weights
+        confidence = answer_probability(features, self.weights)
         rw = self.cross_encoder_weights
         final = reread(c, r, reading, rw)
         confidence, related = cross_encoder_decision(c, final, reading, confidence, rw)

@@ -250,6 +250,15 @@ def related_probability(features: np.ndarray, w: Weights) -> float | None:
     return float(sigmoid(float(_standardised(features, w) @ fitted(w.related_coef)) + w.related_intercept))
 
 
+def decision_probabilities(features: np.ndarray, w: Weights) -> tuple[float, float | None]:
+    """(`answer_probability`, `related_probability`) of one question, its features standardised once for both."""
+    if not w.answer_coef or not w.related_coef:
+        return answer_probability(features, w), related_probability(features, w)
+    x = _standardised(features, w)
+    confidence = float(sigmoid(float(x @ fitted(w.answer_coef)) + w.answer_intercept))
+    return confidence, float(sigmoid(float(x @ fitted(w.related_coef)) + w.related_intercept))
+
+
 def _standardised(features: np.ndarray, w: Weights) -> np.ndarray:
     """The fitted question features, clipped to what the fit saw and standardised as the fit did."""
     x = features[_positions(tuple(w.question_features))]

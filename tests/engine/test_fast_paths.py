@@ -18,7 +18,7 @@ import pytest
 
 import index
 from index import Library
-from index.arrays import sorted_unique
+from index.arrays import sorted_unique, spans
 from index.candidates import Candidates
 from index.canonical import RecentReadings
 from index.cues import CUE_NAMES, QUESTION_KINDS
@@ -32,7 +32,17 @@ from index.features import (
     zscore,
 )
 from index.quoting import quote_text
-from index.ranking import MAX_QUOTE_CHARS, load_weights, rank, sentence_scores, sigmoid
+from index.ranking import (
+    MAX_QUOTE_CHARS,
+    answer_features,
+    answer_probability,
+    decision_probabilities,
+    load_weights,
+    rank,
+    related_probability,
+    sentence_scores,
+    sigmoid,
+)
 from index.sentence_inputs import question_pairs
 
 QUESTIONS = [
@@ -150,6 +160,35 @@ def test_candidates_read_what_the_separate_lookups_gave(library: Library, found:
     restored = Candidates.__new__(Candidates)
     restored.__setstate__(old)
     assert np.array_equal(restored.sentence_bigram, some.sentence_bigram)
+
+
+def test_postings_group_max_and_decision_are_what_they_were(library: Library, found: list[Candidates]) -> None:
+    """A few columns' postings joined from slices (not gathered through `spans`), group_max's fill only where a
+    group needs it, and the two decision probabilities from one standardisation: each as before."""
+    rng = np.random.default_rng(5)
+    for bm25 in (library.data.paragraph_bm25, library.data.sentence_bm25):
+        indptr, indices, data = bm25._columns
+        for size in [0, 1, 2, 5, 16, 17, 30] * 20:
+            ids = rng.choice(len(bm25.vocab), size=min(size, len(bm25.vocab)), replace=False).astype(np.int64)
+            take = spans(indptr[ids], indptr[ids + 1])
+            want = (indices[take].astype(np.int64), np.repeat(np.arange(len(ids)), np.diff(indptr)[ids]), data[take])
+            assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(bm25.postings(ids), want))
+    for trial in range(300):
+        m, n = int(rng.integers(0, 30)), int(rng.integers(1, 10))
+        values = rng.normal(size=m).astype(np.float32)
+        if trial % 4 == 0 and m:
+            values[rng.integers(0, m)] = [np.nan, np.inf, -np.inf, 0.0][trial % 16 // 4]
+        groups = rng.integers(0, n, m)
+        want = np.full(n, -np.inf, dtype=np.float32)
+        np.maximum.at(want, groups, values)
+        want[~np.isfinite(want)] = float(values.min()) if m else 0.0
+        assert np.array_equal(group_max(values, groups, n), want, equal_nan=True)
+    weights = library.weights
+    assert weights.answer_coef and weights.related_coef, "the shipped weights fit both"
+    for c in found:
+        features = answer_features(c, rank(c, weights))
+        want_pair = (answer_probability(features, weights), related_probability(features, weights))
+        assert decision_probabilities(features, weights) == want_pair
 
 
 def test_best_sentence_per_paragraph_is_what_the_loop_left() -> None:
