@@ -197,12 +197,26 @@ def sentence_matrix(c: Candidates, names: tuple[str, ...] = SENTENCE_FEATURES) -
     """One row per candidate sentence of the features `names` (SENTENCE_FEATURES' names; all of them by default),
     in that order. Only those are computed: the fitted ranker reads a few of the numeric ones."""
     scores = _Scores(c)
-    numeric, cue_at, cue, kind = _columns(names)
+    numeric = _columns(names)[0]
     # Column-major, as the ranker's matrix always was (a column selection of the full one): a matrix-vector product
     # sums in another order over a row-major matrix, and the scores would move in their last bits.
     out = np.zeros((len(c.sentence_paragraph), len(names)), dtype=np.float32, order="F")
     for j, name in numeric:
         out[:, j] = _NUMERIC[name](scores)
-    held = (kind < 0) | (kind == c.kind)  # question kind x cue: zero unless it is the question's own kind
-    out[:, cue_at[held]] = c.sentence_cues[:, cue[held]]
+    columns, cues = _cue_columns(names, c.kind)
+    if isinstance(columns, slice):
+        out[:, columns] = c.sentence_cues  # the question kind's cues, every one in order (the shipped ranker's)
+    else:
+        out[:, columns] = c.sentence_cues[:, cues]
     return out
+
+
+@functools.lru_cache(maxsize=128)
+def _cue_columns(names: tuple[str, ...], question_kind: int) -> tuple[slice | np.ndarray, np.ndarray]:
+    """The columns of `names` a question of this kind fills with cues (question kind x cue is zero unless it is the
+    question's own kind), and which cue each takes; the columns as a slice when they are all the cues in order."""
+    _, cue_at, cue, kind = _columns(names)
+    held = (kind < 0) | (kind == question_kind)
+    columns, cues = cue_at[held], cue[held]
+    run = len(columns) == len(CUE_NAMES) and bool(np.all(np.diff(columns) == 1)) and bool(np.all(np.diff(cues) == 1))
+    return (slice(int(columns[0]), int(columns[-1]) + 1) if run and cues[0] == 0 else columns), cues

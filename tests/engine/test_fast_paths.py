@@ -7,6 +7,7 @@ not enough: every comparison is exact.
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import subprocess
 import sys
@@ -112,6 +113,9 @@ def test_feature_matrix_and_scores_are_the_column_selection_they_replaced(found:
         assert chosen.flags.f_contiguous
         old = full[:, columns] @ coef + weights.sentence_intercept
         assert np.array_equal(sentence_scores(c, weights), old)
+    for kind in range(len(QUESTION_KINDS)):  # each kind's cue columns (a slice for the shipped features)
+        c = dataclasses.replace(found[0], kind=kind)
+        assert np.array_equal(sentence_matrix(c, tuple(weights.sentence_features)), _reference_matrix(c)[:, columns])
 
 
 def test_zscore_is_what_np_std_and_np_mean_gave() -> None:
@@ -163,7 +167,8 @@ def test_candidates_read_what_the_separate_lookups_gave(library: Library, found:
 
 
 def test_postings_group_max_and_decision_are_what_they_were(library: Library, found: list[Candidates]) -> None:
-    """A few columns' postings joined from slices (not gathered through `spans`), group_max's fill only where a
+    """A few columns' postings joined from slices (not gathered through `spans`), a question's term ids and IDFs
+    made in one array each, group_max's fill only where a
     group needs it, and the two decision probabilities from one standardisation: each as before."""
     rng = np.random.default_rng(5)
     for bm25 in (library.data.paragraph_bm25, library.data.sentence_bm25):
@@ -173,6 +178,12 @@ def test_postings_group_max_and_decision_are_what_they_were(library: Library, fo
             take = spans(indptr[ids], indptr[ids + 1])
             want = (indices[take].astype(np.int64), np.repeat(np.arange(len(ids)), np.diff(indptr)[ids]), data[take])
             assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(bm25.postings(ids), want))
+        vocab = list(bm25.vocab)
+        for size in [0, 1, 3, 8, 20] * 20:  # a question's terms: some twice, some the library never uses
+            terms = [vocab[i] for i in rng.integers(0, len(vocab), size)] + ["zzqx", "qxzz"][: size % 3]
+            terms += terms[: size // 2]
+            got, old = bm25.query_ids(terms), bm25._query_ids_by_arrays(terms)
+            assert all(np.array_equal(a, b) and a.dtype == b.dtype and a.shape == b.shape for a, b in zip(got, old))
     for trial in range(300):
         m, n = int(rng.integers(0, 30)), int(rng.integers(1, 10))
         values = rng.normal(size=m).astype(np.float32)
