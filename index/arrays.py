@@ -77,8 +77,8 @@ def spans(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    first = np.cumsum(lengths) - lengths  # where each range begins in the output
-    return np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
+    first = lengths.cumsum() - lengths  # where each range begins in the output
+    return (starts - first).repeat(lengths) + np.arange(total, dtype=np.int64)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:

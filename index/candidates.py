@@ -166,7 +166,7 @@ class CandidateScorer:
             return np.zeros(0, dtype=np.int64)
         dense = self.dense_rows(vector[None, :])[0] if dense is None else dense
         lexical = self.data.paragraph_bm25.scores(p_ids, postings=postings)
-        top = np.argpartition(-lexical, k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
+        top = (-lexical).argpartition(k - 1)[:k] if k < len(lexical) else np.arange(len(lexical))
         lexical_rows = top[lexical[top] > 0]  # a partial sort: a full one costs O(n log n) on big libraries
         return sorted_unique(np.concatenate([dense, lexical_rows]))
 

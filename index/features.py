@@ -83,7 +83,7 @@ def best_in_group(values: np.ndarray, groups: np.ndarray, n: int) -> np.ndarray:
 
     What writing every position in a stable ascending argsort into its group's slot leaves behind, without the
     loop: each group keeps the position it met last in that order."""
-    order = np.argsort(values, kind="stable")
+    order = values.argsort(kind="stable")
     last = np.full(n, -1, dtype=np.int64)
     np.maximum.at(last, groups[order], np.arange(len(order), dtype=np.int64))
     best = np.full(n, -1, dtype=np.int64)

@@ -135,7 +135,7 @@ class BM25:
         indptr, indices, data = self._columns
         ids = np.asarray(ids, dtype=np.int64)
         starts, ends = indptr[ids], indptr[ids + 1]
-        term = np.repeat(np.arange(len(ids)), ends - starts)
+        term = np.arange(len(ids)).repeat(ends - starts)
         if 0 < len(ids) <= 16:  # a question's few columns: their slices joined, not gathered through `spans`
             bounds = list(zip(starts.tolist(), ends.tolist()))
             docs = np.concatenate([indices[a:b] for a, b in bounds])
@@ -152,9 +152,9 @@ class BM25:
         if rows is None:
             return docs, term, values, self.num_docs
         rows = np.asarray(rows, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
+        order = rows.argsort(kind="stable")
         ordered = rows[order]
-        at = np.minimum(np.searchsorted(ordered, docs), max(len(rows) - 1, 0))
+        at = np.minimum(ordered.searchsorted(docs), max(len(rows) - 1, 0))
         hit = ordered[at] == docs if len(rows) else np.zeros(len(docs), dtype=bool)
         return order[at[hit]], term[hit], values[hit], len(rows)
 

@@ -7,8 +7,6 @@ only when they are nearly as likely as the first and likely enough on their own 
 
 from __future__ import annotations
 
-import numpy as np
-
 from .candidates import Candidates
 from .models import Paragraph
 from .ranking import MAX_QUOTE_CHARS, Ranking, Weights, sigmoid
@@ -57,7 +55,7 @@ def quote_text(paragraph: Paragraph, c: Candidates, r: Ranking, best: int, neigh
 def _probabilities(c: Candidates, r: Ranking, best: int, positions: tuple[int, ...]) -> dict[int, float]:
     """The ranker's probability for the sentences at `positions` of `best`'s paragraph, by position (a position the
     paragraph's candidates lack is left out)."""
-    same = np.flatnonzero(c.sentence_paragraph == c.sentence_paragraph[best])
+    same = (c.sentence_paragraph == c.sentence_paragraph[best]).nonzero()[0]
     at = c.sentence_position[same]
     probability = {}
     for position in positions:

@@ -193,7 +193,7 @@ def rank(c: Candidates, w: Weights) -> Ranking:
     n = len(c.paragraph_rows)
     paragraph_score = group_max(scores, c.sentence_paragraph, n)
     best = best_in_group(scores, c.sentence_paragraph, n)
-    order = np.argsort(-paragraph_score, kind="stable")
+    order = (-paragraph_score).argsort(kind="stable")
     return Ranking(order, paragraph_score, scores, best)
 
 
@@ -263,5 +263,5 @@ def _standardised(features: np.ndarray, w: Weights) -> np.ndarray:
     """The fitted question features, clipped to what the fit saw and standardised as the fit did."""
     x = features[_positions(tuple(w.question_features))]
     if w.answer_low:
-        x = np.clip(x, fitted(w.answer_low), fitted(w.answer_high))
+        x = x.clip(fitted(w.answer_low), fitted(w.answer_high))  # what np.clip calls, without its wrapper
     return (x - fitted(w.answer_mean)) / fitted(w.answer_scale)

@@ -38,7 +38,7 @@ class Rereading:
 
 def to_read(r: Ranking, n: int) -> np.ndarray:
     """Positions of the ranker's `n` best candidate sentences, best first."""
-    return np.argsort(-r.sentence_score, kind="stable")[:n]
+    return (-r.sentence_score).argsort(kind="stable")[:n]
 
 
 def reread(c: Candidates, r: Ranking, reading: Rereading, rw: CrossEncoderWeights) -> Ranking:
@@ -53,7 +53,7 @@ def reread(c: Candidates, r: Ranking, reading: Rereading, rw: CrossEncoderWeight
     n = len(c.paragraph_rows)
     paragraph_score = group_max(scores, c.sentence_paragraph, n)
     best = best_in_group(scores, c.sentence_paragraph, n)
-    return Ranking(np.argsort(-paragraph_score, kind="stable"), paragraph_score, scores, best)
+    return Ranking((-paragraph_score).argsort(kind="stable"), paragraph_score, scores, best)
 
 
 def _logit(probability: float) -> float:

@@ -61,4 +61,4 @@ class RowLayout:
     def sentence_owners(self, paragraph_rows: np.ndarray) -> np.ndarray:
         """For each of `sentence_rows(paragraph_rows)`: the position in `paragraph_rows` of its paragraph."""
         counts = self.para_count[np.asarray(paragraph_rows, dtype=np.int64)]
-        return np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return np.arange(len(counts), dtype=np.int64).repeat(counts)
