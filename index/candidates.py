@@ -107,12 +107,13 @@ class CandidateScorer:
         s_ids, s_idf = bm25_s.query_ids(terms)
         p_block, s_block = bm25_p.block(p_ids, rows, p_postings), bm25_s.block(s_ids, s_rows)
         paragraph_names, names_unseen = self.names(question, rows, p_ids, p_block)
+        p_present, p_total = p_block > 0, p_idf.sum()  # each read more than once below
         return Candidates(
             paragraph_rows=rows,
             paragraph_dense=self.paragraph_vectors[rows] @ vector,
             paragraph_bm25=p_block.sum(axis=1, dtype=np.float32),
-            paragraph_coverage=coverage(p_block > 0, p_idf),
-            paragraph_missing=missing(p_block > 0, p_idf),
+            paragraph_coverage=coverage(p_present, p_idf, float(p_total)),
+            paragraph_missing=missing(p_present, p_idf, float(p_total)),
             sentence_rows=s_rows,
             sentence_paragraph=self.layout.sentence_owners(rows),
             sentence_position=self.layout.sent_index[s_rows],
@@ -123,7 +124,7 @@ class CandidateScorer:
             sentence_cues=np.asarray(self.inputs.cues)[s_rows].astype(np.float32),  # np.memmap runs Python code
             kind=question_kind(question),
             terms=len(p_idf),
-            unseen_share=float(p_idf[len(p_ids) :].sum() / p_idf.sum()) if p_idf.sum() > 0 else 1.0,
+            unseen_share=float(p_idf[len(p_ids) :].sum() / p_total) if p_total > 0 else 1.0,
             paragraph_names=paragraph_names,
             names_unseen=names_unseen,
             bigram=functools.partial(_bigram_shares, self.inputs, terms, s_rows),

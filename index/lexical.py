@@ -220,17 +220,19 @@ class BM25:
         return cls(vocab=meta["vocab"], idf=idf, indptr=indptr, indices=indices, data=data, num_docs=n)
 
 
-def coverage(present: np.ndarray, query_idf: np.ndarray) -> np.ndarray:
-    """Share of the question's IDF mass (found terms first, as `query_terms` orders it) each row contains."""
-    total = float(query_idf.sum())
+def coverage(present: np.ndarray, query_idf: np.ndarray, total: float | None = None) -> np.ndarray:
+    """Share of the question's IDF mass (found terms first, as `query_terms` orders it) each row contains.
+    `total`: float(query_idf.sum()), when the caller has it."""
+    total = float(query_idf.sum()) if total is None else total
     if total <= 0 or present.shape[1] == 0:
         return np.zeros(len(present), dtype=np.float32)
     return (present.astype(np.float32) @ query_idf[: present.shape[1]]) / total
 
 
-def missing(present: np.ndarray, query_idf: np.ndarray) -> np.ndarray:
-    """Largest share of the question's IDF mass held by one term a row lacks (unseen terms count as lacking)."""
-    total = float(query_idf.sum())
+def missing(present: np.ndarray, query_idf: np.ndarray, total: float | None = None) -> np.ndarray:
+    """Largest share of the question's IDF mass held by one term a row lacks (unseen terms count as lacking).
+    `total`: float(query_idf.sum()), when the caller has it."""
+    total = float(query_idf.sum()) if total is None else total
     if total <= 0:
         return np.zeros(len(present), dtype=np.float32)
     found = present.shape[1]
