@@ -174,8 +174,10 @@ class Library:
     # ----------------------------------------------------------------- asking
     @functools.cached_property
     def question_form(self) -> QuestionForm:
-        """How questions are normalised for this library's stories (index.canonical); made on the first question."""
-        return QuestionForm.of(p.text for s in self.data.stories for p in s.paragraphs)
+        """How questions are normalised for this library's stories (index.canonical): as the build stored it, else
+        made from the stories on the first question (an in-memory library, a build from before forms were stored)."""
+        stored = self.data.question_form
+        return stored or QuestionForm.of(p.text for s in self.data.stories for p in s.paragraphs)
 
     def reading_of(self, question: str) -> str:
         """What the engine reads of a question: chat markup gone (`clean_question`), then its normal form, the same

@@ -39,4 +39,5 @@ def memory_index(stories: list[Story], encoder: Encoder) -> IndexData:
         paragraph_bm25=contents.paragraph_bm25,
         sentence_bm25=contents.sentence_bm25,
         sentence_inputs=contents.sentence_inputs,
+        question_form=contents.question_form,
     )

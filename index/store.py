@@ -34,6 +34,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from .arrays import map_npz, save_npz
+from .canonical import QuestionForm
 from .checksums import file_problem, sha256_file
 from .embedder import Encoder
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
@@ -46,6 +47,7 @@ from .tokens import tokenize
 from .vectors import StoredVectors, make_index
 
 SENTENCE_INPUTS = "sentence-inputs.npz"
+QUESTION_FORM = "question-form.json"  # the library's words, how questions are read (index.canonical)
 STORIES, PARAGRAPH_VECTORS, SENTENCE_VECTORS = "stories.json", "paragraphs.faiss", "sentences.faiss"
 CURRENT = "current"
 BUILDS = "builds"
@@ -71,19 +73,23 @@ class BuildContents:
     paragraph_bm25: BM25
     sentence_bm25: BM25
     sentence_inputs: SentenceInputs
+    question_form: QuestionForm
 
     @classmethod
     def of(cls, stories: list[Story], paragraph_vectors: np.ndarray, sentence_vectors: np.ndarray) -> BuildContents:
-        """Derive the lexical index and the sentence inputs from `stories` (each sentence tokenised once)."""
+        """Derive the lexical index, the sentence inputs and the question form from `stories` (each sentence
+        tokenised once)."""
         sentences = sentence_texts(stories)
         terms = [tokenize(t) for t in sentences]
+        paragraphs = [p.text for s in stories for p in s.paragraphs]
         return cls(
             stories=stories,
             paragraph_vectors=paragraph_vectors,
             sentence_vectors=sentence_vectors,
-            paragraph_bm25=BM25.fit([p.text for s in stories for p in s.paragraphs]),
+            paragraph_bm25=BM25.fit(paragraphs),
             sentence_bm25=BM25.from_terms(terms),
             sentence_inputs=SentenceInputs.of(sentences, terms),
+            question_form=QuestionForm.of(paragraphs),
         )
 
 
@@ -100,6 +106,7 @@ class IndexData:
     paragraph_bm25: BM25
     sentence_bm25: BM25
     sentence_inputs: SentenceInputs
+    question_form: QuestionForm | None = None  # as the build stored it; None: made from the stories when needed
 
 
 # The FAISS files are memory-mapped read-only (flat, IVF and HNSW alike), not copied: bot processes on one machine
@@ -238,6 +245,7 @@ def write_parts(folder: Path, contents: BuildContents, texts: list[str] | None =
     contents.paragraph_bm25.save(folder / "bm25-paragraphs")
     contents.sentence_bm25.save(folder / "bm25-sentences")
     save_npz(folder / SENTENCE_INPUTS, contents.sentence_inputs.arrays())
+    (folder / QUESTION_FORM).write_text(contents.question_form.to_json(), encoding="utf-8")
     texts = texts if texts is not None else [story_json(s) for s in contents.stories]
     (folder / "stories.json").write_text("[" + ", ".join(texts) + "]", encoding="utf-8")
 
@@ -320,6 +328,7 @@ def read_parts(
         n_par = sum(len(s.paragraphs) for s in stories)
         n_sent = sum(len(p.sentences) for s in stories for p in s.paragraphs)
         inputs = _sentence_inputs(build, manifest, stories, n_sent)
+        form = stored_form(build)
     except Exception as exc:
         raise IndexCorrupt(f"index {build} cannot be read ({type(exc).__name__}: {exc}); {REBUILD_HINT}") from exc
     counts = (paragraphs.ntotal, sentences.ntotal, paragraph_bm25.num_docs, sentence_bm25.num_docs)
@@ -329,7 +338,13 @@ def read_parts(
         or sentences.d != manifest.dimension
     ):
         raise IndexCorrupt(f"index {build} does not match its stories (rows {counts}); {REBUILD_HINT}")
-    return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25, inputs)
+    return IndexData(build, manifest, stories, paragraphs, sentences, paragraph_bm25, sentence_bm25, inputs, form)
+
+
+def stored_form(build: Path) -> QuestionForm | None:
+    """The build's question form; None for a build made before forms were stored, or by another version."""
+    path = build / QUESTION_FORM
+    return QuestionForm.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def read_stories(build: Path) -> list[Story]:
