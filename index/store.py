@@ -8,6 +8,7 @@ Layout of an index folder::
     builds/<id>/paragraphs.faiss, sentences.faiss
     builds/<id>/bm25-paragraphs.{npz,json}, bm25-sentences.{npz,json}
     builds/<id>/sentence-inputs.npz             what the ranker reads per sentence (index.sentence_inputs)
+    builds/<id>/question-form.json              the stories' words, how questions are read (index.canonical)
     models/<fingerprint>/                       the ONNX export questions are encoded with (see onnx_export)
 
 A process that opens `current` always sees a complete build: a new build is written in its own folder and
